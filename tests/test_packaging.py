@@ -1,0 +1,37 @@
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _pins_pyproject():
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    out = {}
+    for d in deps:
+        name, ver = d.split("==")
+        out[re.sub(r"\[.*\]", "", name).lower()] = ver
+    return out
+
+
+def _pins_conda():
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    out = {}
+    for d in env["dependencies"]:
+        if isinstance(d, str) and "=" in d and not d.startswith("python="):
+            name, ver = d.split("=")
+            out[name.lower()] = ver
+    return out
+
+
+def test_environment_yml_matches_pyproject():
+    assert _pins_conda() == _pins_pyproject()
+
+
+def test_console_module_runs():
+    r = subprocess.run([sys.executable, "-m", "workbench", "version"], capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.strip() == "0.0.1"
