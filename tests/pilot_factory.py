@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import yaml
 
 from workbench.config import parse_config
 from workbench.io import write_pilot
@@ -98,5 +99,11 @@ def make_pilot(root: Path, fmt: str = "parquet", config: dict | None = None, edi
     t = tables()
     if edit is not None:
         edit(t)
-    write_pilot(root, parse_config(config or config_dict()), t, fmt=fmt)
+    write_pilot(root, parse_config(config_dict()), t, fmt=fmt)
+    if config is not None:
+        # Written as given, unchecked: tests also break pilot.yml itself.
+        raw = dict(config)
+        if fmt == "duckdb":
+            raw["source"] = {"kind": "duckdb", "path": "pilot.duckdb"}
+        (root / "pilot.yml").write_text(yaml.safe_dump(raw), encoding="utf-8")
     return root

@@ -131,7 +131,7 @@ def _read_duckdb(db: Path, names: list[str]) -> tuple[dict[str, pd.DataFrame], l
         present = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
         for name in names:
             if name in present:
-                out[name] = con.execute(f'SELECT * FROM "{name}"').df()
+                out[name] = con.execute(f'SELECT * FROM "{name}"').to_arrow_table().to_pandas()
     finally:
         con.close()
     return out, []
