@@ -81,7 +81,8 @@ def _value_problems(name: str, df: pd.DataFrame, unparsed: dict[tuple[str, str],
     for (col, check), grp in fc.groupby(["column", "check"], sort=False):
         rule = _PANDERA_RULE.get(check, check)
         mask = pd.Series(False, index=df.index)
-        mask.loc[grp["index"].astype("int64").unique()] = True
+        rows = pd.to_numeric(grp["index"], errors="coerce").dropna().astype("int64").unique()
+        mask.loc[df.index.intersection(rows)] = True
         if rule == "not null" and (name, col) in unparsed:
             # Values that failed to parse were reported as such and then nulled.
             mask.loc[unparsed[(name, col)]] = False
@@ -161,7 +162,8 @@ def _cross_problems(pilot: Pilot) -> tuple[list[Problem], list[Problem]]:
         tcol = table.time
         if tcol in df.columns and assigned is not None:
             at = df[tcol]
-            before = (at < df["account_id"].map(assigned)).fillna(False).astype(bool)
+            start = pd.Series(assigned.reindex(df["account_id"].to_numpy()).array, index=df.index)
+            before = (at < start).fillna(False).astype(bool)
             after = (at > pd.Timestamp(cfg.observed_until)).fillna(False).astype(bool)
             for mask, rule in ((before, f"{tcol} before the account's assigned_at (ignored by metrics)"), (after, f"{tcol} after observed_until (ignored by metrics)")):
                 if mask.any():
@@ -230,7 +232,15 @@ def validate_pilot(path: str | Path) -> ValidationReport:
 
 def run_validate(path: str | Path, out=sys.stdout, err=sys.stderr) -> int:
     """The ``workbench validate`` command: print the summary (0) or every problem (1)."""
-    report = validate_pilot(path)
+    import os
+
+    try:
+        report = validate_pilot(path)
+    except Exception as exc:  # our bug, not the user's data: still one line, no traceback
+        if os.environ.get("WORKBENCH_DEBUG"):
+            raise
+        print(f"internal error while validating {path}: {exc.__class__.__name__}: {exc} (set WORKBENCH_DEBUG=1 for details)", file=err)
+        return 2
     if not report.ok:
         print(f"pilot {path}: {len(report.errors)} problem(s); the data was not changed", file=err)
         for p in report.errors + report.warnings:
