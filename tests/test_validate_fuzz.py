@@ -21,7 +21,7 @@ cell = st.one_of(
 )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     table=st.sampled_from(sorted(TABLES)),
     rows=st.lists(st.lists(cell, min_size=0, max_size=10), min_size=0, max_size=6),
@@ -38,7 +38,7 @@ def test_random_csv_never_raises(table, rows, header_drop):
             assert "\n" not in p.line()
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=25, deadline=None, derandomize=True, database=None)
 @given(text=st.text(max_size=200))
 def test_random_pilot_yml_never_raises(text):
     with tempfile.TemporaryDirectory() as d:
