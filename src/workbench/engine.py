@@ -1,0 +1,202 @@
+"""Engines: open a pilot's tables as ibis tables on DuckDB, Spark or any ibis backend.
+
+The metric definitions (:mod:`workbench.metrics`) are ibis expressions, so
+the same definitions run wherever the tables live:
+
+- ``duckdb`` (default): an in-memory DuckDB reads the Parquet/CSV files in
+  place (``read_parquet`` / ``read_csv``: no pandas round trip), or a DuckDB
+  file opened read-only.
+- ``pyspark``: the active (or a new local) SparkSession reads the files.
+- ``source.kind: ibis`` in pilot.yml: ``ibis.connect(source.url)``; tables are
+  read from ``source.schema``.
+
+Every timestamp column is normalized to a naive timestamp holding UTC wall
+time: the session time zone is set to UTC (DuckDB ``SET TimeZone``; Spark
+``spark.sql.session.timeZone``), tz-aware columns are cast to naive, and
+strings (CSV) are parsed as UTC. Every other contract column is cast to its
+contract type, so ids read from CSV as integers still join.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from workbench.config import PilotConfig, load_config
+from workbench.tables import TABLES
+
+_KIND = {"string": "string", "float": "float64", "int": "int64", "bool": "boolean"}
+
+
+class EngineError(Exception):
+    """The pilot's tables could not be opened; ``problems`` holds one line each."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass
+class Pilot:
+    """An opened pilot: its configuration, its ibis tables and the connection."""
+
+    config: PilotConfig
+    tables: dict[str, Any]
+    con: Any
+    root: Path | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def locate(pilot: str | Path) -> tuple[Path, Path | None]:
+    """Find ``pilot.yml`` from a folder, a pilot.yml path or a ``.duckdb`` file.
+
+    Returns ``(pilot_yml, duckdb_file_or_None)``.
+    """
+    p = Path(pilot)
+    if p.is_dir():
+        return p / "pilot.yml", None
+    if p.suffix == ".duckdb":
+        return p.parent / "pilot.yml", p
+    return p, None
+
+
+def normalize(t: Any, name: str) -> Any:
+    """Cast the contract columns of table ``name`` to their contract types (timestamps: naive UTC)."""
+    spec = TABLES[name].columns
+    casts = {}
+    for col, c in spec.items():
+        if col not in t.columns:
+            continue
+        dt = t[col].type()
+        if c.kind == "timestamp":
+            if dt.is_string():
+                # CSV text: parse as an instant (a naive string counts as UTC, the session zone).
+                casts[col] = t[col].cast("timestamp('UTC')").cast("timestamp")
+            elif dt.is_timestamp() and dt.timezone is not None or not dt.is_timestamp():
+                casts[col] = t[col].cast("timestamp")
+        elif c.kind == "float" and not dt.is_float64():
+            casts[col] = t[col].cast("float64")
+        elif c.kind == "int" and not dt.is_integer():
+            casts[col] = t[col].cast("int64")
+        elif c.kind == "string" and not dt.is_string():
+            casts[col] = t[col].cast("string")
+        elif c.kind == "bool" and not dt.is_boolean():
+            casts[col] = t[col].cast("boolean")
+    return t.mutate(**casts) if casts else t
+
+
+def _duckdb(path: Path | None) -> Any:
+    import ibis
+
+    con = ibis.duckdb.connect(str(path), read_only=True) if path else ibis.duckdb.connect()
+    con.raw_sql("SET TimeZone = 'UTC'")
+    return con
+
+
+def spark_session(memory: str = "1g") -> Any:
+    """The active SparkSession, or a new local one with UTC session time."""
+    from pyspark.sql import SparkSession
+
+    spark = SparkSession.getActiveSession()
+    if spark is None:
+        spark = (
+            SparkSession.builder.master("local[2]")
+            .appName("workbench")
+            .config("spark.sql.session.timeZone", "UTC")
+            .config("spark.driver.memory", memory)
+            .config("spark.ui.enabled", "false")
+            .config("spark.sql.shuffle.partitions", "4")
+            .getOrCreate()
+        )
+    spark.conf.set("spark.sql.session.timeZone", "UTC")
+    return spark
+
+
+def _connect(backend: str, duck_file: Path | None) -> Any:
+    import ibis
+
+    if backend == "duckdb":
+        return _duckdb(duck_file)
+    if duck_file is not None:
+        raise EngineError([f"engine: a DuckDB file can only be read with backend duckdb, not {backend!r}"])
+    if backend == "pyspark":
+        return ibis.pyspark.connect(spark_session())
+    raise EngineError([f"engine: unknown backend {backend!r} (duckdb, pyspark, or source.kind ibis in pilot.yml)"])
+
+
+def open_pilot(pilot: str | Path | PilotConfig, backend: str = "duckdb") -> Pilot:
+    """Open a pilot's tables as ibis tables.
+
+    Parameters
+    ----------
+    pilot : a folder holding pilot.yml, a path to pilot.yml, a ``.duckdb`` file
+        with pilot.yml beside it, or an already loaded :class:`PilotConfig`
+        (then ``source.path`` must be absolute, or ``source.kind`` ibis).
+    backend : ``duckdb`` (default) or ``pyspark`` for folder and DuckDB
+        sources; ignored when ``source.kind`` is ``ibis`` (the URL decides).
+
+    Raises
+    ------
+    EngineError, workbench.config.ConfigError : one line per problem.
+    """
+    import ibis
+
+    duck_file = None
+    if isinstance(pilot, PilotConfig):
+        config, root = pilot, None
+    else:
+        yml, duck_file = locate(pilot)
+        config, root = load_config(yml), yml.parent
+    src = config.source
+    if src.path:
+        base = Path(src.path) if root is None else root / src.path
+    elif root is not None:
+        base = root
+    elif src.kind != "ibis":
+        raise EngineError(["engine: a PilotConfig without a file needs source.path"])
+    if src.kind == "duckdb" and duck_file is None:
+        duck_file = base
+    notes: list[str] = []
+    raw: dict[str, Any] = {}
+    if src.kind == "ibis":
+        try:
+            con = ibis.connect(src.url)
+        except Exception as exc:  # noqa: BLE001 - any backend's connection error, shown as one line
+            raise EngineError([f"engine: cannot connect to source.url: {exc.__class__.__name__}: {exc}"]) from None
+        present = set(con.list_tables(database=src.schema_) if src.schema_ else con.list_tables())
+        for name in TABLES:
+            if name in present:
+                raw[name] = con.table(name, database=src.schema_) if src.schema_ else con.table(name)
+    elif duck_file is not None:
+        if not duck_file.exists():
+            raise EngineError([f"engine: DuckDB file not found: {duck_file}"])
+        con = _connect(backend, duck_file)
+        present = set(con.list_tables())
+        raw = {name: con.table(name) for name in TABLES if name in present}
+    else:
+        if not base.is_dir():
+            raise EngineError([f"engine: pilot folder not found: {base}"])
+        con = _connect(backend, None)
+        for name in TABLES:
+            pq, csv = base / f"{name}.parquet", base / f"{name}.csv"
+            # Unique view names: several pilots can share one Spark session.
+            view = f"{name}_{zlib.crc32(str(base.resolve()).encode()):08x}"
+            if pq.exists():
+                raw[name] = con.read_parquet(str(pq), table_name=view)
+            elif csv.exists():
+                raw[name] = con.read_csv(str(csv), table_name=view)
+    problems = [f"engine: required table {n!r} not found" for n, t in TABLES.items() if t.required and n not in raw]
+    if problems:
+        raise EngineError(problems)
+    tables = {name: normalize(t, name) for name, t in raw.items()}
+    for name, spec in TABLES.items():
+        if name not in tables:
+            notes.append(f"table {name!r} absent: skipped {spec.unlocks}")
+    return Pilot(config=config, tables=tables, con=con, root=root, notes=notes)
+
+
+def open_tables(pilot: str | Path | PilotConfig, backend: str = "duckdb") -> dict[str, Any]:
+    """The pilot's contract tables as ibis tables (see :func:`open_pilot`)."""
+    return open_pilot(pilot, backend).tables

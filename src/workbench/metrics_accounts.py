@@ -1,0 +1,205 @@
+"""Per-account outcomes as one ibis expression: the windows and the promise rule.
+
+:func:`account_outcomes` turns the contract tables into one row per account
+with its eligibility flags and its outcome for every metric of the catalogue
+(:mod:`workbench.catalogue`). :mod:`workbench.metrics` then reduces that table
+to sufficient statistics with plain GROUP BYs. Only portable SQL is used:
+joins, CASE, SUM/MIN/MAX/COUNT, and window functions (cumulative SUM/MIN/MAX
+with ``ROWS UNBOUNDED PRECEDING``, LAG) that DuckDB, Spark, BigQuery and
+Snowflake all run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ibis
+
+from workbench.config import PilotConfig
+
+#: Money is compared to the cent: sums of payments in binary floating point
+#: (0.1 + 0.2) must still keep a promise of 0.30, on every backend.
+TOL = 0.005
+
+KEPT_ALGORITHM = """
+A promise is *in window* when `made_at` lies in the outcome window. Its deadline is
+`D = min(due_at, made_at + max_due_days) + grace_days` (a due date beyond the longest
+counted horizon is judged at that horizon). Payments count for a promise when
+`made_at <= paid_at <= D`; each payment counts once, and money goes to the open
+promise that is due first (the collections waterfall: oldest installment first).
+
+Portable algorithm (window functions only), per account:
+
+1. Order the in-window promises by `(due_at, made_at, promise_id)`.
+2. Chains: a promise starts a new chain when it was made after the deadline of every
+   earlier promise (`made_at > max(D of earlier promises)`, a running MAX and a LAG);
+   the chain number is a running SUM of those starts. Promises of different chains
+   never compete for the same payment.
+3. In a chain starting at `s = min(made_at)`, with `A_k` the running sum of promised
+   amounts and `M_k` the money paid in `[s, D_k]`, the money given to the first k
+   promises by the waterfall is `R_k = min(R_{k-1} + amount_k, M_k)`, i.e.
+   `R_k = A_k + G_k` with `G_k = min(0, min_{j<=k} (M_j - A_j))` (a running MIN).
+4. Promise k is kept when it received its full amount, `R_k - R_{k-1} = amount_k`,
+   i.e. `M_k - A_k >= G_{k-1}` (`G_0 = 0`), and, because payments before a promise
+   never keep it, the money paid in `[made_at_k, D_k]` is at least its amount.
+   Money is compared to the cent (tolerance 0.005).
+
+This is exactly the waterfall when the promises of a chain were made together
+(installment plans) or one after another's deadline (single promises); when
+overlapping promises were made at different times, step 3 lets money paid before
+a later promise was made reach it only through the earlier promises' shortfall,
+and step 4 still requires the later promise's own window to hold its amount.
+kept_ptp = 1 when any in-window promise is kept; kept_rate counts kept and made.
+"""
+
+
+def _ts(dt) -> Any:
+    """observed_until as a naive UTC timestamp literal (tables are naive UTC too)."""
+    return ibis.literal(dt.replace(tzinfo=None), type="timestamp")
+
+
+def _int(cond) -> Any:
+    return ibis.ifelse(cond, 1, 0).cast("int64")
+
+
+def _days(n: int) -> Any:
+    return ibis.interval(days=n)
+
+
+def _in_window(a, ev, time_col: str):
+    """Events of eligible-or-not accounts that fall in their outcome window."""
+    j = ev.inner_join(a.select("account_id", "assigned_at", "win_end"), "account_id")
+    return j.filter(j[time_col] >= j.assigned_at, j[time_col] < j.win_end)
+
+
+def kept_promises(a, promises, payments, config: PilotConfig):
+    """One row per in-window promise with ``kept`` (0/1); see ``KEPT_ALGORITHM``."""
+    w = config.windows
+    p = _in_window(a, promises, "made_at")
+    p = p.select("account_id", "promise_id", "made_at", "due_at", "amount")
+    p = p.mutate(D=ibis.least(p.due_at, p.made_at + _days(w.max_due_days)) + _days(w.grace_days))
+    order = ["due_at", "made_at", "promise_id"]
+    cum = {"order_by": order, "preceding": None, "following": 0}
+    p = p.mutate(cmax=p.D.max().over(ibis.window(group_by="account_id", **cum)))
+    p = p.mutate(prev=p.cmax.lag().over(ibis.window(group_by="account_id", order_by=order)))
+    p = p.mutate(start=_int(p.prev.isnull() | (p.made_at > p.prev)))
+    p = p.mutate(chain=p.start.sum().over(ibis.window(group_by="account_id", **cum)))
+    chain = ["account_id", "chain"]
+    p = p.mutate(
+        s=p.made_at.min().over(ibis.window(group_by=chain)),
+        A=p.amount.sum().over(ibis.window(group_by=chain, **cum)),
+    )
+    pay = payments.select(pay_account="account_id", paid_at="paid_at", pay_amount="amount")
+    j = p.left_join(pay, [p.account_id == pay.pay_account, pay.paid_at >= p.s, pay.paid_at <= p.D])
+    m = j.group_by(["account_id", "promise_id", "chain", "made_at", "due_at", "amount", "A"]).aggregate(
+        M=j.pay_amount.sum().coalesce(0.0),
+        own=j.pay_amount.sum(where=j.paid_at >= j.made_at).coalesce(0.0),
+    )
+    m = m.mutate(g=(m.M - m.A).min().over(ibis.window(group_by=chain, **cum)))
+    m = m.mutate(G=ibis.ifelse(m.g < 0, m.g, 0.0))
+    m = m.mutate(G_prev=m.G.lag().over(ibis.window(group_by=chain, order_by=order)).coalesce(0.0))
+    return m.mutate(kept=_int((m.M - m.A >= m.G_prev - TOL) & (m.own >= m.amount - TOL)))
+
+
+def _first_score(a, surveys, col: str):
+    """Score of each account's first in-window answer carrying ``col`` (ties: lowest)."""
+    s = _in_window(a, surveys.filter(surveys[col].notnull()), "answered_at")
+    s = s.mutate(first=s.answered_at.min().over(ibis.window(group_by="account_id")))
+    s = s.filter(s.answered_at == s.first)
+    return s.group_by("account_id").aggregate(**{col: s[col].min().cast("int64")})
+
+
+def account_outcomes(tables: dict[str, Any], config: PilotConfig) -> tuple[Any, list[str], list[str]]:
+    """One row per account: keys, covariates, eligibility flags and outcomes.
+
+    Returns ``(table, available_metrics, notes)``. Columns: ``account_id, arm,
+    balance`` (+ ``segment, agent_id, prior_paid`` when present), ``week``
+    (Monday of the assignment week), ``e_out, e_kept, e_ret, e_obs``
+    (eligibility, 0/1; ``e_obs``: assigned by observed_until), and outcomes
+    ``engaged, outbound_n, ht_n, ht_sum, ht_sq, ptp, made_n, kept_n, kept,
+    paid, complaints_n, csat, nps, retained, ret_event, ret_days``.
+    """
+    w, obs = config.windows, _ts(config.observed_until)
+    acc = tables["accounts"]
+    keep = [c for c in ("account_id", "arm", "assigned_at", "balance", "segment", "agent_id", "prior_paid", "closed_at") if c in acc.columns]
+    a = acc.select(*keep)
+    a = a.mutate(
+        win_end=a.assigned_at + _days(w.outcome_days),
+        week=a.assigned_at.truncate("W").cast("date"),
+        e_out=_int(a.assigned_at + _days(w.outcome_days) <= obs),
+        e_kept=_int(a.assigned_at + _days(w.outcome_days + w.max_due_days + w.grace_days) <= obs),
+        e_ret=_int(a.assigned_at + _days(w.retention_days) <= obs),
+        e_obs=_int(a.assigned_at <= obs),
+    )
+    out = a
+    avail: list[str] = []
+    notes: list[str] = []
+
+    def attach(agg, cols: dict[str, Any]) -> None:
+        nonlocal out
+        agg = agg.rename(_acc="account_id")
+        j = out.left_join(agg, out.account_id == agg._acc)
+        out = j.select(*out.columns, *[(j[c].coalesce(d) if d is not None else j[c]).name(c) for c, d in cols.items()])
+
+    ct = tables.get("contacts")
+    if ct is not None:
+        c = _in_window(a, ct, "at")
+        aggs = {
+            "engaged": _int((c.direction == "inbound") | ((c.direction == "outbound") & c.reached)).max(),
+            "outbound_n": _int(c.direction == "outbound").sum(),
+        }
+        cols = {"engaged": 0, "outbound_n": 0}
+        if "handle_seconds" in ct.columns:
+            timed = c.reached & c.handle_seconds.notnull()
+            aggs |= {"ht_n": _int(timed).sum(), "ht_sum": c.handle_seconds.sum(where=timed),
+                         "ht_sq": (c.handle_seconds * c.handle_seconds).sum(where=timed)}
+            cols |= {"ht_n": 0, "ht_sum": 0.0, "ht_sq": 0.0}
+            avail.append("handle_time")
+        else:
+            notes.append("contacts.handle_seconds absent: skipped handle_time")
+        attach(c.group_by("account_id").aggregate(**aggs), cols)
+        avail += ["engagement", "contact_intensity"]
+    pr, pay = tables.get("promises"), tables.get("payments")
+    if pr is not None:
+        p = _in_window(a, pr, "made_at")
+        attach(p.group_by("account_id").aggregate(made_n=p.count()), {"made_n": 0})
+        out = out.mutate(ptp=_int(out.made_n > 0))
+        avail.append("ptp")
+        if pay is not None:
+            k = kept_promises(a, pr, pay, config)
+            attach(k.group_by("account_id").aggregate(kept_n=k.kept.sum()), {"kept_n": 0})
+            out = out.mutate(kept=_int(out.kept_n > 0))
+            avail += ["kept_ptp", "kept_rate"]
+    if pay is not None:
+        q = _in_window(a, pay, "paid_at")
+        attach(q.group_by("account_id").aggregate(paid=q.amount.sum()), {"paid": 0.0})
+        avail.append("recovery")
+    cp = tables.get("complaints")
+    if cp is not None:
+        q = _in_window(a, cp, "filed_at")
+        attach(q.group_by("account_id").aggregate(complaints_n=q.count()), {"complaints_n": 0})
+        avail.append("complaints")
+    sv = tables.get("surveys")
+    if sv is not None:
+        attach(_first_score(a, sv, "csat"), {"csat": None})
+        avail.append("csat")
+        if "nps" in sv.columns:
+            attach(_first_score(a, sv, "nps"), {"nps": None})
+            avail.append("nps")
+        else:
+            notes.append("surveys.nps absent: skipped nps")
+    if "closed_at" in a.columns:
+        horizon = out.assigned_at + _days(w.retention_days)
+        end = ibis.ifelse(horizon < obs, horizon, obs)
+        event = out.closed_at.notnull() & (out.closed_at <= end)
+        t_end = ibis.ifelse(event, out.closed_at, end)
+        secs = t_end.epoch_seconds() - out.assigned_at.epoch_seconds()
+        out = out.mutate(
+            retained=_int(out.closed_at.isnull() | (out.closed_at > horizon)),
+            ret_event=_int(event),
+            ret_days=ibis.ifelse(secs > 0, secs, 0).cast("float64") / 86400.0,
+        )
+        avail.append("retention")
+    else:
+        notes.append("accounts.closed_at absent: skipped retention")
+    return out, avail, notes

@@ -1,0 +1,70 @@
+"""Shared test helpers: hand-built pilots and one lazy Spark session per test run."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from workbench.config import parse_config
+from workbench.tables import TABLES
+
+OBS = "2026-06-30T00:00:00Z"
+_DTYPE = {"string": "object", "float": "float64", "int": "Int64", "bool": "boolean"}
+
+
+def ts(s: str | None):
+    """A UTC timestamp from 'YYYY-MM-DD[ HH:MM[:SS]]' (None stays missing)."""
+    return pd.NaT if s is None else pd.Timestamp(s, tz="UTC")
+
+
+def frames(**rows: list[dict]) -> dict[str, pd.DataFrame]:
+    """Contract-typed frames from lists of row dicts (timestamps given as strings).
+
+    Optional columns absent from every row of a table are left out, so a test can
+    exercise 'column missing' paths; pass ``[]`` for an empty table with all columns.
+    """
+    out = {}
+    for name, recs in rows.items():
+        spec = TABLES[name].columns
+        cols = [c for c in spec if spec[c].required or any(c in r for r in recs) or not recs]
+        df = pd.DataFrame(recs, columns=cols)
+        for c in cols:
+            kind = spec[c].kind
+            if kind == "timestamp":
+                df[c] = pd.to_datetime(df[c], utc=True, format="ISO8601")
+            else:
+                df[c] = df[c].astype(_DTYPE[kind])
+        out[name] = df
+    return out
+
+
+def config(**over):
+    """A PilotConfig for hand-built pilots (control pressure, treatment empathy)."""
+    data = {"name": "t", "arms": {"control": "pressure", "treatment": "empathy"}, "observed_until": OBS}
+    data.update(over)
+    return parse_config(data)
+
+
+@pytest.fixture
+def build(tmp_path):
+    """``build(cfg, tables, fmt="parquet") -> pilot path`` written with workbench.io.write_pilot."""
+    from workbench.io import write_pilot
+
+    counter = iter(range(10**6))
+
+    def _build(cfg, tables, fmt="parquet"):
+        out = write_pilot(tmp_path / f"p{next(counter)}_{fmt}", cfg, tables, fmt)
+        return out / "pilot.duckdb" if fmt == "duckdb" else out
+
+    return _build
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One local SparkSession per test run (UTC, small driver), started on first use."""
+    pytest.importorskip("pyspark")
+    from workbench.engine import spark_session
+
+    s = spark_session(memory="512m")
+    yield s
+    s.stop()
