@@ -77,28 +77,28 @@ def kept_promises(a, promises, payments, config: PilotConfig):
     w = config.windows
     p = _in_window(a, promises, "made_at")
     p = p.select("account_id", "promise_id", "made_at", "due_at", "amount")
-    p = p.mutate(D=ibis.least(p.due_at, p.made_at + _days(w.max_due_days)) + _days(w.grace_days))
+    p = p.mutate(deadline=ibis.least(p.due_at, p.made_at + _days(w.max_due_days)) + _days(w.grace_days))
     order = ["due_at", "made_at", "promise_id"]
     cum = {"order_by": order, "preceding": None, "following": 0}
-    p = p.mutate(cmax=p.D.max().over(ibis.window(group_by="account_id", **cum)))
+    p = p.mutate(cmax=p.deadline.max().over(ibis.window(group_by="account_id", **cum)))
     p = p.mutate(prev=p.cmax.lag().over(ibis.window(group_by="account_id", order_by=order)))
     p = p.mutate(start=_int(p.prev.isnull() | (p.made_at > p.prev)))
     p = p.mutate(chain=p.start.sum().over(ibis.window(group_by="account_id", **cum)))
     chain = ["account_id", "chain"]
     p = p.mutate(
-        s=p.made_at.min().over(ibis.window(group_by=chain)),
-        A=p.amount.sum().over(ibis.window(group_by=chain, **cum)),
+        chain_start=p.made_at.min().over(ibis.window(group_by=chain)),
+        promised=p.amount.sum().over(ibis.window(group_by=chain, **cum)),
     )
     pay = payments.select(pay_account="account_id", paid_at="paid_at", pay_amount="amount")
-    j = p.left_join(pay, [p.account_id == pay.pay_account, pay.paid_at >= p.s, pay.paid_at <= p.D])
-    m = j.group_by(["account_id", "promise_id", "chain", "made_at", "due_at", "amount", "A"]).aggregate(
-        M=j.pay_amount.sum().coalesce(0.0),
+    j = p.left_join(pay, [p.account_id == pay.pay_account, pay.paid_at >= p.chain_start, pay.paid_at <= p.deadline])
+    m = j.group_by(["account_id", "promise_id", "chain", "made_at", "due_at", "amount", "promised"]).aggregate(
+        money=j.pay_amount.sum().coalesce(0.0),
         own=j.pay_amount.sum(where=j.paid_at >= j.made_at).coalesce(0.0),
     )
-    m = m.mutate(g=(m.M - m.A).min().over(ibis.window(group_by=chain, **cum)))
-    m = m.mutate(G=ibis.ifelse(m.g < 0, m.g, 0.0))
-    m = m.mutate(G_prev=m.G.lag().over(ibis.window(group_by=chain, order_by=order)).coalesce(0.0))
-    return m.mutate(kept=_int((m.M - m.A >= m.G_prev - TOL) & (m.own >= m.amount - TOL)))
+    m = m.mutate(gap=(m.money - m.promised).min().over(ibis.window(group_by=chain, **cum)))
+    m = m.mutate(short=ibis.ifelse(m.gap < 0, m.gap, 0.0))
+    m = m.mutate(short_prev=m.short.lag().over(ibis.window(group_by=chain, order_by=order)).coalesce(0.0))
+    return m.mutate(kept=_int((m.money - m.promised >= m.short_prev - TOL) & (m.own >= m.amount - TOL)))
 
 
 def _first_score(a, surveys, col: str):
