@@ -79,5 +79,70 @@ def validate(
     raise typer.Exit(run_validate(pilot))
 
 
+def _write(doc: dict, out: Path | None) -> None:
+    from workbench.analyze import to_json
+
+    text = to_json(doc)
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(out.name + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(out)  # whole or nothing
+    except OSError as exc:
+        fail(f"--out {out}: cannot write ({exc.strerror or exc})")
+    typer.echo(f"results written to {out}", err=True)
+
+
+@app.command()
+def analyze(
+    pilot: Annotated[Path, typer.Argument(help="pilot folder, its pilot.yml, or a DuckDB file")],
+    out: Annotated[Path | None, typer.Option(help="results JSON (default: stdout)")] = None,
+    seed: Annotated[int, typer.Option(help="random seed")] = 0,
+    level: Annotated[float, typer.Option(min=0.5, max=0.999, help="interval level")] = 0.95,
+    draws: Annotated[int, typer.Option(min=100, help="posterior draws (conjugate models)")] = 4000,
+    smoke: Annotated[bool, typer.Option(help="short MCMC with low diagnostics thresholds (tests only)")] = False,
+    backend: Annotated[str, typer.Option(help="duckdb | pyspark")] = "duckdb",
+) -> None:
+    """Estimate every metric's effect (Bayesian, with diagnostics and a frequentist cross-check)."""
+    from workbench.analyze import Settings, analyze_pilot
+    from workbench.validate import validate_pilot
+
+    report = validate_pilot(pilot)
+    if not report.ok:
+        fail([f"pilot {pilot}: invalid; run `workbench validate {pilot}`"] + [p.line() for p in report.errors])
+    mc = {"mcmc_draws": 200, "mcmc_tune": 200} if smoke else {}
+    doc = analyze_pilot(pilot, Settings(level=level, draws=draws, seed=seed, smoke=smoke, **mc), backend=backend)
+    _write(doc, out)
+
+
+@app.command("analyze-summary")
+def analyze_summary(
+    file: Annotated[Path, typer.Argument(help="CSV of arm-level counts: metric, arm, n + successes | mean, sd | exposure, events")],
+    control: Annotated[str, typer.Option(help="control arm label")],
+    treatment: Annotated[str, typer.Option(help="treatment arm label")],
+    out: Annotated[Path | None, typer.Option(help="results JSON (default: stdout)")] = None,
+    primary: Annotated[str | None, typer.Option(help="metric that gets the verdict")] = None,
+    seed: Annotated[int, typer.Option(help="random seed")] = 0,
+    level: Annotated[float, typer.Option(min=0.5, max=0.999, help="interval level")] = 0.95,
+) -> None:
+    """Run the effect engine on published arm-level counts."""
+    from workbench.analyze import Design, Settings, analyze_stats
+    from workbench.summary import SummaryError, read_summary
+
+    try:
+        stats, hib, deff = read_summary(file, control, treatment)
+    except SummaryError as err:
+        fail(err.problems)
+    if primary is not None and primary not in set(stats["metric"]):
+        fail(f"--primary: metric {primary!r} is not in {file.name}")
+    design = Design(control=control, treatments=[treatment], primary=primary, higher_is_better=hib, design_effect=deff)
+    doc = analyze_stats(stats, design, Settings(level=level, seed=seed))
+    doc["source"] = "summary"
+    _write(doc, out)
+
+
 def main() -> None:
     app()

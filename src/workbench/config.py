@@ -13,7 +13,7 @@ default.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
@@ -138,7 +138,7 @@ class PilotConfig(_Strict):
     @classmethod
     def _utc(cls, v: datetime) -> datetime:
         # Naive timestamps are read as UTC, the rule for every table too.
-        return v.replace(tzinfo=timezone.utc) if v.tzinfo is None else v.astimezone(timezone.utc)
+        return v.replace(tzinfo=UTC) if v.tzinfo is None else v.astimezone(UTC)
 
     @field_validator("arms")
     @classmethod

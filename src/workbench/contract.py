@@ -110,7 +110,7 @@ def _read_folder(root: Path, name: str) -> tuple[pd.DataFrame | None, Path | Non
             # Everything as text first: types are checked column by column below,
             # so a stray "n/a" becomes one problem line instead of a parser crash.
             df = pd.read_csv(p, dtype="string", keep_default_na=False, na_values=[""])
-    except Exception as exc:  # any reader error is the user's file, not our bug
+    except Exception as exc:  # noqa: BLE001 - any reader error is the user's file, not our bug
         msg = str(exc).splitlines()[0][:160] if str(exc) else exc.__class__.__name__
         return None, p, [*problems, Problem(name, "", f"unreadable file {p.name}: {msg}")]
     return df, p, problems
@@ -123,7 +123,7 @@ def _read_duckdb(db: Path, names: list[str]) -> tuple[dict[str, pd.DataFrame], l
         return {}, [Problem("pilot.yml", "source.path", f"DuckDB file not found: {db}")]
     try:
         con = duckdb.connect(str(db), read_only=True)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - a corrupt or locked DuckDB file
         return {}, [Problem("pilot.yml", "source.path", f"unreadable DuckDB file {db.name}: {str(exc).splitlines()[0][:160]}")]
     out: dict[str, pd.DataFrame] = {}
     try:
@@ -144,7 +144,7 @@ def _read_ibis(url: str, schema: str | None, names: list[str]) -> tuple[dict[str
         con = ibis.connect(url)
         present = set(con.list_tables(database=schema) if schema else con.list_tables())
         return {n: con.table(n, database=schema).to_pandas() for n in names if n in present}, []
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any backend error (driver, auth, network)
         return {}, [Problem("pilot.yml", "source.url", f"cannot read from {url}: {str(exc).splitlines()[0][:160]}")]
 
 
