@@ -170,6 +170,8 @@ def _role(metric: str, design: Design) -> str:
 
 def _verdict(role: str, res: dict, c_draws, t_draws, hib, design: Design, metric: str) -> dict:
     """Decision of DESIGN.md; a failed diagnostic or data check never yields a verdict."""
+    if role == "descriptive":
+        return {"verdict": "descriptive", "reason": "conditions on a post-treatment event; not causal"}
     if not res["diagnostics"]["ok"]:
         return {"verdict": "inconclusive", "reason": "model diagnostics failed: the effect is unreliable"}
     if role == "guardrail":
@@ -177,8 +179,6 @@ def _verdict(role: str, res: dict, c_draws, t_draws, hib, design: Design, metric
         margin, threshold = float(g.get("margin", 0.0)), float(g.get("threshold", 0.05))
         p = effects.prob_harm(c_draws, t_draws, higher_is_better=hib, margin=margin)
         return {"verdict": "fail" if p > threshold else "pass", "prob_harm": p, "margin": margin, "threshold": threshold}
-    if role == "descriptive":
-        return {"verdict": "descriptive", "reason": "conditions on a post-treatment event; not causal"}
     pb, pr = res["prob_better"], res["prob_rope"]
     if pr > 0.95:
         v = "equivalent"
