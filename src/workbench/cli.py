@@ -144,5 +144,12 @@ def analyze_summary(
     _write(doc, out)
 
 
+# Verbs whose code lives in their own modules (heavy imports stay inside them).
+from workbench import cli_metrics  # noqa: E402
+
+app.command("metrics")(cli_metrics.metrics)
+app.command("checks")(cli_metrics.checks)
+
+
 def main() -> None:
     app()
