@@ -101,6 +101,12 @@ def _take(ids: pd.Series, idx: np.ndarray, valid: np.ndarray | None = None) -> p
     return pd.Series(arr, dtype=pd.StringDtype("pyarrow", na_value=np.nan))
 
 
+def _labels(names, codes: np.ndarray) -> pd.Series:
+    """Small-vocabulary string column from integer codes (arrow take: no Python strings)."""
+    arr = pa.array(list(names), type=pa.string()).take(pa.array(np.asarray(codes, dtype=np.int64)))
+    return pd.Series(arr, dtype=pd.StringDtype("pyarrow", na_value=np.nan))
+
+
 def _ts(days: np.ndarray) -> pd.Series:
     """Days after START -> tz-aware UTC timestamps (microseconds)."""
     base = int(pd.Timestamp(START).value // 1000)
@@ -108,9 +114,9 @@ def _ts(days: np.ndarray) -> pd.Series:
     return pd.Series(us.astype("datetime64[us]")).dt.tz_localize("UTC")
 
 
-def _order(days: np.ndarray, acc: np.ndarray) -> np.ndarray:
-    """Event order: by time, then account (a log as a system would write it)."""
-    return np.lexsort((acc, days))
+def _order(days: np.ndarray) -> np.ndarray:
+    """Event order: by time (a log as a system would write it); stable, so ties keep generation order."""
+    return np.argsort(days, kind="stable")
 
 
 def build_tables(
@@ -126,7 +132,6 @@ def build_tables(
     width = max(7, len(str(n)))
     acc_ids = make_ids("A", np.arange(1, n + 1), width)
     agent_ids = make_ids("G", np.arange(1, agents + 1), max(3, len(str(agents))))
-    seg_names = np.array(list(SEGMENTS), dtype=object)
     closed = world["closed"]
     closed_abs = pop["assigned"] + closed
     closed_ts = _ts(np.where(closed_abs < observed_days, closed_abs, 0.0))
@@ -134,10 +139,10 @@ def build_tables(
     tables = {
         "accounts": pd.DataFrame({
             "account_id": acc_ids,
-            "arm": pd.Series(np.where(treat, ARMS["treatment"], ARMS["control"]), dtype="str"),
+            "arm": _labels([ARMS["control"], ARMS["treatment"]], treat),
             "assigned_at": _ts(pop["assigned"]),
             "balance": pop["balance"],
-            "segment": pd.Series(seg_names[pop["seg"]], dtype="str"),
+            "segment": _labels(SEGMENTS, pop["seg"]),
             "agent_id": _take(agent_ids, pop["agent"]),
             "days_past_due": pop["dpd"],
             "prior_paid": pop["prior_paid"],
@@ -155,7 +160,7 @@ def build_tables(
         ev = world[key]
         t_abs = pop["assigned"][ev["acc"]] + ev["t"]
         keep = np.flatnonzero(t_abs < observed_days)
-        keep = keep[_order(t_abs[keep], ev["acc"][keep])]
+        keep = keep[_order(t_abs[keep])]
         acc = ev["acc"][keep]
         cols: dict[str, object] = {}
         if prefix:
@@ -163,8 +168,8 @@ def build_tables(
         cols["account_id"] = _take(acc_ids, acc)
         cols[tcol] = _ts(t_abs[keep])
         if name == "contacts":
-            cols["channel"] = pd.Series(np.array(CHANNEL_NAMES, dtype=object)[ev["channel"][keep]], dtype="str")
-            cols["direction"] = pd.Series(np.where(ev["outbound"][keep], "outbound", "inbound"), dtype="str")
+            cols["channel"] = _labels(CHANNEL_NAMES, ev["channel"][keep])
+            cols["direction"] = _labels(("inbound", "outbound"), ev["outbound"][keep])
             cols["reached"] = ev["reached"][keep]
             cols["agent_id"] = _take(agent_ids, pop["agent"][acc], ev["has_agent"][keep])
             cols["handle_seconds"] = ev["handle"][keep]
@@ -175,7 +180,7 @@ def build_tables(
         elif name == "payments":
             cols["amount"] = ev["amount"][keep]
         elif name == "complaints":
-            cols["kind"] = pd.Series(np.where(ev["regulator"][keep], "regulator", "internal"), dtype="str")
+            cols["kind"] = _labels(("internal", "regulator"), ev["regulator"][keep])
         else:
             cols["csat"] = ev["csat"][keep]
             cols["nps"] = ev["nps"][keep]

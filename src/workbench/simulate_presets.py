@@ -64,9 +64,9 @@ class Base:
     window unless said otherwise.
     """
 
-    ptp_logit: float = -2.35  # about 10% of accounts promise in 60 days
-    engage_logit: float = -2.2  # about 12% of non-promisers engage otherwise
-    keep_logit: float = 0.35  # about 58% of promises kept
+    ptp_logit: float = -2.85  # about 8% of accounts promise in 60 days
+    engage_logit: float = -3.1  # about 6% of non-promisers engage otherwise
+    keep_logit: float = 0.0  # about 60% of promises kept (with unrelated payments)
     extra_promises: float = 0.5  # promises per promiser = 1 + Poisson(this), capped at 4
     outbound_90d: float = 9.0  # outbound attempts in the 90-day treatment period
     inbound_after_engage: float = 0.6  # further inbound contacts of an engaged customer
@@ -116,14 +116,14 @@ PRESETS: dict[str, Effects] = {
     # Moderate, plausible effects (assumptions; see docs/simulator.md).
     "realistic": Effects(
         ptp=0.15, engage=0.35, keep=0.2, survey=0.3, csat=0.6, complaints=-0.3, churn=-0.08,
-        pay=0.08, contacts=-0.15, handle=0.18, empathy=22.0,
+        pay=0.06, contacts=-0.15, handle=0.18, empathy=22.0,
     ),
     # As large as vendors claim: engagement 3-5x (Symend), +35% recovery and
     # +60% retention (The Office Gurus), +6% PTPs (Foundever), fewer complaints
     # and more kept promises (Fusion CX).
     "vendor-claims": Effects(
-        ptp=0.05, engage=2.3, keep=0.7, survey=0.6, csat=1.5, complaints=-0.9, churn=-1.6,
-        pay=0.52, contacts=-0.3, handle=0.25, empathy=35.0,
+        ptp=0.08, engage=3.2, keep=0.7, survey=0.6, csat=1.5, complaints=-0.9, churn=-2.0,
+        pay=0.36, contacts=-0.3, handle=0.25, empathy=35.0,
     ),
 }
 

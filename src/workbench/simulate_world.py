@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.special import expit, logit
-from scipy.stats import poisson
 
 from workbench.config import Windows
 from workbench.simulate_presets import SEGMENTS, Base, Effects
@@ -36,6 +35,30 @@ def _within(counts: np.ndarray) -> np.ndarray:
     """Position of each expanded row within its account (0, 1, ...)."""
     starts = np.cumsum(counts) - counts
     return np.arange(counts.sum()) - np.repeat(starts, counts)
+
+
+def poisson_inv(u: np.ndarray, mu: np.ndarray | float) -> np.ndarray:
+    """Poisson(mu) counts by inverse CDF of the uniforms ``u`` (exact, vectorised).
+
+    scipy's ``poisson.ppf`` is exact too but ~20x slower; this walks the CDF
+    term by term, keeping only the accounts whose uniform is still above it.
+    Monotone in ``u`` and in ``mu``: the coupling the two worlds rely on.
+    """
+    u = np.asarray(u, dtype=float)
+    mu = np.broadcast_to(np.asarray(mu, dtype=float), u.shape)
+    k = np.zeros(u.shape, dtype=np.int64)
+    p = np.exp(-mu)
+    idx = np.flatnonzero(u > p)
+    p, c, uu, m = p[idx], p[idx].copy(), u[idx], mu[idx]
+    j = 0
+    while len(idx):
+        j += 1
+        p = p * m / j
+        c = c + p
+        k[idx] = j
+        more = (uu > c) & (p > 0)  # p underflowing to 0 ends the walk (u rounding to 1)
+        idx, p, c, uu, m = idx[more], p[more], c[more], uu[more], m[more]
+    return k
 
 
 def _expand(counts: np.ndarray) -> np.ndarray:
@@ -69,7 +92,7 @@ def simulate_world(pop: dict, treat: np.ndarray, eff: Effects, windows: Windows,
     t_eng = W * rng.beta(1.0, 1.6, n)  # first conversation: early in the window more often
 
     # --- promises: 1 + Poisson, made one after another (next after the last one's deadline).
-    k = np.where(ptp, 1 + np.minimum(poisson.ppf(pop["u_k"], b.extra_promises), 3), 0).astype(np.int64)
+    k = np.where(ptp, 1 + np.minimum(poisson_inv(pop["u_k"], b.extra_promises), 3), 0).astype(np.int64)
     pacc, j = _expand(k), _within(k)
     m = len(pacc)
     dur = 1.0 + rng.gamma(2.0, 5.0, m)  # days from promise to due date; ~2% beyond 30 days
@@ -95,14 +118,14 @@ def simulate_world(pop: dict, treat: np.ndarray, eff: Effects, windows: Windows,
 
     # --- promise-free payments, more likely from customers able and willing to pay.
     lam = b.unrelated_pay_120d * np.exp(0.8 * z - 0.32 + eff.pay * resp)
-    nu = poisson.ppf(pop["u_unrel"], lam).astype(np.int64)
+    nu = poisson_inv(pop["u_unrel"], lam).astype(np.int64)
     uacc = _expand(nu)
     u_t = rng.random(len(uacc)) * PAYMENT_DAYS
     u_amt = np.maximum(np.round(pop["balance"][uacc] * rng.beta(2.0, 6.0, len(uacc)), 2), 1.0)
 
     # --- contacts: outbound attempts; the first conversation; further inbound; promise calls.
     mu = b.outbound_90d * np.exp(0.15 * dpd_c + eff.contacts * t)
-    no = poisson.ppf(pop["u_out"], mu).astype(np.int64)
+    no = poisson_inv(pop["u_out"], mu).astype(np.int64)
     oacc = _expand(no)
     o_t = rng.random(len(oacc)) * CONTACT_DAYS
     o_ch = rng.choice(4, size=len(oacc), p=[0.50, 0.25, 0.12, 0.13])  # call, sms, email, letter
@@ -129,7 +152,7 @@ def simulate_world(pop: dict, treat: np.ndarray, eff: Effects, windows: Windows,
 
     # --- complaints: rare; pressure (more attempts) and hardship raise them.
     rate = b.complaints_60d * (CONTACT_DAYS / W) * np.exp(0.3 * dpd_c - 0.3 * z - 0.05 + eff.complaints * resp)
-    nc = poisson.ppf(pop["u_cmp"], rate).astype(np.int64)
+    nc = poisson_inv(pop["u_cmp"], rate).astype(np.int64)
     cacc = _expand(nc)
     complaints = {"acc": cacc, "t": rng.random(len(cacc)) * CONTACT_DAYS,
                   "regulator": rng.random(len(cacc)) < b.regulator_share}
@@ -140,7 +163,7 @@ def simulate_world(pop: dict, treat: np.ndarray, eff: Effects, windows: Windows,
 
     # --- surveys: engaged customers are invited after their conversation; responders may answer again.
     p_resp = expit(np.where(engaged, b.survey_logit_engaged, b.survey_logit_other) + eff.survey * t)
-    ns = np.where(pop["u_resp"] < p_resp, 1 + poisson.ppf(pop["u_nsurv"], 0.3), 0).astype(np.int64)
+    ns = np.where(pop["u_resp"] < p_resp, 1 + poisson_inv(pop["u_nsurv"], 0.3), 0).astype(np.int64)
     sacc, sj = _expand(ns), _within(ns)
     first = np.where(engaged, t_eng + rng.uniform(1.0, 10.0, n), rng.random(n) * CONTACT_DAYS)
     gaps = np.where(sj == 0, 0.0, rng.uniform(7.0, 30.0, len(sacc)))
