@@ -98,11 +98,17 @@ class Source(_Strict):
         return self
 
 
+# Default harm margins, in each metric's unit. Assumptions to be replaced by
+# the team's own business minimums (pilot.yml ``guardrails``): one extra
+# complaint per 1,000 accounts; half a point of liquidation rate; one extra
+# outbound attempt per account in the window; one extra minute per reached
+# contact. A margin of 0 would fail a guardrail on noise alone whenever the
+# effect is near zero.
 DEFAULT_GUARDRAILS = {
-    "complaints": Guardrail(margin=0.0),
-    "recovery": Guardrail(margin=0.0),
-    "contact_intensity": Guardrail(margin=0.0),
-    "handle_time": Guardrail(margin=0.0),
+    "complaints": Guardrail(margin=0.001),
+    "recovery": Guardrail(margin=0.005),
+    "contact_intensity": Guardrail(margin=1.0),
+    "handle_time": Guardrail(margin=60.0),
 }
 
 
