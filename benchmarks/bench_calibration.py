@@ -1,0 +1,168 @@
+"""Calibration of the effect engine: do 95% intervals cover the truth 95% of the time?
+
+Two parts, each printing a table with Monte-Carlo standard errors
+(``sqrt(p (1 - p) / reps)``):
+
+``family``  data drawn straight from known distributions per outcome family
+            (binary, overdispersed counts, ordinal, skewed continuous,
+            zero-heavy ratio of totals), with a planted effect and on A/A.
+``pilots``  whole simulated pilots (``workbench.simulate``) through metrics and
+            ``analyze``, judged against ``truth.json`` (the planted marginal
+            intention-to-treat effects); resumable: one JSON line per pilot in
+            ``benchmarks/.cache/calibration-<preset>-<accounts>.jsonl``.
+
+Usage::
+
+    python benchmarks/bench_calibration.py family --reps 400
+    python benchmarks/bench_calibration.py pilots --preset realistic --pilots 200 --accounts 4000
+    python benchmarks/bench_calibration.py pilots --preset null --pilots 200 --accounts 4000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from workbench.analyze import Design, Settings, analyze_stats
+
+CACHE = Path(__file__).parent / ".cache"
+
+
+def _stats_binary(rng, n, p):
+    y = rng.random(n) < p
+    return {"n": n, "successes": int(y.sum()), "sum": float(y.sum()), "accounts": n, "excluded": 0}
+
+
+def _stats_count(rng, n, mean, k=0.5):
+    # negative binomial with shape k (variance mean + mean^2 / k): overdispersed
+    y = rng.poisson(rng.gamma(k, mean / k, n))
+    return {"n": n, "sum": float(y.sum()), "sum_sq": float((y * y).sum()), "accounts": n, "excluded": 0}
+
+
+def _stats_ordinal(rng, n, probs):
+    cats = rng.multinomial(n, probs)
+    row = {"n": n, "accounts": n, "excluded": 0}
+    row.update({f"cat_{k + 1}": int(c) for k, c in enumerate(cats)})
+    return row
+
+
+def _stats_continuous(rng, n, mu, sigma=0.8):
+    y = rng.lognormal(mu, sigma, n)
+    return {"n": n, "sum": float(y.sum()), "sum_sq": float((y * y).sum()), "accounts": n, "excluded": 0}
+
+
+def _stats_ratio(rng, n, pay_p):
+    x = rng.gamma(2.0, 600.0, n)
+    y = np.where(rng.random(n) < pay_p, x * rng.beta(2, 5, n), 0.0)
+    return {"n": n, "sum": y.sum(), "sum_sq": (y * y).sum(), "denom": x.sum(), "denom_sq": (x * x).sum(),
+            "cross": (x * y).sum(), "accounts": n, "excluded": 0}
+
+
+FAMILIES = {
+    # metric name, family, draw(rng, n, effect_on) -> row, true difference
+    "binary": ("ptp", "binary", lambda r, n, on: _stats_binary(r, n, 0.12 + 0.02 * on), 0.02),
+    "count": ("complaints", "count", lambda r, n, on: _stats_count(r, n, 0.2 * (1 - 0.25 * on)), -0.05),
+    "ordinal": ("csat", "ordinal", lambda r, n, on: _stats_ordinal(r, n, [.2, .15, .2, .25, .2] if not on else [.15, .15, .2, .25, .25]),
+                (0.15 * 1 + .15 * 2 + .2 * 3 + .25 * 4 + .25 * 5) - (.2 * 1 + .15 * 2 + .2 * 3 + .25 * 4 + .2 * 5)),
+    "continuous": ("handle_time", "continuous", lambda r, n, on: _stats_continuous(r, n, 5.5 + 0.1 * on),
+                   math.exp(5.6 + 0.32) - math.exp(5.5 + 0.32)),
+    "ratio": ("recovery", "ratio", lambda r, n, on: _stats_ratio(r, n, 0.3 + 0.05 * on), 0.05 * 2 / 7),
+}
+
+
+def family_part(reps: int, n: int) -> pd.DataFrame:
+    rows = []
+    for fam, (metric, family, draw, truth) in FAMILIES.items():
+        cover = fp = 0
+        for aa in (False, True):
+            for i in range(reps):
+                rng = np.random.default_rng([i, aa, len(fam)])
+                c = dict(draw(rng, n, 0), metric=metric, family=family, arm="c")
+                t = dict(draw(rng, n, 0 if aa else 1), metric=metric, family=family, arm="t")
+                doc = analyze_stats(pd.DataFrame([c, t]), Design("c", ["t"]), Settings(seed=i, draws=2000))
+                m = doc["metrics"][metric]
+                lo, hi = m["effect"]["difference"]["interval"]
+                if aa:
+                    fp += m["prob_better"] > 0.95
+                else:
+                    cover += lo <= truth <= hi
+        rows.append(_row(fam, reps, cover, fp))
+    return pd.DataFrame(rows)
+
+
+def _row(name, reps, cover, fp):
+    pc, pf = cover / reps, fp / reps
+    return {"case": name, "reps": reps, "coverage_95": pc, "mc_se_cov": math.sqrt(0.95 * 0.05 / reps),
+            "cov_ok": abs(pc - 0.95) <= 2 * math.sqrt(0.95 * 0.05 / reps), "aa_p_better_gt_95": pf,
+            "mc_se_aa": math.sqrt(0.05 * 0.95 / reps), "aa_ok": abs(pf - 0.05) <= 2 * math.sqrt(0.05 * 0.95 / reps)}
+
+
+def pilots_part(preset: str, pilots: int, accounts: int) -> pd.DataFrame:
+    from workbench.analyze import analyze_pilot
+    from workbench.simulate import simulate_pilot
+
+    CACHE.mkdir(exist_ok=True)
+    cache = CACHE / f"calibration-{preset}-{accounts}.jsonl"
+    done = {}
+    if cache.exists():
+        for line in cache.read_text().splitlines():
+            r = json.loads(line)
+            done[r["seed"]] = r
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory() as d:
+        for seed in range(pilots):
+            if seed in done:
+                continue
+            out = simulate_pilot(Path(d) / f"p{seed}", accounts=accounts, seed=1000 + seed, preset=preset)
+            truth = json.loads((Path(out) / "truth.json").read_text())["metrics"]
+            doc = analyze_pilot(out, Settings(seed=seed, draws=2000))
+            rec = {"seed": seed, "metrics": {}}
+            for m, v in doc["metrics"].items():
+                if m not in truth or v["effect"]["difference"]["interval"][0] is None:
+                    continue
+                lo, hi = v["effect"]["difference"]["interval"]
+                rec["metrics"][m] = {"cover": bool(lo <= truth[m]["difference"] <= hi), "p_better": v["prob_better"],
+                                     "ok": v["diagnostics"]["ok"]}
+            with cache.open("a") as f:
+                f.write(json.dumps(rec) + "\n")
+            done[seed] = rec
+            print(f"pilot {seed + 1}/{pilots} ({time.perf_counter() - t0:.0f} s)", flush=True)
+    rows = []
+    metrics = sorted({m for r in done.values() for m in r["metrics"]})
+    for m in metrics:
+        recs = [r["metrics"][m] for s, r in done.items() if s < pilots and m in r["metrics"]]
+        k = len(recs)
+        row = _row(m, k, sum(r["cover"] for r in recs), sum(r["p_better"] > 0.95 for r in recs))
+        if preset != "null":
+            row.pop("aa_p_better_gt_95"), row.pop("mc_se_aa"), row.pop("aa_ok")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="part", required=True)
+    f = sub.add_parser("family")
+    f.add_argument("--reps", type=int, default=400)
+    f.add_argument("--n", type=int, default=2000)
+    p = sub.add_parser("pilots")
+    p.add_argument("--preset", default="realistic", choices=["realistic", "null", "vendor-claims"])
+    p.add_argument("--pilots", type=int, default=200)
+    p.add_argument("--accounts", type=int, default=4000)
+    a = ap.parse_args()
+    t0 = time.perf_counter()
+    table = family_part(a.reps, a.n) if a.part == "family" else pilots_part(a.preset, a.pilots, a.accounts)
+    pd.set_option("display.width", 200)
+    print(table.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+    print(f"\n{time.perf_counter() - t0:.1f} s")
+
+
+if __name__ == "__main__":
+    main()
