@@ -207,6 +207,7 @@ def simulate_tables(
     preset: str = "realistic",
     agents: int = 40,
     randomization: str = "account",
+    with_truth: bool = True,
 ) -> tuple[PilotConfig, dict[str, pd.DataFrame], dict]:
     """Simulate a pilot in memory.
 
@@ -218,6 +219,8 @@ def simulate_tables(
     agents : agents handling the accounts (clusters).
     randomization : ``account`` (each account randomized) or ``agent``
         (agents randomized half/half; accounts follow their agent).
+    with_truth : False skips the truth (about 10 s, cached per preset) and
+        returns only the pilot's description in ``truth``.
 
     Returns
     -------
@@ -235,7 +238,7 @@ def simulate_tables(
     treat = assign_arms(arm_rng, pop, randomization)
     world = simulate_world(pop, treat, effects, config.windows, world_rng)
     tables = build_tables(pop, treat, world, agents)
-    truth = compute_truth(preset, config.windows)
+    truth = compute_truth(preset, config.windows) if with_truth else {"preset": preset}
     truth.update({"seed": seed, "accounts": accounts, "agents": agents, "randomization": randomization,
                   "observed_until": config.observed_until.isoformat()})
     return config, tables, truth

@@ -80,7 +80,11 @@ def world_metrics(preset: str, windows: Windows, accounts: int = TRUTH_ACCOUNTS,
     cfg, observed_days = _truth_config(windows)
     pop = make_population(np.random.default_rng(seed), accounts, TRUTH_AGENTS)
     frames = []
+    null = effects == type(effects)()  # no planted effect: the treatment world is the control world
     for treated in (False, True):
+        if treated and null:
+            frames.append(frames[0].assign(arm=cfg.treatments[0]))
+            break
         treat = np.full(accounts, treated)
         # The same world seed for both worlds: event details stay aligned as far as possible.
         world = simulate_world(pop, treat, effects, windows, np.random.default_rng(seed + 1))

@@ -89,73 +89,76 @@ def simulate_world(pop: dict, treat: np.ndarray, eff: Effects, windows: Windows,
     ptp = pop["u_ptp"] < p_ptp
     p_eng = expit(b.engage_logit + _seg("engage")[seg] + 0.6 * z + 0.8 * a - 0.1 * dpd_c + eff.engage * resp)
     engaged = ptp | (pop["u_eng"] < p_eng)
+    # One child stream per event group: a group's draws do not shift when another
+    # group's size changes with the arm, which keeps the two worlds better aligned.
+    rng, rp, ru, rc, rk = rng.spawn(5)
     t_eng = W * rng.beta(1.0, 1.6, n)  # first conversation: early in the window more often
 
     # --- promises: 1 + Poisson, made one after another (next after the last one's deadline).
     k = np.where(ptp, 1 + np.minimum(poisson_inv(pop["u_k"], b.extra_promises), 3), 0).astype(np.int64)
     pacc, j = _expand(k), _within(k)
     m = len(pacc)
-    dur = 1.0 + rng.gamma(2.0, 5.0, m)  # days from promise to due date; ~2% beyond 30 days
-    step = dur + grace + 1.0 + rng.exponential(7.0, m)
+    dur = 1.0 + rp.gamma(2.0, 5.0, m)  # days from promise to due date; ~2% beyond 30 days
+    step = dur + grace + 1.0 + rp.exponential(7.0, m)
     cs = np.cumsum(step) - step
     made = t_eng[pacc] + cs - cs[(np.cumsum(k) - k)[pacc]]
     due = made + dur
     bal = pop["balance"][pacc]
-    amount = np.maximum(np.round(bal * np.where(j == 0, rng.beta(2.0, 3.0, m), rng.beta(1.5, 5.0, m)), 2), 5.0)
+    amount = np.maximum(np.round(bal * np.where(j == 0, rp.beta(2.0, 3.0, m), rp.beta(1.5, 5.0, m)), 2), 5.0)
     p_keep = expit(b.keep_logit + _seg("keep")[seg] + 0.7 * z + 0.5 * a + eff.keep * resp)[pacc]
     kept = pop["u_keep"][pacc, j] < p_keep
     # How a promise is paid: kept -> on or a little before the due date (sometimes in the grace
     # days); broken -> nothing (55%), part of it before due (25%) or all of it late (20%).
-    how = rng.random(m)
-    early = np.minimum(rng.exponential(2.0, m), dur)
-    in_grace = rng.random(m) < 0.15
-    kept_t = due - early + in_grace * rng.random(m) * grace
+    how = rp.random(m)
+    early = np.minimum(rp.exponential(2.0, m), dur)
+    in_grace = rp.random(m) < 0.15
+    kept_t = due - early + in_grace * rp.random(m) * grace
     partial = ~kept & (how >= 0.55) & (how < 0.80)
     late = ~kept & (how >= 0.80)
-    pay_t = np.where(kept, kept_t, np.where(partial, made + rng.random(m) * dur, due + grace + rng.uniform(0.5, 20.0, m)))
-    pay_amt = np.where(partial, np.round(amount * rng.uniform(0.2, 0.8, m), 2), amount)
+    pay_t = np.where(kept, kept_t, np.where(partial, made + rp.random(m) * dur, due + grace + rp.uniform(0.5, 20.0, m)))
+    pay_amt = np.where(partial, np.round(amount * rp.uniform(0.2, 0.8, m), 2), amount)
     has_pay = kept | partial | late
 
     # --- promise-free payments, more likely from customers able and willing to pay.
     lam = b.unrelated_pay_120d * np.exp(0.8 * z - 0.32 + eff.pay * resp)
     nu = poisson_inv(pop["u_unrel"], lam).astype(np.int64)
     uacc = _expand(nu)
-    u_t = rng.random(len(uacc)) * PAYMENT_DAYS
-    u_amt = np.maximum(np.round(pop["balance"][uacc] * rng.beta(2.0, 6.0, len(uacc)), 2), 1.0)
+    u_t = ru.random(len(uacc)) * PAYMENT_DAYS
+    u_amt = np.maximum(np.round(pop["balance"][uacc] * ru.beta(2.0, 6.0, len(uacc)), 2), 1.0)
 
     # --- contacts: outbound attempts; the first conversation; further inbound; promise calls.
     mu = b.outbound_90d * np.exp(0.15 * dpd_c + eff.contacts * t)
     no = poisson_inv(pop["u_out"], mu).astype(np.int64)
     oacc = _expand(no)
-    o_t = rng.random(len(oacc)) * CONTACT_DAYS
-    o_ch = rng.choice(4, size=len(oacc), p=[0.50, 0.25, 0.12, 0.13])  # call, sms, email, letter
+    o_t = rc.random(len(oacc)) * CONTACT_DAYS
+    o_ch = rc.choice(4, size=len(oacc), p=[0.50, 0.25, 0.12, 0.13])  # call, sms, email, letter
     after = engaged[oacc] & (o_t > t_eng[oacc])
     p_after = np.array([0.35, 0.20, 0.10, 0.02])[o_ch]  # reply or answer once in conversation
-    o_reached = np.where(after, rng.random(len(oacc)) < p_after, (o_t >= W) & (rng.random(len(oacc)) < 0.04))
+    o_reached = np.where(after, rc.random(len(oacc)) < p_after, (o_t >= W) & (rc.random(len(oacc)) < 0.04))
     eacc = np.flatnonzero(engaged)
-    e_in = rng.random(len(eacc)) < 0.45
-    e_ch = np.where(e_in, rng.choice([CALL, CHAT, PORTAL], len(eacc), p=[0.5, 0.25, 0.25]),
-                    rng.choice([CALL, SMS, EMAIL], len(eacc), p=[0.7, 0.2, 0.1]))
-    ni = np.where(engaged, rng.poisson(b.inbound_after_engage, n), 0)
+    e_in = rc.random(len(eacc)) < 0.45
+    e_ch = np.where(e_in, rc.choice([CALL, CHAT, PORTAL], len(eacc), p=[0.5, 0.25, 0.25]),
+                    rc.choice([CALL, SMS, EMAIL], len(eacc), p=[0.7, 0.2, 0.1]))
+    ni = np.where(engaged, rc.poisson(b.inbound_after_engage, n), 0)
     iacc = _expand(ni)
-    i_t = t_eng[iacc] + rng.random(len(iacc)) * (CONTACT_DAYS - t_eng[iacc])
-    i_ch = rng.choice([CALL, CHAT, PORTAL], len(iacc), p=[0.5, 0.25, 0.25])
+    i_t = t_eng[iacc] + rc.random(len(iacc)) * (CONTACT_DAYS - t_eng[iacc])
+    i_ch = rc.choice([CALL, CHAT, PORTAL], len(iacc), p=[0.5, 0.25, 0.25])
     later = j > 0  # promises after the first are made in their own conversation
     lacc = pacc[later]
-    l_in = rng.random(len(lacc)) < 0.5
+    l_in = rc.random(len(lacc)) < 0.5
     c_acc = np.concatenate([oacc, eacc, iacc, lacc])
     c_t = np.concatenate([o_t, t_eng[eacc], i_t, made[later]])
     c_ch = np.concatenate([o_ch, e_ch, i_ch, np.full(len(lacc), CALL)])
     c_out = np.concatenate([np.ones(len(oacc), bool), ~e_in, np.zeros(len(iacc), bool), ~l_in])
     c_reached = np.concatenate([o_reached, np.ones(len(eacc) + len(iacc) + len(lacc), bool)])
-    contacts = _contact_details(pop, t, eff, b, rng, c_acc, c_t, c_ch, c_out, c_reached)
+    contacts = _contact_details(pop, t, eff, b, rc, c_acc, c_t, c_ch, c_out, c_reached)
 
     # --- complaints: rare; pressure (more attempts) and hardship raise them.
     rate = b.complaints_60d * (CONTACT_DAYS / W) * np.exp(0.3 * dpd_c - 0.3 * z - 0.05 + eff.complaints * resp)
     nc = poisson_inv(pop["u_cmp"], rate).astype(np.int64)
     cacc = _expand(nc)
-    complaints = {"acc": cacc, "t": rng.random(len(cacc)) * CONTACT_DAYS,
-                  "regulator": rng.random(len(cacc)) < b.regulator_share}
+    complaints = {"acc": cacc, "t": rk.random(len(cacc)) * CONTACT_DAYS,
+                  "regulator": rk.random(len(cacc)) < b.regulator_share}
 
     # --- churn: exponential time to leaving the lender, hazard set by the 180-day share.
     h = -np.log1p(-b.churn_180d) / 180.0 * np.exp(_seg("churn")[seg] - 0.3 * z - 0.05 + eff.churn * resp)
