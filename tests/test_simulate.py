@@ -141,8 +141,19 @@ def _check_recovered(cfg, tables, truth, z=4.5):
 
 def test_realistic_truth_is_recovered_by_sample_means():
     cfg, tables, truth = simulate_tables(60_000, seed=11, preset="realistic")
-    assert set(truth["metrics"]) == {"engagement", "ptp", "kept_ptp", "kept_rate", "complaints", "csat", "retention",
-                                     "recovery", "handle_time", "contact_intensity", "nps"}
+    assert set(truth["metrics"]) == {
+        "engagement",
+        "ptp",
+        "kept_ptp",
+        "kept_rate",
+        "complaints",
+        "csat",
+        "retention",
+        "recovery",
+        "handle_time",
+        "contact_intensity",
+        "nps",
+    }
     m = truth["metrics"]
     assert m["engagement"]["difference"] > 0.01 and m["ptp"]["difference"] > 0 and m["kept_ptp"]["difference"] > 0
     assert m["complaints"]["difference"] < 0 and m["csat"]["difference"] > 0 and m["retention"]["difference"] > 0

@@ -121,8 +121,16 @@ def _rows(metric: str, elig: pd.DataFrame, everyone: pd.DataFrame, arms: list[st
         d = float(den.get(arm, 0)) if den is not None else accounts
         n = d if metric in ("csat", "nps", "handle_time") else accounts
         x = float(num.get(arm, 0.0))
-        rows.append({"arm": arm, "metric": metric, "n": int(n), "mean": x / d if d > 0 else np.nan,
-                     "excluded": int(assigned.get(arm, 0)) - accounts, "accounts": accounts})
+        rows.append(
+            {
+                "arm": arm,
+                "metric": metric,
+                "n": int(n),
+                "mean": x / d if d > 0 else np.nan,
+                "excluded": int(assigned.get(arm, 0)) - accounts,
+                "accounts": accounts,
+            }
+        )
     return rows
 
 
@@ -154,13 +162,13 @@ def reference_metrics(config: PilotConfig, tables: dict[str, pd.DataFrame]) -> p
     if contacts is not None:
         c = in_window(contacts, "at", elig, od)
         # engagement: any inbound contact, or an outbound one with reached true.
-        hit = c[(c["direction"] == "inbound") | (c["reached"] == True)]  # noqa: E712 (nullable bool)
+        hit = c[(c["direction"] == "inbound") | (c["reached"] == True)]
         rows += _rows("engagement", elig, acc, arms, hit.drop_duplicates("account_id")["arm"].value_counts())
         # contact_intensity: outbound attempts per account.
         rows += _rows("contact_intensity", elig, acc, arms, c[c["direction"] == "outbound"]["arm"].value_counts())
         # handle_time: mean handle seconds over reached contacts that carry one.
         if "handle_seconds" in c:
-            r = c[(c["reached"] == True) & c["handle_seconds"].notna()]  # noqa: E712
+            r = c[(c["reached"] == True) & c["handle_seconds"].notna()]
             rows += _rows("handle_time", elig, acc, arms, r.groupby("arm")["handle_seconds"].sum(), r["arm"].value_counts())
 
     promises, payments = tables.get("promises"), tables.get("payments")

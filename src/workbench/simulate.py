@@ -17,7 +17,7 @@ outcomes.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +29,7 @@ from workbench.io import write_pilot
 from workbench.simulate_presets import SEGMENTS, Base, preset_effects
 from workbench.simulate_world import CHANNEL_NAMES, simulate_world
 
-START = datetime(2026, 1, 5, tzinfo=timezone.utc)  # a Monday: week 1 of intake
+START = datetime(2026, 1, 5, tzinfo=UTC)  # a Monday: week 1 of intake
 ARRIVAL_WEEKS = 10  # accounts enter the pilot week by week over this many weeks
 OBSERVED_DAYS = 200  # data cut-off, in days after START
 ARMS = {"control": "pressure", "treatment": "empathy"}
@@ -57,7 +57,12 @@ def make_population(rng: np.random.Generator, n: int, n_agents: int) -> dict[str
     prior = np.where(paid_before, np.round(balance * rng.beta(1.5, 8.0, n) * np.exp(0.3 * z), 2), 0.0)
     assigned = rng.integers(0, ARRIVAL_WEEKS, n) * 7.0 + rng.random(n) * 7.0
     pop = {
-        "seg": seg, "z": z, "balance": balance, "dpd": dpd, "prior_paid": prior, "assigned": assigned,
+        "seg": seg,
+        "z": z,
+        "balance": balance,
+        "dpd": dpd,
+        "prior_paid": prior,
+        "assigned": assigned,
         "agent": rng.integers(0, n_agents, n),
         "agent_skill": rng.normal(0.0, Base().agent_sd, n_agents),
         "agent_empathy": rng.normal(0.0, 8.0, n_agents),
@@ -137,17 +142,19 @@ def build_tables(
     closed_ts = _ts(np.where(closed_abs < observed_days, closed_abs, 0.0))
     closed_ts[closed_abs >= observed_days] = pd.NaT
     tables = {
-        "accounts": pd.DataFrame({
-            "account_id": acc_ids,
-            "arm": _labels([ARMS["control"], ARMS["treatment"]], treat),
-            "assigned_at": _ts(pop["assigned"]),
-            "balance": pop["balance"],
-            "segment": _labels(SEGMENTS, pop["seg"]),
-            "agent_id": _take(agent_ids, pop["agent"]),
-            "days_past_due": pop["dpd"],
-            "prior_paid": pop["prior_paid"],
-            "closed_at": closed_ts,
-        })
+        "accounts": pd.DataFrame(
+            {
+                "account_id": acc_ids,
+                "arm": _labels([ARMS["control"], ARMS["treatment"]], treat),
+                "assigned_at": _ts(pop["assigned"]),
+                "balance": pop["balance"],
+                "segment": _labels(SEGMENTS, pop["seg"]),
+                "agent_id": _take(agent_ids, pop["agent"]),
+                "days_past_due": pop["dpd"],
+                "prior_paid": pop["prior_paid"],
+                "closed_at": closed_ts,
+            }
+        )
     }
     specs = {  # table -> (event key in world, time column, id prefix)
         "contacts": ("contacts", "at", "C"),
@@ -190,15 +197,17 @@ def build_tables(
 
 def pilot_config(n: int, seed: int, preset: str, randomization: str, observed_days: float = OBSERVED_DAYS) -> PilotConfig:
     """The simulated pilot's pilot.yml (50/50 allocation, default windows)."""
-    return parse_config({
-        "name": f"simulated-{preset}-seed{seed}",
-        "description": f"Simulated pilot: {n} accounts, preset {preset}, seed {seed} (workbench.simulate).",
-        "arms": dict(ARMS),
-        "allocation": {ARMS["control"]: 0.5, ARMS["treatment"]: 0.5},
-        "randomization": randomization,
-        "observed_until": START + timedelta(days=observed_days),
-        "segments": list(SEGMENTS),
-    })
+    return parse_config(
+        {
+            "name": f"simulated-{preset}-seed{seed}",
+            "description": f"Simulated pilot: {n} accounts, preset {preset}, seed {seed} (workbench.simulate).",
+            "arms": dict(ARMS),
+            "allocation": {ARMS["control"]: 0.5, ARMS["treatment"]: 0.5},
+            "randomization": randomization,
+            "observed_until": START + timedelta(days=observed_days),
+            "segments": list(SEGMENTS),
+        }
+    )
 
 
 def simulate_tables(
@@ -239,8 +248,15 @@ def simulate_tables(
     world = simulate_world(pop, treat, effects, config.windows, world_rng)
     tables = build_tables(pop, treat, world, agents)
     truth = compute_truth(preset, config.windows) if with_truth else {"preset": preset}
-    truth.update({"seed": seed, "accounts": accounts, "agents": agents, "randomization": randomization,
-                  "observed_until": config.observed_until.isoformat()})
+    truth.update(
+        {
+            "seed": seed,
+            "accounts": accounts,
+            "agents": agents,
+            "randomization": randomization,
+            "observed_until": config.observed_until.isoformat(),
+        }
+    )
     return config, tables, truth
 
 

@@ -115,15 +115,33 @@ PRESETS: dict[str, Effects] = {
     "null": Effects(),
     # Moderate, plausible effects (assumptions; see docs/simulator.md).
     "realistic": Effects(
-        ptp=0.15, engage=0.35, keep=0.2, survey=0.3, csat=0.6, complaints=-0.3, churn=-0.08,
-        pay=0.06, contacts=-0.15, handle=0.18, empathy=22.0,
+        ptp=0.15,
+        engage=0.35,
+        keep=0.2,
+        survey=0.3,
+        csat=0.6,
+        complaints=-0.3,
+        churn=-0.08,
+        pay=0.06,
+        contacts=-0.15,
+        handle=0.18,
+        empathy=22.0,
     ),
     # As large as vendors claim: engagement 3-5x (Symend), +35% recovery and
     # +60% retention (The Office Gurus), +6% PTPs (Foundever), fewer complaints
     # and more kept promises (Fusion CX).
     "vendor-claims": Effects(
-        ptp=0.08, engage=3.2, keep=0.7, survey=0.6, csat=1.5, complaints=-0.9, churn=-2.0,
-        pay=0.36, contacts=-0.3, handle=0.25, empathy=35.0,
+        ptp=0.08,
+        engage=3.2,
+        keep=0.7,
+        survey=0.6,
+        csat=1.5,
+        complaints=-0.9,
+        churn=-2.0,
+        pay=0.36,
+        contacts=-0.3,
+        handle=0.25,
+        empathy=35.0,
     ),
 }
 

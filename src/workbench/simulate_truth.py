@@ -104,7 +104,9 @@ def _truth(preset: str, windows_key: tuple) -> dict:
         rows = m[m["metric"] == name].set_index("arm")["mean"]
         c, t = float(rows[cfg.control]), float(rows[cfg.treatments[0]])
         metrics[name] = {
-            "control": c, "treatment": t, "difference": t - c,
+            "control": c,
+            "treatment": t,
+            "difference": t - c,
             "ratio": t / c if c != 0 else None,
             "relative_lift": t / c - 1 if c != 0 else None,
             "unit": UNITS[name],

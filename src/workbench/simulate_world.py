@@ -137,8 +137,11 @@ def simulate_world(pop: dict, treat: np.ndarray, eff: Effects, windows: Windows,
     o_reached = np.where(after, rc.random(len(oacc)) < p_after, (o_t >= W) & (rc.random(len(oacc)) < 0.04))
     eacc = np.flatnonzero(engaged)
     e_in = rc.random(len(eacc)) < 0.45
-    e_ch = np.where(e_in, rc.choice([CALL, CHAT, PORTAL], len(eacc), p=[0.5, 0.25, 0.25]),
-                    rc.choice([CALL, SMS, EMAIL], len(eacc), p=[0.7, 0.2, 0.1]))
+    e_ch = np.where(
+        e_in,
+        rc.choice([CALL, CHAT, PORTAL], len(eacc), p=[0.5, 0.25, 0.25]),
+        rc.choice([CALL, SMS, EMAIL], len(eacc), p=[0.7, 0.2, 0.1]),
+    )
     ni = np.where(engaged, rc.poisson(b.inbound_after_engage, n), 0)
     iacc = _expand(ni)
     i_t = t_eng[iacc] + rc.random(len(iacc)) * (CONTACT_DAYS - t_eng[iacc])
@@ -157,8 +160,7 @@ def simulate_world(pop: dict, treat: np.ndarray, eff: Effects, windows: Windows,
     rate = b.complaints_60d * (CONTACT_DAYS / W) * np.exp(0.3 * dpd_c - 0.3 * z - 0.05 + eff.complaints * resp)
     nc = poisson_inv(pop["u_cmp"], rate).astype(np.int64)
     cacc = _expand(nc)
-    complaints = {"acc": cacc, "t": rk.random(len(cacc)) * CONTACT_DAYS,
-                  "regulator": rk.random(len(cacc)) < b.regulator_share}
+    complaints = {"acc": cacc, "t": rk.random(len(cacc)) * CONTACT_DAYS, "regulator": rk.random(len(cacc)) < b.regulator_share}
 
     # --- churn: exponential time to leaving the lender, hazard set by the 180-day share.
     h = -np.log1p(-b.churn_180d) / 180.0 * np.exp(_seg("churn")[seg] - 0.3 * z - 0.05 + eff.churn * resp)
@@ -173,15 +175,19 @@ def simulate_world(pop: dict, treat: np.ndarray, eff: Effects, windows: Windows,
     cg = np.cumsum(gaps)
     s_t = first[sacc] + cg - cg[(np.cumsum(ns) - ns)[sacc]]
     any_kept = np.bincount(pacc[kept], minlength=n) > 0
-    latent = (_seg("csat")[seg] + 0.4 * z + 0.3 * a + 0.5 * any_kept - 0.4 * (nc > 0) + eff.csat * resp
-              + 0.8 * logit(pop["u_csat"]))[sacc] + 0.8 * rng.logistic(size=len(sacc))
+    latent = (
+        _seg("csat")[seg] + 0.4 * z + 0.3 * a + 0.5 * any_kept - 0.4 * (nc > 0) + eff.csat * resp + 0.8 * logit(pop["u_csat"])
+    )[sacc] + 0.8 * rng.logistic(size=len(sacc))
     csat = 1 + np.searchsorted(CSAT_CUTS, latent)
     nps = np.clip(np.round(5.2 + 1.6 * latent + rng.normal(0.0, 1.3, len(sacc))), 0, 10).astype(np.int64)
     return {
         "contacts": contacts,
         "promises": {"acc": pacc, "t": made, "due": due, "amount": amount},
-        "payments": {"acc": np.concatenate([pacc[has_pay], uacc]), "t": np.concatenate([pay_t[has_pay], u_t]),
-                     "amount": np.concatenate([pay_amt[has_pay], u_amt])},
+        "payments": {
+            "acc": np.concatenate([pacc[has_pay], uacc]),
+            "t": np.concatenate([pay_t[has_pay], u_t]),
+            "amount": np.concatenate([pay_amt[has_pay], u_amt]),
+        },
         "complaints": complaints,
         "surveys": {"acc": sacc, "t": s_t, "csat": csat.astype(np.int64), "nps": nps},
         "closed": closed,
@@ -206,5 +212,13 @@ def _contact_details(pop, t, eff, b, rng, acc, when, ch, out, reached) -> dict:
     score = b.empathy_score + pop["agent_empathy"][pop["agent"][acc]] + eff.empathy * tr + rng.normal(0.0, 10.0, m)
     empathy = np.where(talk, np.round(np.clip(score, 0.0, 100.0), 1), np.nan)
     has_agent = (ch == CALL) | (ch == CHAT) | (reached & msg)
-    return {"acc": acc, "t": when, "channel": ch, "outbound": out, "reached": reached,
-            "handle": np.round(handle, 1), "empathy": empathy, "has_agent": has_agent}
+    return {
+        "acc": acc,
+        "t": when,
+        "channel": ch,
+        "outbound": out,
+        "reached": reached,
+        "handle": np.round(handle, 1),
+        "empathy": empathy,
+        "has_agent": has_agent,
+    }
