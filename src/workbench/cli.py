@@ -144,6 +144,59 @@ def analyze_summary(
     _write(doc, out)
 
 
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option(help="where the demo pilot and its results go")] = Path("data/demo"),
+    accounts: Annotated[int, typer.Option(min=100, help="accounts in the simulated pilot")] = 20_000,
+    agents: Annotated[int, typer.Option(min=2, help="agents")] = 40,
+    seed: Annotated[int, typer.Option(help="random seed")] = 1,
+) -> None:
+    """The main job on the embedded default: simulate a pilot, validate it, check it, estimate every effect."""
+    import time
+
+    from workbench.analyze import Settings, analyze_pilot, to_json
+    from workbench.simulate import simulate_pilot
+    from workbench.validate import run_validate
+
+    t0 = time.perf_counter()
+    pilot = out / "pilot"
+    typer.echo(f"[1/4] simulating {accounts:,} accounts, {agents} agents (preset realistic, seed {seed}) into {pilot}")
+    simulate_pilot(pilot, accounts=accounts, seed=seed, preset="realistic", agents=agents)
+    typer.echo("[2/4] validating")
+    if run_validate(pilot) != 0:
+        fail("the simulated pilot failed validation (a bug: please report it)")
+    typer.echo("[3/4] pilot checks")
+    from workbench import cli_metrics
+
+    cli_metrics.checks(pilot, out=None, backend="duckdb")
+    typer.echo("[4/4] estimating effects")
+    doc = analyze_pilot(pilot, Settings(seed=seed))
+    results = out / "results.json"
+    results.write_text(to_json(doc), encoding="utf-8")
+    for line in verdict_lines(doc):
+        typer.echo(line)
+    typer.echo(f"results: {results}  ({time.perf_counter() - t0:.0f} s)")
+
+
+def verdict_lines(doc: dict) -> list[str]:
+    """One plain line per metric: arms, difference with interval, P(better), role and verdict."""
+    lines = [f"{'metric':18} {'control':>9} {'treatment':>9}  difference [{doc['level']:.0%} interval]      P(better)  verdict"]
+    for name, m in doc["metrics"].items():
+        d = m["effect"]["difference"]
+        if d["mean"] is None:
+            continue
+        lo, hi = d["interval"]
+        v = m["decision"]["verdict"] + ("" if m["diagnostics"]["ok"] else " (unreliable fit)")
+        lines.append(
+            f"{name:18} {m['control']['mean']:9.4g} {m['treatment']['mean']:9.4g}  {d['mean']:+9.4g} [{lo:+.4g}, {hi:+.4g}]"
+            f"  {m['prob_better']:8.3f}  {m['role']}: {v}"
+        )
+    dec = doc["decision"]
+    lines.append(f"headline ({dec['primary_metric']}): {dec['verdict']}; guardrails: "
+                 + ", ".join(f"{k} {v}" for k, v in sorted(dec["guardrails"].items())))
+    return lines
+
+
 # Verbs whose code lives in their own modules (heavy imports stay inside them).
 from workbench import cli_metrics  # noqa: E402
 
