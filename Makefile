@@ -1,7 +1,7 @@
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: help demo test
+.PHONY: help demo test lint bench
 
 help: ## list targets
 	@grep -E '^[a-z]+:.*##' Makefile | sed 's/:.*##/ -/'
@@ -12,8 +12,16 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e '.[test]'
 	touch $@
 
-demo: $(VENV)/.installed ## main job (for now: the CLI only; simulator not yet built)
-	$(PY) -m workbench version
+demo: $(VENV)/.installed ## main job: simulate the default pilot (20,000 accounts, 40 agents), validate, check, analyze
+	$(PY) -m workbench demo --out data/demo
 
 test: $(VENV)/.installed ## run the test suite
 	$(PY) -m pytest -q
+
+lint: $(VENV)/.installed ## ruff
+	$(VENV)/bin/ruff check src tests benchmarks
+
+bench: $(VENV)/.installed ## benchmarks (slow; print figures)
+	$(PY) benchmarks/bench_simulate.py
+	$(PY) benchmarks/bench_metrics.py
+	$(PY) benchmarks/bench_calibration.py family
