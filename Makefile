@@ -6,10 +6,10 @@ PY := $(VENV)/bin/python
 help: ## list targets
 	@grep -E '^[a-z]+:.*##' Makefile | sed 's/:.*##/ -/'
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml constraints.txt
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -c constraints.txt -e '.[test]'
 	touch $@
 
 demo: $(VENV)/.installed ## main job: simulate the default pilot (20,000 accounts, 40 agents), validate, check, analyze

@@ -35,3 +35,13 @@ def test_environment_yml_matches_pyproject():
 def test_console_module_runs():
     r = subprocess.run([sys.executable, "-m", "workbench", "version"], capture_output=True, text=True)
     assert r.returncode == 0 and r.stdout.strip() == "0.0.1"
+
+
+def test_constraints_agree_with_pyproject():
+    pins = {}
+    for line in (ROOT / "constraints.txt").read_text().splitlines():
+        if line and not line.startswith("#") and "==" in line:
+            name, ver = line.split("==")
+            pins[name.lower().replace("_", "-")] = ver
+    for name, ver in _pins_pyproject().items():
+        assert pins.get(name) == ver, name
