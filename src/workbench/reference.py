@@ -70,7 +70,7 @@ def kept_promises(config: PilotConfig, promises: pd.DataFrame, payments: pd.Data
     """
     w = config.windows
     p = promises[["promise_id", "account_id", "made_at", "due_at", "amount"]].copy()
-    p["_row"] = promises.index
+    p["prow"] = promises.index
     p["deadline"] = np.minimum(p["due_at"], p["made_at"] + _days(w.max_due_days)) + _days(w.grace_days)
     pay = payments[["payment_id", "account_id", "paid_at", "amount"]].rename(columns={"amount": "paid"})
     pairs = p.merge(pay, on="account_id", how="inner")
@@ -83,14 +83,14 @@ def kept_promises(config: PilotConfig, promises: pd.DataFrame, payments: pd.Data
     shared = pairs.groupby("payment_id")["promise_id"].transform("size") > 1
     hard = set(pairs.loc[shared, "account_id"])
     easy = pairs[~pairs["account_id"].isin(hard)]
-    total = easy.groupby("_row").agg(paid=("paid", "sum"), amount=("amount", "first"))
+    total = easy.groupby("prow").agg(paid=("paid", "sum"), amount=("amount", "first"))
     kept[total.index[total["paid"] >= total["amount"]]] = True
     # Exact greedy allocation for the (rare) accounts with overlapping windows.
     for _, grp in pairs[pairs["account_id"].isin(hard)].groupby("account_id", sort=False):
         used: set = set()
-        order = grp.drop_duplicates("_row").sort_values(["due_at", "made_at", "promise_id"])
+        order = grp.drop_duplicates("prow").sort_values(["due_at", "made_at", "promise_id"])
         for row in order.itertuples(index=False):
-            cand = grp[grp["_row"] == row._row].sort_values(["paid_at", "payment_id"])
+            cand = grp[grp["prow"] == row.prow].sort_values(["paid_at", "payment_id"])
             take, total_paid = [], 0.0
             for pid, amt in zip(cand["payment_id"], cand["paid"]):
                 if pid in used:
@@ -100,7 +100,7 @@ def kept_promises(config: PilotConfig, promises: pd.DataFrame, payments: pd.Data
                 if total_paid >= row.amount:
                     break
             if total_paid >= row.amount:
-                kept[row._row] = True
+                kept[row.prow] = True
                 used.update(take)
     return kept
 
