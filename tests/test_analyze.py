@@ -143,3 +143,23 @@ def test_binary_coverage_on_a_few_pilots():
         lo, hi = doc["metrics"]["kept_ptp"]["effect"]["difference"]["interval"]
         hits += lo < p1 - p0 < hi
     assert hits >= 52  # 95% of 60 = 57; 52 is more than three Monte-Carlo SEs below
+
+
+def test_failed_srm_makes_the_headline_inconclusive(tmp_path):
+    from pilot_factory import config_dict
+    from pilot_factory import tables as base_tables
+
+    from workbench.config import parse_config
+    from workbench.io import write_pilot
+
+    t = base_tables()
+    acc = t["accounts"]
+    # 60 control accounts against 4 treated ones: a broken assignment.
+    extra = pd.concat([acc.iloc[[0]]] * 60, ignore_index=True)
+    extra["account_id"] = [f"X{i}" for i in range(60)]
+    t["accounts"] = pd.concat([acc, extra], ignore_index=True)
+    root = write_pilot(tmp_path / "p", parse_config(config_dict()), t)
+    doc = analyze_pilot(root, Settings(draws=300))
+    assert doc["checks"]["srm"]["status"] == "fail"
+    assert doc["data_quality"]["ok"] is False
+    assert doc["decision"]["verdict"] == "inconclusive" and "srm" in doc["decision"]["reason"]

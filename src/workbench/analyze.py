@@ -349,6 +349,37 @@ def fit_hierarchical(agent_stats: pd.DataFrame, segment_agent: pd.DataFrame | No
     return fits
 
 
+# Checks whose failure makes every causal comparison untrustworthy, and checks
+# that only taint the metrics that rest on them.
+GATING_CHECKS = ("srm", "balance", "contamination")
+CHECK_METRICS = {"survey_response": ("csat", "nps")}
+
+
+def apply_checks(doc: dict, tables: dict, cfg) -> None:
+    """Run the pilot checks, record them, and let a failed one overrule the verdicts.
+
+    A failed sample-ratio, balance or contamination check turns the headline
+    into "inconclusive" (the randomization itself is in doubt); a failed survey
+    response check marks csat and nps as inconclusive (responders differ by arm).
+    """
+    from workbench.checks import run_checks
+
+    results = run_checks(tables, cfg)
+    doc["checks"] = {r.check: {"status": r.status, "summary": r.summary} for r in results}
+    failed = [r.check for r in results if r.status == "fail"]
+    doc["data_quality"] = {"ok": not any(c in GATING_CHECKS for c in failed), "failed": failed}
+    for check, metrics in CHECK_METRICS.items():
+        if check in failed:
+            for m in metrics:
+                if m in doc["metrics"] and doc["metrics"][m]["decision"]["verdict"] not in ("descriptive",):
+                    doc["metrics"][m]["decision"] = {"verdict": "inconclusive", "reason": f"the {check} check failed"}
+    gating = [c for c in failed if c in GATING_CHECKS]
+    if gating:
+        doc["decision"]["verdict_before_checks"] = doc["decision"]["verdict"]
+        doc["decision"]["verdict"] = "inconclusive"
+        doc["decision"]["reason"] = f"data quality check(s) failed: {', '.join(gating)}"
+
+
 def analyze_pilot(pilot, settings: Settings = Settings(), backend: str = "duckdb") -> dict:
     """Open a pilot, compute its statistics on ``backend`` and return the results document."""
     from workbench.engine import open_pilot
@@ -367,6 +398,7 @@ def analyze_pilot(pilot, settings: Settings = Settings(), backend: str = "duckdb
         seg_agent = sufficient_stats(p.tables, cfg, by=["segment", "agent_id"], metrics=binary) if "segment" in cols else None
         hier = fit_hierarchical(agent_stats, seg_agent, design, settings, binary)
     doc = analyze_stats(stats, design, settings, agent_stats, segment_stats, hier, cfg.min_cell_size)
+    apply_checks(doc, p.tables, cfg)
     doc["pilot"] = cfg.name
     doc["randomization"] = cfg.randomization
     doc["notes"] = list(getattr(p, "notes", [])) + list(stats.attrs.get("notes", []))
