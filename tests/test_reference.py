@@ -75,20 +75,23 @@ def test_due_date_beyond_max_due_days_is_judged_at_that_horizon():
     assert kept(p, [("Y1", "A", 40, 100.0)]) == [False]
 
 
-def test_each_payment_counts_once_in_due_at_order():
+def test_each_payment_counts_once_money_goes_to_the_first_due():
     # Both windows hold the one payment: the earlier due date gets it.
     p = [("P1", "A", 0, 20, 100.0), ("P2", "A", 1, 10, 100.0)]
     assert kept(p, [("Y1", "A", 5, 100.0)]) == [False, True]
     # Two payments, two promises: each kept by its own payment.
     assert kept(p, [("Y1", "A", 5, 100.0), ("Y2", "A", 6, 100.0)]) == [True, True]
-    # A payment larger than both amounts still counts once, whole.
-    assert kept(p, [("Y1", "A", 5, 500.0)]) == [False, True]
+    # A payment larger than both amounts is split down the waterfall (its money counts once).
+    assert kept(p, [("Y1", "A", 5, 500.0)]) == [True, True]
+    assert kept(p, [("Y1", "A", 5, 150.0)]) == [False, True]
 
 
-def test_a_promise_that_falls_short_uses_nothing():
-    # P1 (due 10, 100) gets only 50 in its window: not kept, and its 50 stays free for P2 (50).
+def test_money_goes_to_the_first_due_even_when_it_falls_short():
+    # P1 (due 10, 100) takes the 50 paid on day 5: neither is kept; a later 50 then keeps P2.
     p = [("P1", "A", 0, 10, 100.0), ("P2", "A", 2, 20, 50.0)]
-    assert kept(p, [("Y1", "A", 5, 50.0)]) == [False, True]
+    assert kept(p, [("Y1", "A", 5, 50.0)]) == [False, False]
+    assert kept(p, [("Y1", "A", 5, 50.0), ("Y2", "A", 15, 50.0)]) == [False, True]
+    assert kept(p, [("Y1", "A", 5, 99.996)]) == [True, False]  # compared to the cent
 
 
 def test_metrics_on_a_tiny_pilot():

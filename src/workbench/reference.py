@@ -23,13 +23,15 @@ Conventions (every metric):
 **Keeping a promise** (kept_ptp, kept_rate). Only promises made in the
 outcome window take part. A promise's deadline is ``min(due_at, made_at +
 max_due_days) + grace_days``; a payment can serve it when ``made_at <=
-paid_at <= deadline``. Promises are served one by one in ``due_at`` order
-(ties: ``made_at``, then ``promise_id``). Each takes the account's payments
-that can serve it and are still unused, in ``paid_at`` order (ties:
-``payment_id``), until their total reaches its amount: then it is kept and
-those payments are used up (a payment counts once, whole). A promise whose
-payments fall short is not kept and uses nothing, so those payments stay
-available to later promises.
+paid_at <= deadline``. Money is allocated as the collections waterfall: the
+account's payments are taken in ``paid_at`` order (ties: ``payment_id``) and
+each payment's money goes to the open promises it can serve in ``due_at``
+order (ties: ``made_at``, then ``promise_id``), each getting at most what it
+still needs; what is left of a payment goes to the next one, and money no
+promise can take is unallocated. Each payment therefore counts once. A
+promise is kept when it received its amount (to the cent: a shortfall of at
+most 0.005 is ignored). This is the same rule as ``KEPT_ALGORITHM`` in
+``workbench.metrics_accounts``, written as a literal loop.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ import pandas as pd
 
 from workbench.config import METRICS, PilotConfig
 
+CENT = 0.005  # money is compared to the cent
 COLUMNS = ["arm", "metric", "n", "mean", "excluded", "accounts"]
 
 
@@ -78,30 +81,26 @@ def kept_promises(config: PilotConfig, promises: pd.DataFrame, payments: pd.Data
     kept = pd.Series(False, index=promises.index)
     if pairs.empty:
         return kept
-    # Fast path: when no payment could serve two promises, the greedy rule
-    # reduces to "the payments in the promise's window total at least its amount".
+    # Fast path: when no payment could serve two promises, the waterfall reduces to
+    # "the payments in the promise's window total at least its amount".
     shared = pairs.groupby("payment_id")["promise_id"].transform("size") > 1
     hard = set(pairs.loc[shared, "account_id"])
     easy = pairs[~pairs["account_id"].isin(hard)]
     total = easy.groupby("prow").agg(paid=("paid", "sum"), amount=("amount", "first"))
-    kept[total.index[total["paid"] >= total["amount"]]] = True
-    # Exact greedy allocation for the (rare) accounts with overlapping windows.
+    kept[total.index[total["paid"] >= total["amount"] - CENT]] = True
+    # Literal waterfall for the (rare) accounts whose promise windows overlap.
     for _, grp in pairs[pairs["account_id"].isin(hard)].groupby("account_id", sort=False):
-        used: set = set()
         order = grp.drop_duplicates("prow").sort_values(["due_at", "made_at", "promise_id"])
-        for row in order.itertuples(index=False):
-            cand = grp[grp["prow"] == row.prow].sort_values(["paid_at", "payment_id"])
-            take, total_paid = [], 0.0
-            for pid, amt in zip(cand["payment_id"], cand["paid"]):
-                if pid in used:
-                    continue
-                take.append(pid)
-                total_paid += amt
-                if total_paid >= row.amount:
-                    break
-            if total_paid >= row.amount:
-                kept[row.prow] = True
-                used.update(take)
+        need = dict(zip(order["prow"], order["amount"]))
+        rank = {r: i for i, r in enumerate(order["prow"])}
+        for _, pay_rows in grp.sort_values(["paid_at", "payment_id"]).groupby("payment_id", sort=False):
+            money = float(pay_rows["paid"].iloc[0])
+            for r in sorted(pay_rows["prow"], key=rank.__getitem__):
+                give = min(money, need[r])
+                need[r] -= give
+                money -= give
+        for r, left in need.items():
+            kept[r] = left <= CENT
     return kept
 
 
