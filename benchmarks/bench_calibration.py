@@ -61,18 +61,34 @@ def _stats_continuous(rng, n, mu, sigma=0.8):
 def _stats_ratio(rng, n, pay_p):
     x = rng.gamma(2.0, 600.0, n)
     y = np.where(rng.random(n) < pay_p, x * rng.beta(2, 5, n), 0.0)
-    return {"n": n, "sum": y.sum(), "sum_sq": (y * y).sum(), "denom": x.sum(), "denom_sq": (x * x).sum(),
-            "cross": (x * y).sum(), "accounts": n, "excluded": 0}
+    return {
+        "n": n,
+        "sum": y.sum(),
+        "sum_sq": (y * y).sum(),
+        "denom": x.sum(),
+        "denom_sq": (x * x).sum(),
+        "cross": (x * y).sum(),
+        "accounts": n,
+        "excluded": 0,
+    }
 
 
 FAMILIES = {
     # metric name, family, draw(rng, n, effect_on) -> row, true difference
     "binary": ("ptp", "binary", lambda r, n, on: _stats_binary(r, n, 0.12 + 0.02 * on), 0.02),
     "count": ("complaints", "count", lambda r, n, on: _stats_count(r, n, 0.2 * (1 - 0.25 * on)), -0.05),
-    "ordinal": ("csat", "ordinal", lambda r, n, on: _stats_ordinal(r, n, [.2, .15, .2, .25, .2] if not on else [.15, .15, .2, .25, .25]),
-                (0.15 * 1 + .15 * 2 + .2 * 3 + .25 * 4 + .25 * 5) - (.2 * 1 + .15 * 2 + .2 * 3 + .25 * 4 + .2 * 5)),
-    "continuous": ("handle_time", "continuous", lambda r, n, on: _stats_continuous(r, n, 5.5 + 0.1 * on),
-                   math.exp(5.6 + 0.32) - math.exp(5.5 + 0.32)),
+    "ordinal": (
+        "csat",
+        "ordinal",
+        lambda r, n, on: _stats_ordinal(r, n, [0.2, 0.15, 0.2, 0.25, 0.2] if not on else [0.15, 0.15, 0.2, 0.25, 0.25]),
+        (0.15 * 1 + 0.15 * 2 + 0.2 * 3 + 0.25 * 4 + 0.25 * 5) - (0.2 * 1 + 0.15 * 2 + 0.2 * 3 + 0.25 * 4 + 0.2 * 5),
+    ),
+    "continuous": (
+        "handle_time",
+        "continuous",
+        lambda r, n, on: _stats_continuous(r, n, 5.5 + 0.1 * on),
+        math.exp(5.6 + 0.32) - math.exp(5.5 + 0.32),
+    ),
     "ratio": ("recovery", "ratio", lambda r, n, on: _stats_ratio(r, n, 0.3 + 0.05 * on), 0.05 * 2 / 7),
 }
 
@@ -99,9 +115,16 @@ def family_part(reps: int, n: int) -> pd.DataFrame:
 
 def _row(name, reps, cover, fp):
     pc, pf = cover / reps, fp / reps
-    return {"case": name, "reps": reps, "coverage_95": pc, "mc_se_cov": math.sqrt(0.95 * 0.05 / reps),
-            "cov_ok": abs(pc - 0.95) <= 2 * math.sqrt(0.95 * 0.05 / reps), "aa_p_better_gt_95": pf,
-            "mc_se_aa": math.sqrt(0.05 * 0.95 / reps), "aa_ok": abs(pf - 0.05) <= 2 * math.sqrt(0.05 * 0.95 / reps)}
+    return {
+        "case": name,
+        "reps": reps,
+        "coverage_95": pc,
+        "mc_se_cov": math.sqrt(0.95 * 0.05 / reps),
+        "cov_ok": abs(pc - 0.95) <= 2 * math.sqrt(0.95 * 0.05 / reps),
+        "aa_p_better_gt_95": pf,
+        "mc_se_aa": math.sqrt(0.05 * 0.95 / reps),
+        "aa_ok": abs(pf - 0.05) <= 2 * math.sqrt(0.05 * 0.95 / reps),
+    }
 
 
 def pilots_part(preset: str, pilots: int, accounts: int) -> pd.DataFrame:
@@ -128,8 +151,11 @@ def pilots_part(preset: str, pilots: int, accounts: int) -> pd.DataFrame:
                 if m not in truth or v["effect"]["difference"]["interval"][0] is None:
                     continue
                 lo, hi = v["effect"]["difference"]["interval"]
-                rec["metrics"][m] = {"cover": bool(lo <= truth[m]["difference"] <= hi), "p_better": v["prob_better"],
-                                     "ok": v["diagnostics"]["ok"]}
+                rec["metrics"][m] = {
+                    "cover": bool(lo <= truth[m]["difference"] <= hi),
+                    "p_better": v["prob_better"],
+                    "ok": v["diagnostics"]["ok"],
+                }
             with cache.open("a") as f:
                 f.write(json.dumps(rec) + "\n")
             done[seed] = rec

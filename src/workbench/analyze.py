@@ -192,8 +192,12 @@ def _verdict(role: str, res: dict, c_draws, t_draws, hib, design: Design, metric
 
 
 def compare_metric(metric: str, c: dict, t: dict, design: Design, settings: Settings, priors: dict,
-                   agent_cells: pd.DataFrame | None = None, hierarchical=None) -> dict:
-    """Everything the results document says about one metric and one treatment arm."""
+                   agent_cells: pd.DataFrame | None = None, hierarchical=None, draws_out: dict | None = None) -> dict:
+    """Everything the results document says about one metric and one treatment arm.
+
+    ``draws_out``, when given, receives the posterior draws of both arms' means
+    (``draws_out[arm] = array``) for the claims lab.
+    """
     fam = _family(metric, c)
     hib = _direction(metric, design)
     rng = _rng(settings.seed, f"{metric}:{t['arm']}")
@@ -214,6 +218,8 @@ def compare_metric(metric: str, c: dict, t: dict, design: Design, settings: Sett
                 "method": "independent draws from the exact or large-sample posterior"}
         if approx and small < 30:
             diag["note"] = "fewer than 30 units in an arm: the large-sample posterior is not trusted"
+    if draws_out is not None:
+        draws_out[c["arm"]], draws_out[t["arm"]] = cd, td
     rope = (design.rope or {}).get(metric)
     res = effects.compare(cd, td, higher_is_better=hib, level=settings.level, rope=rope)
     res["control"] = _arm_block(c, float(np.mean(cd)) if hierarchical is not None else None)
@@ -244,8 +250,10 @@ def compare_metric(metric: str, c: dict, t: dict, design: Design, settings: Sett
 
 def analyze_stats(stats: pd.DataFrame, design: Design, settings: Settings = Settings(),
                   agent_stats: pd.DataFrame | None = None, segment_stats: pd.DataFrame | None = None,
-                  hierarchical: dict | None = None, min_cell_size: int = 10) -> dict:
+                  hierarchical: dict | None = None, min_cell_size: int = 10, draws_out: dict | None = None) -> dict:
     """The results document from per-arm statistics (``workbench.metrics.sufficient_stats``).
+
+    ``draws_out`` (optional) receives ``draws_out[metric][arm]`` posterior draws.
 
     ``agent_stats`` (grouped by agent) gives the design effect and the
     cluster-robust cross-check; ``segment_stats`` the segment effects;
@@ -264,8 +272,9 @@ def analyze_stats(stats: pd.DataFrame, design: Design, settings: Settings = Sett
         for arm in design.treatments:
             if arm not in arms:
                 continue
+            sink = draws_out.setdefault(metric, {}) if draws_out is not None else None
             comps[arm] = compare_metric(metric, arms[design.control], arms[arm], design, settings, priors, cells,
-                                        (hierarchical or {}).get(metric))
+                                        (hierarchical or {}).get(metric), sink)
             if segment_stats is not None and "segment" in segment_stats:
                 comps[arm]["segments"] = segment_effects(segment_stats, metric, design, settings, priors, arm, min_cell_size)
         if not comps:
@@ -380,8 +389,12 @@ def apply_checks(doc: dict, tables: dict, cfg) -> None:
         doc["decision"]["reason"] = f"data quality check(s) failed: {', '.join(gating)}"
 
 
-def analyze_pilot(pilot, settings: Settings = Settings(), backend: str = "duckdb") -> dict:
-    """Open a pilot, compute its statistics on ``backend`` and return the results document."""
+def analyze_pilot(pilot, settings: Settings = Settings(), backend: str = "duckdb", draws_out: dict | None = None) -> dict:
+    """Open a pilot, compute its statistics on ``backend`` and return the results document.
+
+    ``draws_out`` (optional) receives the posterior draws per metric and arm,
+    and the per-arm statistics under the key ``"_stats"``.
+    """
     from workbench.engine import open_pilot
     from workbench.metrics import sufficient_stats
 
@@ -397,7 +410,9 @@ def analyze_pilot(pilot, settings: Settings = Settings(), backend: str = "duckdb
         binary = [m for m in pd.unique(stats["metric"]) if CATALOGUE[m].family == "binary"]
         seg_agent = sufficient_stats(p.tables, cfg, by=["segment", "agent_id"], metrics=binary) if "segment" in cols else None
         hier = fit_hierarchical(agent_stats, seg_agent, design, settings, binary)
-    doc = analyze_stats(stats, design, settings, agent_stats, segment_stats, hier, cfg.min_cell_size)
+    doc = analyze_stats(stats, design, settings, agent_stats, segment_stats, hier, cfg.min_cell_size, draws_out)
+    if draws_out is not None:
+        draws_out["_stats"] = stats
     apply_checks(doc, p.tables, cfg)
     doc["pilot"] = cfg.name
     doc["randomization"] = cfg.randomization
