@@ -203,6 +203,10 @@ from workbench import cli_metrics  # noqa: E402
 app.command("metrics")(cli_metrics.metrics)
 app.command("checks")(cli_metrics.checks)
 
+from workbench import cli_claims  # noqa: E402
+
+app.command("claims")(cli_claims.claims)
+
 
 def main() -> None:
     app()
