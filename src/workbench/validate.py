@@ -230,9 +230,12 @@ def validate_pilot(path: str | Path) -> ValidationReport:
     return ValidationReport(pilot, errors + cross_err, warnings + cross_warn)
 
 
-def run_validate(path: str | Path, out=sys.stdout, err=sys.stderr) -> int:
+def run_validate(path: str | Path, out=None, err=None) -> int:
     """The ``workbench validate`` command: print the summary (0) or every problem (1)."""
     import os
+
+    # Looked up at call time, so that a redirected stdout (tests, notebooks) is honoured.
+    out, err = out or sys.stdout, err or sys.stderr
 
     try:
         report = validate_pilot(path)
