@@ -1,0 +1,30 @@
+"""Pseudonyms, small-cell suppression and the identifier scanner."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from workbench.privacy import pseudonym, pseudonymize, scan, suppress_small
+
+
+def test_pseudonyms_are_stable_keyed_and_distinct():
+    assert pseudonym("G001", "k") == pseudonym("G001", "k")
+    assert pseudonym("G001", "k") != pseudonym("G001", "other")
+    names = {pseudonym(f"G{i:03}", "k") for i in range(200)}
+    assert len(names) == 200
+    df = pseudonymize(pd.DataFrame({"agent_id": ["G001", None], "n": [3, 4]}), "k")
+    assert df["agent_id"].iloc[0].startswith("agent-") and pd.isna(df["agent_id"].iloc[1])
+
+
+def test_small_cells_are_suppressed_and_say_so():
+    df = pd.DataFrame({"segment": ["a", "b"], "accounts": [50, 4], "mean": [0.2, 0.75]})
+    out = suppress_small(df, "accounts", 10, keep=["segment"])
+    assert out.loc[1, "suppressed"] and out.loc[1, "mean"] is None and out.loc[1, "accounts"] == "< 10"
+    assert out.loc[0, "mean"] == 0.2 and not out.loc[0, "suppressed"]
+
+
+def test_scan_finds_whole_tokens_only(tmp_path):
+    f = tmp_path / "r.html"
+    f.write_text("<p>A0000012 paid; A00000123 did not; Jane Roe</p>")
+    hits = scan([f], ["A0000012", "Jane Roe", "absent"])
+    assert sorted(h[1] for h in hits) == ["A0000012", "Jane Roe"]
