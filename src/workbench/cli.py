@@ -207,6 +207,12 @@ from workbench import cli_claims  # noqa: E402
 
 app.command("claims")(cli_claims.claims)
 
+from workbench import cli_design  # noqa: E402
+
+app.command("meta")(cli_design.meta)
+app.command("design")(cli_design.design)
+app.command("monitor")(cli_design.monitor)
+
 
 def main() -> None:
     app()

@@ -119,7 +119,7 @@ def operating_characteristics(u: float, max_looks: int, baseline: float, effect:
     """
     sign = 1 if higher_is_better else -1
     out = {"threshold": u, "max_looks": max_looks, "accounts_per_look": accounts_per_look, "sims": sims,
-           "baseline": baseline, "effect": effect}
+           "baseline": baseline, "effect_size": abs(effect)}
     for name, p_t in (("aa", baseline), ("effect", baseline + sign * abs(effect))):
         rng = np.random.default_rng([seed, 2, int(name == "effect")])
         s_c, s_t, n = _paths(rng, sims, max_looks, baseline, p_t, max(int(accounts_per_look), 1))
