@@ -1,0 +1,84 @@
+"""Pilot design by simulation through the engine, against statsmodels; plan.lock round trip."""
+
+from __future__ import annotations
+
+import pytest
+
+from workbench.config import Guardrail
+from workbench.design import DesignSpec, closed_form_n, plan_pilot
+from workbench.plan import check_plan, make_plan, plan_from_config, read_plan, write_plan
+
+
+def test_simulated_n_agrees_with_statsmodels():
+    doc = plan_pilot(DesignSpec("kept_ptp", 0.10, 0.03, sims=200, seed=1, weekly_arrivals=400))
+    cf = doc["closed_form"]["accounts_per_arm"]
+    assert cf == pytest.approx(1393, abs=2)
+    assert doc["accounts_per_arm"] == pytest.approx(cf, rel=0.15)
+    assert doc["weeks"] == doc["intake_weeks"] + 14  # kept_ptp: 60 + 3 + 30 days -> 14 weeks of window
+    assert doc["intake_weeks"] == -(-2 * doc["accounts_per_arm"] // 400)
+
+
+def test_lower_is_better_direction_uses_the_right_tail():
+    # Complaints-like direction is not binary; use a binary metric with a harmful planned effect instead.
+    spec = DesignSpec("kept_ptp", 0.10, -0.03, sims=50)
+    assert plan_pilot(spec)["decision_rule"] == "P(better) < 0.05"
+
+
+def test_agent_randomization_needs_more_accounts():
+    acc = DesignSpec("kept_ptp", 0.10, 0.03)
+    agent = DesignSpec("kept_ptp", 0.10, 0.03, unit="agent", icc=0.02, accounts_per_agent=40)
+    assert agent.design_effect == pytest.approx(1.78)
+    assert closed_form_n(agent) == pytest.approx(1.78 * closed_form_n(acc))
+    doc = plan_pilot(DesignSpec("kept_ptp", 0.10, 0.03, unit="agent", icc=0.02, accounts_per_agent=40, sims=100))
+    assert doc["accounts_per_arm"] > 1.3 * closed_form_n(acc)
+    assert doc["agents_per_arm"] == -(-doc["accounts_per_arm"] // 40)
+
+
+def test_invalid_specs_are_reported():
+    assert DesignSpec("csat", 0.1, 0.02).check()
+    assert DesignSpec("kept_ptp", 1.5, 0.02).check()
+    assert DesignSpec("kept_ptp", 0.1, 0.0).check()  # equivalence needs a rope
+    assert DesignSpec("kept_ptp", 0.1, 0.02).check() == []
+
+
+def _config(**over):
+    from workbench.config import parse_config
+
+    data = {"name": "t", "arms": {"control": "pressure", "treatment": "empathy"},
+            "observed_until": "2026-06-30T00:00:00Z", "rope": {"kept_ptp": 0.005}}
+    data.update(over)
+    return parse_config(data)
+
+
+def test_plan_lock_round_trip_and_deviations(tmp_path):
+    cfg = _config()
+    path = write_plan(plan_from_config(cfg, looks=4, look_threshold=0.985, design={"accounts_per_arm": 1300}),
+                      tmp_path / "plan.lock")
+    plan = read_plan(path)
+    assert plan["primary_metric"] == "kept_ptp" and plan["looks"] == {"planned": 4, "cadence": "weekly",
+                                                                      "threshold": 0.985}
+    assert check_plan(path, cfg, looks_taken=4) == []
+    guards = dict(cfg.guardrails)
+    guards["complaints"] = Guardrail(margin=0.01)
+    changed = _config(primary_metric="ptp", rope={"kept_ptp": 0.01},
+                      guardrails={k: v.model_dump() for k, v in guards.items()})
+    lines = check_plan(path, changed, looks_taken=6, thresholds={"better": 0.9, "worse": 0.05, "equivalent": 0.95})
+    text = "\n".join(lines)
+    for needle in ("primary metric changed", "guardrail complaints margin changed", "rope for kept_ptp changed",
+                   "decision threshold better changed", "more looks than planned"):
+        assert needle in text
+    assert len(lines) == 5
+
+
+def test_plan_without_pilot_and_bad_file(tmp_path):
+    from workbench.plan import PlanError
+
+    p = write_plan(make_plan("kept_ptp", rope={"kept_ptp": 0.005}), tmp_path / "p.lock")
+    assert check_plan(p, _config(guardrails={})) == []
+    added = check_plan(p, _config())  # the default guardrails were not in this plan
+    assert added and all(line.endswith("added after the plan was locked") for line in added)
+    (tmp_path / "bad.lock").write_text("- a list\n", encoding="utf-8")
+    with pytest.raises(PlanError):
+        read_plan(tmp_path / "bad.lock")
+    with pytest.raises(PlanError):
+        read_plan(tmp_path / "missing.lock")
