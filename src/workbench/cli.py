@@ -144,40 +144,6 @@ def analyze_summary(
     _write(doc, out)
 
 
-@app.command()
-def demo(
-    out: Annotated[Path, typer.Option(help="where the demo pilot and its results go")] = Path("data/demo"),
-    accounts: Annotated[int, typer.Option(min=100, help="accounts in the simulated pilot")] = 20_000,
-    agents: Annotated[int, typer.Option(min=2, help="agents")] = 40,
-    seed: Annotated[int, typer.Option(help="random seed")] = 1,
-) -> None:
-    """The main job on the embedded default: simulate a pilot, validate it, check it, estimate every effect."""
-    import time
-
-    from workbench.analyze import Settings, analyze_pilot, to_json
-    from workbench.simulate import simulate_pilot
-    from workbench.validate import run_validate
-
-    t0 = time.perf_counter()
-    pilot = out / "pilot"
-    typer.echo(f"[1/4] simulating {accounts:,} accounts, {agents} agents (preset realistic, seed {seed}) into {pilot}")
-    simulate_pilot(pilot, accounts=accounts, seed=seed, preset="realistic", agents=agents)
-    typer.echo("[2/4] validating")
-    if run_validate(pilot) != 0:
-        fail("the simulated pilot failed validation (a bug: please report it)")
-    typer.echo("[3/4] pilot checks")
-    from workbench import cli_metrics
-
-    cli_metrics.checks(pilot, out=None, backend="duckdb")
-    typer.echo("[4/4] estimating effects")
-    doc = analyze_pilot(pilot, Settings(seed=seed))
-    results = out / "results.json"
-    results.write_text(to_json(doc), encoding="utf-8")
-    for line in verdict_lines(doc):
-        typer.echo(line)
-    typer.echo(f"results: {results}  ({time.perf_counter() - t0:.0f} s)")
-
-
 def verdict_lines(doc: dict) -> list[str]:
     """One plain line per metric: arms, difference with interval, P(better), role and verdict."""
     lines = [f"{'metric':18} {'control':>9} {'treatment':>9}  difference [{doc['level']:.0%} interval]      P(better)  verdict"]
@@ -202,6 +168,11 @@ from workbench import cli_metrics  # noqa: E402
 
 app.command("metrics")(cli_metrics.metrics)
 app.command("checks")(cli_metrics.checks)
+
+from workbench import cli_run
+
+app.command("run")(cli_run.run)
+app.command("demo")(cli_run.demo)
 
 from workbench import cli_claims  # noqa: E402
 

@@ -348,3 +348,21 @@ def money_lines(impact: dict, level: float) -> list[str]:
             lines.append(f"Contact cost change a year: {k['mean']:+,.0f} ({level:.0%} interval {k['interval'][0]:+,.0f} "
                          f"to {k['interval'][1]:+,.0f}).")
     return lines
+
+
+def use_theme(dpi: int = 110) -> None:
+    """seaborn's colour-blind palette on a white grid, sized to read in print."""
+    import matplotlib as mpl
+    import seaborn as sns
+
+    sns.set_theme(style="whitegrid", palette=PALETTE, context="notebook")
+    mpl.rcParams.update({"figure.dpi": dpi, "savefig.dpi": dpi})
+
+
+def show(fig) -> None:
+    """Display a figure once (as PNG) and free it; returning it would draw it twice."""
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    display(fig)
+    plt.close(fig)

@@ -1,0 +1,56 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Data quality
+# Validation against the data contract, then the pilot checks: sample-ratio mismatch, covariate balance,
+# contamination, survey response, manipulation (was empathy delivered?), contact frequency and freshness.
+# A failed sample-ratio, balance or contamination check makes every verdict inconclusive.
+
+# %% tags=["parameters"]
+pilot: str = "../data/demo/pilot"
+figure_dpi: int = 110
+
+# %%
+import pandas as pd
+
+from workbench import run
+from workbench.checks import check_pilot, checks_frame
+from workbench.validate import validate_pilot
+
+run.check_params(pilot=pilot, figure_dpi=figure_dpi)
+
+# %% [markdown]
+# ## Validation
+
+# %%
+v = validate_pilot(pilot)
+print("\n".join(v.summary_lines() if v.ok else [p.line() for p in v.errors]))
+print("\n".join(p.line() for p in v.warnings) or "no warnings")
+
+# %% [markdown]
+# ## Pilot checks
+
+# %%
+results = check_pilot(pilot)
+frame = checks_frame(results)
+frame[["check", "status", "summary"]]
+
+# %% [markdown]
+# ## The numbers behind each check
+
+# %%
+for r in results:
+    print(f"--- {r.check}: {r.status.upper()}")
+    nums = {k: v for k, v in r.numbers.items() if k != "agents"}  # aggregates only: no agent identifiers
+    try:
+        display(pd.DataFrame(nums))
+    except ValueError:  # scalars and lists mixed: show them as a list of key, value
+        display(pd.Series({k: str(v) for k, v in nums.items()}, name="value").to_frame())

@@ -1,0 +1,74 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Metrics by arm, segment and assignment week
+# Sufficient statistics from `results.json`'s run folder (fitted once per run). Segment cells below the
+# minimum reportable size are blanked.
+
+# %% tags=["parameters"]
+pilot: str = "../data/demo/pilot"
+results: str = ""
+level: float = 0.95
+seed: int = 1
+smoke: bool = False
+figure_dpi: int = 110
+
+# %%
+import pandas as pd
+import seaborn as sns
+
+from workbench import report, run
+from workbench.catalogue import CATALOGUE
+
+run.check_params(pilot=pilot, results=results, level=level, seed=seed, figure_dpi=figure_dpi)
+report.use_theme(figure_dpi)
+folder = run.ensure_results(pilot, results, level, seed, smoke).parent
+stats = pd.read_csv(folder / "stats.csv")
+
+
+def shown(row):
+    """An arm's mean in the metric's own words."""
+    return report.fmt_value({"unit": CATALOGUE[row["metric"]].unit}, row["mean"])
+
+
+# %% [markdown]
+# ## By arm
+
+# %%
+by_arm = stats.assign(value=stats.apply(shown, axis=1), unit=stats.metric.map(lambda m: CATALOGUE[m].unit))
+by_arm.pivot_table(index=["metric", "unit"], columns="arm", values="value", aggfunc="first", sort=False)
+
+# %%
+by_arm[["metric", "arm", "accounts", "excluded", "n"]].pivot_table(index="metric", columns="arm", values=["n", "excluded"], sort=False)
+
+# %% [markdown]
+# ## By segment
+
+# %%
+seg_file = folder / "stats_segment.csv"
+if seg_file.exists():
+    seg = pd.read_csv(seg_file)
+    seg["value"] = [shown(r) if not r["suppressed"] else "suppressed" for r in seg.to_dict("records")]
+    display(seg.pivot_table(index=["metric", "segment"], columns="arm", values="value", aggfunc="first", sort=False))
+else:
+    print("the pilot has no segment column: no segment breakdown")
+
+# %% [markdown]
+# ## By assignment week
+
+# %%
+week = pd.read_csv(folder / "stats_week.csv")
+keep = [m for m in ("engagement", "ptp", "kept_ptp", "recovery") if m in set(week.metric)]
+g = sns.relplot(data=week[week.metric.isin(keep)], x="week", y="mean", hue="arm", style="arm", col="metric",
+                col_wrap=2, kind="line", markers=True, height=2.8, aspect=1.6, facet_kws={"sharey": False})
+g.set_xticklabels(rotation=60)
+g.set_axis_labels("assignment week", "arm mean (metric's unit)")
+report.show(g.figure)

@@ -1,0 +1,83 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Effects per outcome, with diagnostics
+# Each outcome's effect from the model fitted once for this run (`results.json`): difference, relative
+# lift, probability of being better, the model's diagnostics, the frequentist cross-check, the prior
+# beside the posterior, and a posterior predictive check of each arm's mean.
+
+# %% tags=["parameters"]
+pilot: str = "../data/demo/pilot"
+results: str = ""
+level: float = 0.95
+seed: int = 1
+smoke: bool = False
+figure_dpi: int = 110
+
+# %%
+import json
+
+import pandas as pd
+import seaborn as sns
+
+from workbench import report, run
+
+run.check_params(pilot=pilot, results=results, level=level, seed=seed, figure_dpi=figure_dpi)
+report.use_theme(figure_dpi)
+path = run.ensure_results(pilot, results, level, seed, smoke)
+doc = json.loads(path.read_text())
+
+# %% [markdown]
+# ## Effects
+
+# %%
+report.effects_frame(doc).drop(columns=["lift", "lift_lo", "lift_hi"])
+
+# %%
+report.show(report.effects_figure(doc, dpi=figure_dpi))
+
+# %% [markdown]
+# ## Diagnostics, cross-check, prior and sceptical prior
+# A verdict is given only when the diagnostics pass (R-hat, effective sample size, divergences for MCMC fits).
+
+# %%
+rows = []
+for name, m in doc["metrics"].items():
+    dg, fq = m["diagnostics"], m.get("frequentist") or {}
+    rows.append({"metric": name, "model": m["model"], "ok": dg.get("ok"), "r_hat_max": dg.get("r_hat_max"),
+                 "ess_bulk_min": dg.get("ess_bulk_min"), "divergences": dg.get("divergences"),
+                 "bayes difference": m["effect"]["difference"]["mean"], "frequentist difference": fq.get("difference"),
+                 "frequentist p": fq.get("p_value"), "prior P(better)": (m.get("prior") or {}).get("prob_better"),
+                 "sceptical P(better)": (m.get("sensitivity") or {}).get("prob_better")})
+pd.DataFrame(rows)
+
+# %% [markdown]
+# ## Posterior predictive check of the arm means
+# The observed mean of each arm against replicated means drawn from the posterior. An observed mean
+# outside its predictive interval (small tail probability) means the model does not describe the data.
+
+# %%
+ppc = pd.read_csv(path.parent / "ppc.csv")
+ppc
+
+# %%
+g = sns.FacetGrid(ppc.assign(row=range(len(ppc))), col="arm", height=4.2, aspect=1.1, sharex=False)
+for ax, (arm, sub) in zip(g.axes.flat, ppc.groupby("arm", sort=False), strict=False):
+    sub = sub.reset_index(drop=True)
+    rel = lambda x, s=sub: (x - s.posterior_mean) / (s.predictive_hi - s.predictive_lo).where(lambda d: d > 0, 1)  # noqa: E731
+    ax.hlines(sub.index, rel(sub.predictive_lo), rel(sub.predictive_hi), color=sns.color_palette()[7], linewidth=4,
+              label="predictive interval")
+    ax.scatter(rel(sub.observed), sub.index, color=sns.color_palette()[0], zorder=3, label="observed")
+    ax.set_yticks(sub.index, sub.metric)
+    ax.set_title(f"arm {arm}")
+    ax.set_xlabel("(mean - posterior mean) / interval width")
+g.axes.flat[0].legend(loc="lower left", fontsize=8)
+report.show(g.figure)
