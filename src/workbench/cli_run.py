@@ -45,7 +45,8 @@ def execute(pilot: Path, out: Path, params: list[str]) -> Path:
     try:
         with bar:
             folder = run_pilot(pilot, base=out, pairs=params, progress=notify)
-            bar.update(tasks["nb"], description="done", completed=bar.tasks[0].total)
+            bar.update(tasks["nb"], description="every notebook executed and rendered", completed=bar.tasks[0].total)
+            bar.remove_task(tasks.pop("cell"))
     except RunError as err:
         typer.echo(f"run failed: {err}", err=True)
         raise typer.Exit(1) from None
