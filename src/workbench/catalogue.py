@@ -122,7 +122,7 @@ CATALOGUE: dict[str, Metric] = {
             "accounts", ITT, OUTCOME, ("payments",), beside=("per_account = sum / n (money paid per account)",),
         ),
         Metric(
-            "handle_time", "continuous", "Handle time", "seconds per reached contact", None,
+            "handle_time", "continuous", "Handle time", "seconds per reached contact", False,
             "mean = sum / n over reached contacts with a handle time",
             "handle_seconds of each reached contact in the outcome window",
             "reached contacts", "reached contacts of eligible accounts", OUTCOME, ("contacts.handle_seconds",),

@@ -19,6 +19,7 @@ contract type, so ids read from CSV as integers still join.
 
 from __future__ import annotations
 
+import csv
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -116,6 +117,22 @@ def spark_session(memory: str = "1g") -> Any:
     return spark
 
 
+def _read_csv(con: Any, backend: str, path: Path, name: str, view: str) -> Any:
+    """Read a CSV in place; on DuckDB, contract string and timestamp columns are read as text.
+
+    DuckDB's sniffer may type ``2026-03-02T01:30:00+02:00`` as a naive
+    timestamp and drop the offset; as text, :func:`normalize` parses it as an
+    instant. Ids stay text too, so ``007`` keeps its zeros.
+    """
+    if backend != "duckdb":
+        return con.read_csv(str(path), table_name=view)
+    with path.open(encoding="utf-8", newline="") as fh:
+        header = next(csv.reader(fh), [])
+    spec = TABLES[name].columns
+    types = {c: "VARCHAR" for c in header if c in spec and spec[c].kind in ("string", "timestamp")}
+    return con.read_csv(str(path), table_name=view, types=types or None)
+
+
 def _connect(backend: str, duck_file: Path | None) -> Any:
     import ibis
 
@@ -175,20 +192,21 @@ def open_pilot(pilot: str | Path | PilotConfig, backend: str = "duckdb") -> Pilo
         if not duck_file.exists():
             raise EngineError([f"engine: DuckDB file not found: {duck_file}"])
         con = _connect(backend, duck_file)
-        present = set(con.list_tables())
+        # Not con.list_tables(): ibis 12 calls a cursor method DuckDB 2.0 removed.
+        present = {r[0] for r in con.raw_sql("SELECT table_name FROM information_schema.tables").fetchall()}
         raw = {name: con.table(name) for name in TABLES if name in present}
     else:
         if not base.is_dir():
             raise EngineError([f"engine: pilot folder not found: {base}"])
         con = _connect(backend, None)
         for name in TABLES:
-            pq, csv = base / f"{name}.parquet", base / f"{name}.csv"
+            pq, text = base / f"{name}.parquet", base / f"{name}.csv"
             # Unique view names: several pilots can share one Spark session.
             view = f"{name}_{zlib.crc32(str(base.resolve()).encode()):08x}"
             if pq.exists():
                 raw[name] = con.read_parquet(str(pq), table_name=view)
-            elif csv.exists():
-                raw[name] = con.read_csv(str(csv), table_name=view)
+            elif text.exists():
+                raw[name] = _read_csv(con, backend, text, name, view)
     problems = [f"engine: required table {n!r} not found" for n, t in TABLES.items() if t.required and n not in raw]
     if problems:
         raise EngineError(problems)

@@ -193,7 +193,8 @@ def account_outcomes(tables: dict[str, Any], config: PilotConfig) -> tuple[Any, 
         end = ibis.ifelse(horizon < obs, horizon, obs)
         event = out.closed_at.notnull() & (out.closed_at <= end)
         t_end = ibis.ifelse(event, out.closed_at, end)
-        secs = t_end.epoch_seconds() - out.assigned_at.epoch_seconds()
+        # Whole seconds: DuckDB's epoch keeps fractions, Spark's does not; floor both alike.
+        secs = t_end.epoch_seconds().floor() - out.assigned_at.epoch_seconds().floor()
         out = out.mutate(
             retained=_int(out.closed_at.isnull() | (out.closed_at > horizon)),
             ret_event=_int(event),
