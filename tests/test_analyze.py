@@ -163,3 +163,18 @@ def test_failed_srm_makes_the_headline_inconclusive(tmp_path):
     assert doc["checks"]["srm"]["status"] == "fail"
     assert doc["data_quality"]["ok"] is False
     assert doc["decision"]["verdict"] == "inconclusive" and "srm" in doc["decision"]["reason"]
+
+
+def test_analyze_flags_deviation_from_a_locked_plan(tmp_path):
+    from workbench.config import load_config
+    from workbench.plan import plan_from_config, write_plan
+
+    root = make_pilot(tmp_path / "p")
+    assert analyze_pilot(root, Settings(draws=300))["plan"] == {"locked": False}
+    cfg = load_config(root / "pilot.yml")
+    write_plan(plan_from_config(cfg), root / "plan.lock")
+    assert analyze_pilot(root, Settings(draws=300))["plan"]["followed"] is True
+    write_plan(plan_from_config(cfg.model_copy(update={"primary_metric": "ptp"})), root / "plan.lock")
+    doc = analyze_pilot(root, Settings(draws=300))
+    assert doc["plan"]["locked"] is True
+    assert any("primary metric changed" in d for d in doc["plan"]["deviations"])

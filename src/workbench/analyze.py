@@ -389,6 +389,22 @@ def apply_checks(doc: dict, tables: dict, cfg) -> None:
         doc["decision"]["reason"] = f"data quality check(s) failed: {', '.join(gating)}"
 
 
+def apply_plan(doc: dict, pilot, cfg) -> None:
+    """Flag every deviation from a locked analysis plan (``plan.lock`` next to pilot.yml)."""
+    from workbench.contract import locate
+    from workbench.plan import PlanError, check_plan
+
+    lock = locate(pilot)[0] / "plan.lock"
+    if not lock.exists():
+        doc["plan"] = {"locked": False}
+        return
+    try:
+        deviations = check_plan(lock, cfg)
+    except PlanError as err:
+        deviations = [f"plan.lock unreadable: {err}"]
+    doc["plan"] = {"locked": True, "deviations": deviations, "followed": not deviations}
+
+
 def analyze_pilot(pilot, settings: Settings = Settings(), backend: str = "duckdb", draws_out: dict | None = None) -> dict:
     """Open a pilot, compute its statistics on ``backend`` and return the results document.
 
@@ -414,6 +430,7 @@ def analyze_pilot(pilot, settings: Settings = Settings(), backend: str = "duckdb
     if draws_out is not None:
         draws_out["_stats"] = stats
     apply_checks(doc, p.tables, cfg)
+    apply_plan(doc, pilot, cfg)
     doc["pilot"] = cfg.name
     doc["randomization"] = cfg.randomization
     doc["notes"] = list(getattr(p, "notes", [])) + list(stats.attrs.get("notes", []))

@@ -164,7 +164,7 @@ def verdict_lines(doc: dict) -> list[str]:
 
 
 # Verbs whose code lives in their own modules (heavy imports stay inside them).
-from workbench import cli_metrics  # noqa: E402
+from workbench import cli_metrics
 
 app.command("metrics")(cli_metrics.metrics)
 app.command("checks")(cli_metrics.checks)
@@ -174,11 +174,11 @@ from workbench import cli_run
 app.command("run")(cli_run.run)
 app.command("demo")(cli_run.demo)
 
-from workbench import cli_claims  # noqa: E402
+from workbench import cli_claims
 
 app.command("claims")(cli_claims.claims)
 
-from workbench import cli_design  # noqa: E402
+from workbench import cli_design
 
 app.command("meta")(cli_design.meta)
 app.command("design")(cli_design.design)
