@@ -15,7 +15,8 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 demo: $(VENV)/.installed ## main job: simulate the default pilot (20,000 accounts, 40 agents), validate, check, analyze
 	$(PY) -m workbench demo --out data/demo
 
-test: $(VENV)/.installed ## run the test suite
+test: $(VENV)/.installed ## run the test suite (installs headless Chromium for the browser test if missing)
+	-./.ci/install-browser
 	$(PY) -m pytest -q
 
 lint: $(VENV)/.installed ## ruff
