@@ -217,4 +217,9 @@ def render_catalogue() -> str:
             "follow-up: `exits` (accounts whose follow-up ends that day), `events` (of them, left the lender), "
             "`time_sum` (their exact follow-up in days). Kaplan-Meier and piecewise-exponential exposure for any "
             "whole-day pieces follow exactly from it."), ""]
+    from workbench.checks import CHECKS
+
+    out += ["## Pilot checks (`workbench.checks`)", "", "Each returns pass | warn | fail with its numbers.", ""]
+    out += [f"- `{name}`: {' '.join((f.__doc__ or '').split())}" for name, f in CHECKS.items()]
+    out.append("")
     return "\n".join(out)
