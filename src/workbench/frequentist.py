@@ -66,8 +66,11 @@ def count(c: dict, t: dict, level: float) -> dict:
 
     if min(c["n"], t["n"]) == 0:
         return _row("none", float("nan"), float("nan"), float("nan"), None)
-    lo, hi = confint_poisson_2indep(t["sum"], t["n"], c["sum"], c["n"], method="wald", compare="diff", alpha=1 - level)
-    p = test_poisson_2indep(t["sum"], t["n"], c["sum"], c["n"], method="score", compare="ratio").pvalue
+    with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
+        # A zero count in an arm makes statsmodels divide by zero; the p-value is then NaN (null in JSON).
+        warnings.simplefilter("ignore", RuntimeWarning)
+        lo, hi = confint_poisson_2indep(t["sum"], t["n"], c["sum"], c["n"], method="wald", compare="diff", alpha=1 - level)
+        p = test_poisson_2indep(t["sum"], t["n"], c["sum"], c["n"], method="score", compare="ratio").pvalue
     return _row("poisson_rate_difference", t["sum"] / t["n"] - c["sum"] / c["n"], lo, hi, p)
 
 
