@@ -131,8 +131,12 @@ class HierarchicalBinary:
 
     # ------------------------------------------------------------ model
 
-    def build(self, prepared: BinaryCells) -> pm.Model:
-        """The PyMC model for the structure of ``prepared`` (data in ``pm.Data``)."""
+    def build(self, prepared: BinaryCells, likelihood: str = "binomial") -> pm.Model:
+        """The PyMC model for the structure of ``prepared`` (data in ``pm.Data``).
+
+        ``likelihood="bernoulli"`` (cells of one account each, ``n`` = 1) is the
+        row-by-row twin used by the benchmark to check the binomial shortcut.
+        """
         arms, segs, agents = prepared.arms, prepared.segments, prepared.agents
         data = prepared.data()
         coords = {"arm": arms, "treatment": arms[1:], "cell": np.arange(len(prepared.frame))}
@@ -173,7 +177,10 @@ class HierarchicalBinary:
             eta = base + beta[arm_idx]
             if inter is not None:
                 eta = eta + inter[arm_idx, seg_idx]
-            pm.Binomial("y", n=n, logit_p=eta, observed=successes, dims="cell")
+            if likelihood == "bernoulli":
+                pm.Bernoulli("y", logit_p=eta, observed=successes, dims="cell")
+            else:
+                pm.Binomial("y", n=n, logit_p=eta, observed=successes, dims="cell")
 
             # g-computation: every cell under every arm, (cell, arm)
             eta_cf = base[:, None] + beta[None, :]

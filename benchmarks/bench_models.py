@@ -1,0 +1,170 @@
+"""Benchmarks of the Bayesian models (not part of the test suite).
+
+(a) ``speed``: HierarchicalBinary on sufficient statistics (binomial cells) vs
+    the same model fitted row by row (Bernoulli per account) on 100k accounts
+    (6 segments x 40 agents, agents crossed with arms): wall time of both,
+    the ratio, and the posterior of the marginal difference from each.
+(b) ``sbc``: simulation-based calibration of HierarchicalBinary on small
+    datasets drawn from its prior: rank of the true value among thinned
+    posterior draws, per replication cached in ``benchmarks/.cache/sbc_hb/``
+    (resumable: rerun to continue), then a chi-square test of uniform ranks.
+
+    python benchmarks/bench_models.py speed [--draws 300]
+    python benchmarks/bench_models.py sbc [--reps 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from workbench.models import HierarchicalBinary
+from workbench.models_base import Compiled, stacked
+from workbench.models_binary import BinaryCells
+
+CACHE = Path(__file__).parent / ".cache"
+
+
+def simulate_accounts(n_accounts: int = 100_000, n_segments: int = 6, n_agents: int = 40, seed: int = 0):
+    """One row per account: arm, segment, agent_id, y (logit scale truth)."""
+    rng = np.random.default_rng(seed)
+    seg_eff = rng.normal(0, 0.5, n_segments)
+    agent_eff = rng.normal(0, 0.3, n_agents)
+    arm = rng.integers(0, 2, n_accounts)
+    seg = rng.integers(0, n_segments, n_accounts)
+    agent = rng.integers(0, n_agents, n_accounts)
+    eta = -1.2 + 0.15 * arm + seg_eff[seg] + agent_eff[agent] + 0.05 * arm * (seg % 2)
+    y = rng.random(n_accounts) < 1 / (1 + np.exp(-eta))
+    return pd.DataFrame({
+        "arm": np.where(arm == 1, "empathy", "control"),
+        "segment": np.array([f"s{i}" for i in range(n_segments)])[seg],
+        "agent_id": np.array([f"a{i:02d}" for i in range(n_agents)])[agent],
+        "y": y.astype("int64"),
+    })
+
+
+def summarise(diff: np.ndarray) -> dict:
+    lo, hi = np.quantile(diff, [0.025, 0.975])  # equal-tailed 95% interval, stated explicitly
+    return {"mean": float(diff.mean()), "sd": float(diff.std()), "interval_95_eti": [float(lo), float(hi)]}
+
+
+def bench_speed(draws: int, tune: int, seed: int = 0) -> None:
+    rows = simulate_accounts(seed=seed)
+    cells = (rows.groupby(["arm", "segment", "agent_id"], as_index=False)
+             .agg(n=("y", "size"), successes=("y", "sum")))
+    raw = rows.groupby("arm")["y"].agg(["size", "mean"])
+    print(f"accounts {len(rows):,}; cells {len(cells)}; raw rates\n{raw}")
+    model = HierarchicalBinary()
+
+    t0 = time.perf_counter()
+    fit_cells = model.fit(cells, "control", ["empathy"], draws=draws, tune=tune, chains=2, seed=seed)
+    t_cells_cold = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    fit_cells = model.fit(cells, "control", ["empathy"], draws=draws, tune=tune, chains=2, seed=seed)
+    t_cells = time.perf_counter() - t0
+    d_cells = fit_cells.draws["empathy"] - fit_cells.draws["control"]
+
+    # row by row: the same model, one Bernoulli cell per account
+    per_row = rows.rename(columns={"y": "successes"}).assign(n=1)
+    prepared = BinaryCells(per_row[["arm", "segment", "agent_id", "n", "successes"]],
+                           ["control", "empathy"], sorted(rows["segment"].unique()), sorted(rows["agent_id"].unique()))
+    t0 = time.perf_counter()
+    comp = Compiled(model.build(prepared, likelihood="bernoulli"), [])
+    t_row_compile = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    idata = comp.sample(draws, tune, 2, seed)
+    t_row = time.perf_counter() - t0
+    d_row = stacked(idata, "difference").values.ravel()
+
+    out = {
+        "draws": draws, "tune": tune, "chains": 2, "accounts": len(rows), "cells": len(cells),
+        "cells_fit_seconds_first_call": round(t_cells_cold, 2),
+        "cells_fit_seconds_cached": round(t_cells, 2),
+        "rows_compile_seconds": round(t_row_compile, 2),
+        "rows_sample_seconds": round(t_row, 2),
+        "speedup_rows_sample_over_cells_cached": round(t_row / t_cells, 1),
+        "speedup_rows_total_over_cells_first_call": round((t_row + t_row_compile) / t_cells_cold, 1),
+        "difference_cells": summarise(d_cells),
+        "difference_rows": summarise(d_row),
+        "cells_diagnostics": fit_cells.diagnostics,
+        "rows_divergences": int(idata.sample_stats["diverging"].values.sum()),
+    }
+    print(json.dumps(out, indent=1, sort_keys=True))
+
+
+# ---------------------------------------------------------------- SBC
+
+SBC_VARS = ("difference", "intercept", "arm_effect")
+
+
+def sbc_structure() -> pd.DataFrame:
+    """2 arms x 3 segments x 4 agents (crossed), 40 accounts per cell."""
+    return pd.DataFrame([{"arm": a, "segment": s, "agent_id": g, "n": 40, "successes": 0}
+                         for a in ("control", "empathy") for s in ("s0", "s1", "s2") for g in ("g0", "g1", "g2", "g3")])
+
+
+def bench_sbc(reps: int, draws: int, tune: int, thin: int, seed: int = 0) -> None:
+    import pymc as pm
+
+    folder = CACHE / "sbc_hb"
+    folder.mkdir(parents=True, exist_ok=True)
+    model = HierarchicalBinary()
+    prepared = model.prepare(sbc_structure(), "control", ["empathy"])
+    comp = model.compiled(prepared)
+    with comp.model:  # every replication's truth, drawn at once from the prior
+        prior = pm.sample_prior_predictive(draws=reps, var_names=["y", *SBC_VARS], random_seed=seed).prior
+    t_all = time.perf_counter()
+    done = 0
+    for r in range(reps):
+        path = folder / f"rep_{r:04d}_seed{seed}_d{draws}_t{tune}_k{thin}.json"
+        if path.exists():
+            continue
+        y = prior["y"].values[0, r]
+        cells = prepared.frame.assign(successes=y)
+        fit = model.fit(cells, "control", ["empathy"], draws=draws, tune=tune, chains=2, seed=seed + 1 + r)
+        post = fit.idata.posterior
+        ranks = {}
+        for v in SBC_VARS:
+            truth = float(np.ravel(prior[v].values[0, r])[0])
+            sample = post[v].values.reshape(2, draws, -1)[:, ::thin, 0].ravel()
+            ranks[v] = int((sample < truth).sum())
+        path.write_text(json.dumps({"ranks": ranks, "L": int(len(sample)), "ok": fit.diagnostics["ok"],
+                                    "divergences": fit.diagnostics["divergences"]}))
+        done += 1
+    elapsed = time.perf_counter() - t_all
+    results = [json.loads(p.read_text()) for p in sorted(folder.glob(f"rep_*_seed{seed}_d{draws}_t{tune}_k{thin}.json"))]
+    results = results[:reps]
+    L = results[0]["L"]
+    bins = 10
+    print(f"replications {len(results)} (fitted now {done} in {elapsed:.0f} s); ranks 0..{L}; {bins} bins")
+    print(f"fits with divergences: {sum(r['divergences'] > 0 for r in results)}; "
+          f"fits failing the production gate: {sum(not r['ok'] for r in results)}")
+    for v in SBC_VARS:
+        ranks = np.array([r["ranks"][v] for r in results])
+        hist = np.histogram(ranks, bins=bins, range=(0, L + 1))[0]
+        p = stats.chisquare(hist).pvalue
+        print(f"{v:>12}: histogram {hist.tolist()} chi-square p = {p:.3f}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("what", choices=["speed", "sbc"])
+    ap.add_argument("--draws", type=int, default=None)
+    ap.add_argument("--tune", type=int, default=None)
+    ap.add_argument("--reps", type=int, default=100)
+    ap.add_argument("--thin", type=int, default=4)
+    a = ap.parse_args()
+    if a.what == "speed":
+        bench_speed(a.draws or 300, a.tune or 300)
+    else:
+        bench_sbc(a.reps, a.draws or 200, a.tune or 300, a.thin)
+
+
+if __name__ == "__main__":
+    main()

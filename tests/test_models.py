@@ -1,0 +1,237 @@
+"""Models: structure, priors, validation, determinism and crude recovery (tiny fits)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from workbench.models import CumulativeLogit, Fit, HierarchicalBinary, ModelInputError
+
+FAST = {"draws": 150, "tune": 150, "chains": 2, "smoke": True}
+
+
+def binary_cells(seed=0, n=300, arms=(("control", 0.0), ("empathy", 0.3)), segments=("a", "b"), agents=("g1", "g2", "g3")):
+    rng = np.random.default_rng(seed)
+    rows = []
+    for arm, b in arms:
+        for i, s in enumerate(segments):
+            for j, g in enumerate(agents):
+                p = 1 / (1 + np.exp(-(-1.0 + b + 0.4 * i - 0.2 * j)))
+                rows.append({"arm": arm, "segment": s, "agent_id": g, "n": n, "successes": int(rng.binomial(n, p))})
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture(scope="module")
+def small_fit():
+    return HierarchicalBinary().fit(binary_cells(), "control", ["empathy"], seed=3, **FAST)
+
+
+# ---------------------------------------------------------------- structure
+
+
+def test_structure_coords_dims_and_deterministics():
+    m = HierarchicalBinary()
+    cells = binary_cells()
+    model = m.build(m.prepare(cells, "control", ["empathy"]))
+    assert list(model.coords["arm"]) == ["control", "empathy"]
+    assert list(model.coords["treatment"]) == ["empathy"]
+    assert list(model.coords["segment"]) == ["a", "b"]
+    assert list(model.coords["agent"]) == ["g1", "g2", "g3"]
+    assert len(model.coords["cell"]) == 12
+    dims = model.named_vars_to_dims
+    assert dims["arm_mean"] == ("arm",)
+    assert dims["difference"] == ("treatment",)
+    assert dims["segment_mean"] == ("segment", "arm")
+    assert dims["interaction_z"] == ("treatment", "segment")
+    assert dims["agent_z"] == ("agent",)
+    assert dims["y"] == ("cell",)
+    det = {v.name for v in model.deterministics}
+    assert {"arm_mean", "difference", "segment_mean", "segment_effect", "interaction", "agent_effect"} <= det
+
+
+def test_structure_without_segment_or_agent():
+    m = HierarchicalBinary()
+    cells = binary_cells().groupby("arm", as_index=False)[["n", "successes"]].sum()
+    model = m.build(m.prepare(cells, "control", ["empathy"]))
+    assert "segment" not in model.coords and "agent" not in model.coords
+    assert {v.name for v in model.deterministics} == {"arm_mean", "difference"}
+
+
+def test_ordinal_structure():
+    m = CumulativeLogit()
+    counts, arms, scores = m.prepare(ordinal_cells(), "control", ["empathy"])
+    model = m.build(counts, arms, scores)
+    assert list(model.coords["category"]) == ["1", "2", "3", "4", "5"]
+    assert model.named_vars_to_dims["category_prob"] == ("arm", "category")
+    assert {"cutpoints", "category_prob", "mean_score", "top2"} <= {v.name for v in model.deterministics}
+
+
+# ---------------------------------------------------------------- priors
+
+
+def test_priors_merge_over_defaults():
+    m = HierarchicalBinary({"arm_effect": {"sigma": 0.2}})
+    assert m.priors["arm_effect"] == {"mu": 0.0, "sigma": 0.2}
+    assert m.priors["intercept"] == HierarchicalBinary.DEFAULT_PRIORS["intercept"]
+    assert HierarchicalBinary.DEFAULT_PRIORS["arm_effect"]["sigma"] == 1.0  # defaults untouched
+
+
+@pytest.mark.parametrize(
+    ("priors", "message"),
+    [
+        ({"arm_efect": {"sigma": 1}}, "unknown prior 'arm_efect'; known priors: agent_sd, arm_effect"),
+        ({"arm_effect": {"scale": 1}}, "unknown parameter 'scale' of prior 'arm_effect'; known: mu, sigma"),
+        ({"arm_effect": {"sigma": -1}}, "prior arm_effect.sigma must be > 0"),
+        ({"arm_effect": {"sigma": float("nan")}}, "prior arm_effect.sigma must be a finite number"),
+        ({"arm_effect": 0.5}, "prior 'arm_effect' must be a dict"),
+    ],
+)
+def test_priors_errors(priors, message):
+    with pytest.raises(ModelInputError, match=message.replace(".", r"\.").replace("(", r"\(")):
+        HierarchicalBinary(priors)
+
+
+def test_ordinal_priors_unknown_key():
+    with pytest.raises(ModelInputError, match="CumulativeLogit: unknown prior 'cutpoints'"):
+        CumulativeLogit({"cutpoints": {"sigma": 1}})
+
+
+# ---------------------------------------------------------------- validation
+
+
+@pytest.mark.parametrize(
+    ("mutate", "control", "treatments", "message"),
+    [
+        (lambda c: c.drop(columns="successes"), "control", ["empathy"], "cells lack column\\(s\\) successes"),
+        (lambda c: c.assign(successes=c["n"] + 1), "control", ["empathy"], "successes exceed n at row\\(s\\) \\[0, 1"),
+        (lambda c: c.assign(n=-1), "control", ["empathy"], "column 'n' must hold whole numbers >= 0"),
+        (lambda c: c.assign(n=c["n"] + 0.5), "control", ["empathy"], "column 'n' must hold whole numbers"),
+        (lambda c: c.assign(segment=None), "control", ["empathy"], "column 'segment' has missing values"),
+        (lambda c: c, "control", ["other"], "arm\\(s\\) empathy that are neither control nor treatments"),
+        (lambda c: c, "control", ["empathy", "extra"], "arm\\(s\\) extra have no accounts"),
+        (lambda c: c, "control", "empathy", "treatments must be a list"),
+        (lambda c: c, "control", ["control"], "arm labels repeated"),
+        (lambda c: c, "control", [], "at least one treatment arm"),
+    ],
+)
+def test_binary_input_errors(mutate, control, treatments, message):
+    with pytest.raises(ModelInputError, match=message):
+        HierarchicalBinary().prepare(mutate(binary_cells()), control, treatments)
+
+
+def test_zero_cells_dropped_and_rows_summed():
+    cells = binary_cells()
+    extra = pd.DataFrame([{"arm": "empathy", "segment": "c", "agent_id": "g9", "n": 0, "successes": 0}])
+    p = HierarchicalBinary().prepare(pd.concat([cells, cells, extra], ignore_index=True), "control", ["empathy"])
+    assert len(p.frame) == 12 and "c" not in p.segments and "g9" not in p.agents
+    assert p.frame["n"].sum() == 2 * cells["n"].sum()
+
+
+def test_ordinal_input_errors():
+    m = CumulativeLogit()
+    with pytest.raises(ModelInputError, match="quantity must be one of mean, nps, top2"):
+        m.fit(ordinal_cells(), "control", ["empathy"], quantity="median")
+    with pytest.raises(ModelInputError, match="quantity 'nps' needs the 0-10 scale"):
+        m.fit(ordinal_cells(), "control", ["empathy"], quantity="nps")
+    with pytest.raises(ModelInputError, match="cells lack column\\(s\\) cat_5"):
+        m.prepare(ordinal_cells().drop(columns="cat_5"), "control", ["empathy"])
+
+
+# ---------------------------------------------------------------- fits
+
+
+def test_fit_layout(small_fit):
+    f = small_fit
+    assert isinstance(f, Fit) and f.model == "hierarchical_logistic"
+    assert set(f.draws) == set(f.prior_draws) == {"control", "empathy"}
+    assert f.draws["control"].shape == (300,) and f.prior_draws["control"].shape == (300,)
+    assert set(f.segments) == {"a", "b"} and set(f.segments["a"]) == {"control", "empathy"}
+    d = f.diagnostics
+    assert set(d) == {"r_hat_max", "ess_bulk_min", "divergences", "ok", "thresholds"}
+    assert d["thresholds"] == {"r_hat": 1.1, "ess_bulk": 50.0, "label": "smoke"}
+    assert d["r_hat_max"] < 1.1
+    # the prior is wide, the posterior narrow
+    assert f.prior_draws["control"].std() > 5 * f.draws["control"].std()
+
+
+def test_same_seed_same_draws(small_fit):
+    again = HierarchicalBinary().fit(binary_cells(), "control", ["empathy"], seed=3, **FAST)
+    for arm in ("control", "empathy"):
+        np.testing.assert_array_equal(again.draws[arm], small_fit.draws[arm])
+        np.testing.assert_array_equal(again.prior_draws[arm], small_fit.prior_draws[arm])
+
+
+def test_recovery_grouped_difference():
+    # 2 arms x 3 segments, 3000 accounts per cell: the marginal difference
+    # is recovered within 3 standard errors of the truth
+    rng = np.random.default_rng(11)
+    seg_logit = {"a": -1.5, "b": -0.8, "c": 0.0}
+    rows, truth = [], {}
+    for arm, b in (("control", 0.0), ("empathy", 0.25)):
+        tot = 0.0
+        for s, base in seg_logit.items():
+            p = 1 / (1 + np.exp(-(base + b)))
+            tot += p / 3
+            rows.append({"arm": arm, "segment": s, "n": 3000, "successes": int(rng.binomial(3000, p))})
+        truth[arm] = tot
+    fit = HierarchicalBinary().fit(pd.DataFrame(rows), "control", ["empathy"], seed=1, **FAST)
+    diff = fit.draws["empathy"] - fit.draws["control"]
+    se = np.sqrt(sum(truth[a] * (1 - truth[a]) / 9000 for a in truth))
+    assert abs(diff.mean() - (truth["empathy"] - truth["control"])) < 3 * se
+    assert 0.5 * se < diff.std() < 2 * se
+
+
+def test_agent_randomization():
+    # each agent works one arm only (agents nested in arms)
+    rng = np.random.default_rng(5)
+    rows = []
+    for arm, b, agents in (("control", 0.0, ["c1", "c2", "c3"]), ("empathy", 0.4, ["e1", "e2", "e3"])):
+        for g in agents:
+            p = 1 / (1 + np.exp(-(-1 + b + rng.normal(0, 0.2))))
+            rows.append({"arm": arm, "agent_id": g, "n": 400, "successes": int(rng.binomial(400, p))})
+    fit = HierarchicalBinary().fit(pd.DataFrame(rows), "control", ["empathy"], seed=2, **FAST)
+    assert list(fit.idata.posterior["agent"].values) == ["c1", "c2", "c3", "e1", "e2", "e3"]
+    assert fit.segments == {}
+    assert (fit.draws["empathy"] - fit.draws["control"]).mean() > 0
+
+
+def test_three_arms_no_segment_no_agent():
+    cells = pd.DataFrame({"arm": ["control", "a", "b", "b"], "n": [800, 800, 800, 0], "successes": [160, 240, 200, 0]})
+    fit = HierarchicalBinary().fit(cells, "control", ["a", "b"], seed=4, **FAST)
+    assert set(fit.draws) == {"control", "a", "b"}
+    means = {k: v.mean() for k, v in fit.draws.items()}
+    assert means["control"] < means["b"] < means["a"]
+    assert abs(means["a"] - 0.3) < 0.05
+
+
+def ordinal_cells(seed=2, n=500):
+    rng = np.random.default_rng(seed)
+    rows = []
+    for arm, pr in (("control", [0.1, 0.15, 0.3, 0.3, 0.15]), ("empathy", [0.05, 0.1, 0.25, 0.35, 0.25])):
+        c = rng.multinomial(n, pr)
+        rows.append({"arm": arm, **{f"cat_{k + 1}": int(c[k]) for k in range(5)}})
+    return pd.DataFrame(rows)
+
+
+def test_ordinal_mean_recovery():
+    cells = ordinal_cells()
+    fit = CumulativeLogit().fit(cells, "control", ["empathy"], quantity="mean", seed=1, **FAST)
+    assert fit.model == "cumulative_logit" and fit.segments == {}
+    for _, row in cells.iterrows():
+        counts = row[[f"cat_{k}" for k in range(1, 6)]].to_numpy(dtype=float)
+        observed = (counts * np.arange(1, 6)).sum() / counts.sum()
+        sd = np.sqrt((counts * (np.arange(1, 6) - observed) ** 2).sum() / counts.sum() / counts.sum())
+        assert abs(fit.draws[row["arm"]].mean() - observed) < 3 * sd
+    assert fit.diagnostics["r_hat_max"] < 1.1
+
+
+def test_ordinal_nps_quantity():
+    rng = np.random.default_rng(9)
+    pr = np.full(11, 1 / 11)
+    rows = [{"arm": a, **{f"cat_{k}": int(c) for k, c in enumerate(rng.multinomial(600, pr))}} for a in ("control", "empathy")]
+    fit = CumulativeLogit().fit(pd.DataFrame(rows), "control", ["empathy"], quantity="nps", seed=1, **FAST)
+    observed = (2 - 7) / 11  # promoters (9-10) minus detractors (0-6) of a uniform scale
+    for arm in ("control", "empathy"):
+        assert abs(fit.draws[arm].mean() - observed) < 0.08
+        assert -1 <= fit.prior_draws[arm].min() and fit.prior_draws[arm].max() <= 1
