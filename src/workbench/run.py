@@ -315,7 +315,9 @@ def run_pilot(pilot: Path, base: Path = Path("reports"), pairs: list[str] | None
         run.write_status("failed", error={"notebook": None, "error": line})
         run.close()
         raise RunError(line + f" (run kept in {run.final})") from None
-    shared = {"pilot": str(Path(pilot).resolve()), "results": str(paths["results"])}
+    # results.json relative to the kernel's working directory (the run folder), so the
+    # parameters recorded in each executed notebook stay true after the final rename.
+    shared = {"pilot": str(Path(pilot).resolve()), "results": paths["results"].name}
     done = []
     for i, nb in enumerate(NOTEBOOKS):
         notify("notebook", index=i, name=nb, total=len(NOTEBOOKS))

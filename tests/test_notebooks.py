@@ -1,0 +1,67 @@
+"""Notebook templates: stored without outputs, one typed ``parameters`` cell, executed in the suite."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from workbench.run import NOTEBOOKS, notebooks_dir
+
+TEMPLATES = sorted(notebooks_dir().glob("*.ipynb"))
+
+
+def test_every_template_is_there() -> None:
+    assert [p.stem for p in TEMPLATES] == list(NOTEBOOKS)
+
+
+@pytest.mark.parametrize("path", TEMPLATES, ids=lambda p: p.stem)
+def test_stored_without_outputs(path: Path) -> None:
+    nb = nbformat.read(path, as_version=4)
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "code":
+            assert cell.outputs == [], f"{path.name} cell {i} has outputs: clear them before committing"
+            assert cell.execution_count is None, f"{path.name} cell {i} has an execution count"
+    assert "papermill" not in nb.metadata, f"{path.name} is an executed copy, not a template"
+
+
+@pytest.mark.parametrize("path", TEMPLATES, ids=lambda p: p.stem)
+def test_one_parameters_cell_of_typed_literals(path: Path) -> None:
+    nb = nbformat.read(path, as_version=4)
+    tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1, f"{path.name}: {len(tagged)} cells tagged parameters"
+    tree = ast.parse(tagged[0].source)
+    for node in tree.body:
+        assert isinstance(node, ast.AnnAssign), f"{path.name}: parameters cell holds typed assignments only"
+        assert isinstance(node.value, ast.Constant), f"{path.name}: {ast.unparse(node)} is not a literal"
+        assert type(node.value.value).__name__ == ast.unparse(node.annotation), f"{path.name}: {ast.unparse(node)}"
+    assert nb.metadata.kernelspec.name == "python3"
+
+
+@pytest.mark.parametrize("path", TEMPLATES, ids=lambda p: p.stem)
+def test_text_pairing_in_step(path: Path) -> None:
+    import jupytext
+
+    pair = path.with_suffix(".py")
+    assert pair.is_file(), f"{pair.name} missing: jupytext --sync {path}"
+    text = [c.source for c in jupytext.read(pair).cells]
+    assert text == [c.source for c in nbformat.read(path, as_version=4).cells], f"run jupytext --sync {path}"
+
+
+def test_every_notebook_executed_with_smoke_parameters() -> None:
+    from test_run import completed_run
+
+    run_dir, _ = completed_run()
+    for nb in NOTEBOOKS:
+        executed = nbformat.read(run_dir / f"{nb}.ipynb", as_version=4)
+        params = executed.metadata.papermill.parameters
+        assert params["figure_dpi"] == 60 and params.get("smoke", nb < "03") is True, nb
+        errors = [o for c in executed.cells for o in c.get("outputs", []) if o.output_type == "error"]
+        assert not errors, f"{nb}: {errors[0].ename}: {errors[0].evalue}"
+        injected = [c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])]
+        assert len(injected) == 1, nb
+        images = [o for c in executed.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
+        if nb in ("01_pilot_design", "03_metrics", "04_effects", "05_segments", "06_executive_summary"):
+            assert images, f"{nb}: no figure"
