@@ -12,7 +12,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PY) -m pip install -q -c constraints.txt -e '.[test]'
 	touch $@
 
-demo: $(VENV)/.installed ## main job: simulate the default pilot (20,000 accounts, 40 agents), validate, check, analyze
+demo: $(VENV)/.installed ## main job: simulate the default pilot (20,000 accounts, 40 agents), run every notebook, render the reports
 	$(PY) -m workbench demo --out data/demo
 
 test: $(VENV)/.installed ## run the test suite (installs headless Chromium for the browser test if missing)
