@@ -24,10 +24,20 @@ SMOKE = ["-p", "smoke=true", "-p", "figure_dpi=60"]  # short MCMC, small images:
 @functools.cache
 def tiny_pilot() -> Path:
     """1,500 simulated accounts handled by 10 agents (built once per session)."""
+    import pandas as pd
+
     from workbench.simulate import simulate_pilot
 
     root = Path(tempfile.mkdtemp(prefix="wb-run-"))
-    return simulate_pilot(root / "pilot", accounts=1500, seed=3, preset="realistic", agents=10)
+    pilot = simulate_pilot(root / "pilot", accounts=1500, seed=3, preset="realistic", agents=10)
+    # Personal data a real extract carries beyond the contract: it must never reach a report
+    # (tests/test_trust.py scans every rendered file for it).
+    acc = pd.read_parquet(pilot / "accounts.parquet")
+    acc["customer_name"] = [f"Jane Roe{i}" for i in range(len(acc))]
+    acc["phone"] = [f"+1-555-01{i:04d}" for i in range(len(acc))]
+    acc["notes"] = "lost her job at Acme, medical bills"
+    acc.to_parquet(pilot / "accounts.parquet", index=False)
+    return pilot
 
 
 @functools.cache

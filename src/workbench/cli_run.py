@@ -50,6 +50,10 @@ def execute(pilot: Path, out: Path, params: list[str]) -> Path:
     except RunError as err:
         typer.echo(f"run failed: {err}", err=True)
         raise typer.Exit(1) from None
+    except OSError as exc:  # unwritable folder, disk full, file in the way
+        where = exc.filename or out
+        typer.echo(f"run failed: cannot write the run under {out} ({exc.strerror or exc}: {where})", err=True)
+        raise typer.Exit(1) from None
     except Exception as exc:  # noqa: BLE001 - config and engine errors: one line, never a traceback
         problems = getattr(exc, "problems", None) or [f"{exc.__class__.__name__}: {exc}"]
         typer.echo(f"run failed: {'; '.join(problems)}", err=True)

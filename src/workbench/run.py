@@ -315,6 +315,9 @@ def run_pilot(pilot: Path, base: Path = Path("reports"), pairs: list[str] | None
         run.write_status("failed", error={"notebook": None, "error": line})
         run.close()
         raise RunError(line + f" (run kept in {run.final})") from None
+    from workbench.manifest import write_manifest
+
+    write_manifest(run.work, Path(pilot), params)
     # results.json relative to the kernel's working directory (the run folder), so the
     # parameters recorded in each executed notebook stay true after the final rename.
     shared = {"pilot": str(Path(pilot).resolve()), "results": paths["results"].name}
@@ -364,5 +367,6 @@ def write_index(run: Run, done: list[str], failed: str | None = None) -> None:
         f"<h1>{title}</h1><p>Status: <b>{'failed at ' + failed if failed else 'complete'}</b>. "
         f'Start with the <a href="{EXECUTIVE}.html">executive summary</a>.</p>'
         f'<table>{"".join(rows)}</table><p>Analysis: <a href="results.json">results.json</a>, '
-        '<a href="stats.csv">stats.csv</a>; run record: <a href="status.json">status.json</a>.</p></body></html>\n',
+        '<a href="stats.csv">stats.csv</a>; run record: <a href="status.json">status.json</a>, '
+        '<a href="manifest.json">manifest.json</a>.</p></body></html>\n',
         encoding="utf-8")
