@@ -68,7 +68,7 @@ def write_manifest(folder: Path, pilot: Path, params: dict) -> Path:
     """Write ``folder/manifest.json`` for a run of ``pilot`` with ``params``."""
     from workbench.contract import locate
 
-    root, yml = locate(pilot)
+    _, yml = locate(pilot)
     project = Path(__file__).resolve().parents[2]
     doc = {
         "inputs": {p.name: {"sha256": sha256(p), "bytes": p.stat().st_size} for p in input_files(Path(pilot))},
