@@ -58,7 +58,7 @@ def test_executive_summary_in_chromium(browser) -> None:
     from test_run import completed_run
 
     run_dir, _ = completed_run()
-    page = run_dir / "06_executive_summary.html"
+    page = run_dir / "07_executive_summary.html"
     browser.get(page.as_uri())
     assert browser.execute_script("return document.readyState") == "complete"
     assert "Executive summary" in browser.find_element("tag name", "body").text

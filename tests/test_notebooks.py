@@ -63,5 +63,5 @@ def test_every_notebook_executed_with_smoke_parameters() -> None:
         injected = [c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])]
         assert len(injected) == 1, nb
         images = [o for c in executed.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
-        if nb in ("01_pilot_design", "03_metrics", "04_effects", "05_segments", "06_executive_summary"):
+        if nb in ("01_pilot_design", "03_metrics", "04_effects", "05_segments", "06_claims_monitoring", "07_executive_summary"):
             assert images, f"{nb}: no figure"

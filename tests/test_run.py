@@ -83,12 +83,12 @@ def test_html_is_self_contained(run_dir: Path) -> None:
         text = page.read_text(encoding="utf-8")
         assert not external.search(text), f"{page.name}: {external.search(text).group(0)}"
         assert "require.js" not in text and "cdnjs" not in text, page.name
-    summary = (run_dir / "06_executive_summary.html").read_text(encoding="utf-8")
+    summary = (run_dir / "07_executive_summary.html").read_text(encoding="utf-8")
     assert summary.count('src="data:image/png;base64,') >= 2  # effects and segments figures, embedded
 
 
 def test_executive_summary_shows_no_code(run_dir: Path) -> None:
-    summary = (run_dir / "06_executive_summary.html").read_text(encoding="utf-8")
+    summary = (run_dir / "07_executive_summary.html").read_text(encoding="utf-8")
     assert 'class="highlight hl-ipython3"' not in summary and 'class="jp-InputPrompt' not in summary
     for code in ("import json", "report.", "run.check_params", "display("):
         assert code not in summary, code

@@ -380,13 +380,13 @@ def apply_checks(doc: dict, tables: dict, cfg) -> None:
     results = run_checks(tables, cfg)
     doc["checks"] = {r.check: {"status": r.status, "summary": r.summary} for r in results}
     failed = [r.check for r in results if r.status == "fail"]
-    doc["data_quality"] = {"ok": not any(c in GATING_CHECKS for c in failed), "failed": failed}
+    gating = [c for c in failed if c in GATING_CHECKS]
+    doc["data_quality"] = {"ok": not gating, "failed": failed, "gating": gating}
     for check, metrics in CHECK_METRICS.items():
         if check in failed:
             for m in metrics:
                 if m in doc["metrics"] and doc["metrics"][m]["decision"]["verdict"] not in ("descriptive",):
                     doc["metrics"][m]["decision"] = {"verdict": "inconclusive", "reason": f"the {check} check failed"}
-    gating = [c for c in failed if c in GATING_CHECKS]
     if gating:
         doc["decision"]["verdict_before_checks"] = doc["decision"]["verdict"]
         doc["decision"]["verdict"] = "inconclusive"

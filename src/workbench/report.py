@@ -102,7 +102,7 @@ def gate(doc: dict, name: str) -> str | None:
         return "the model diagnostics failed"
     dq = doc.get("data_quality", {"ok": True})
     if not dq.get("ok", True):
-        return f"data quality checks failed ({', '.join(dq.get('failed', []))})"
+        return f"data quality checks failed ({', '.join(dq.get('gating', dq.get('failed', [])))})"
     reason = m.get("decision", {}).get("reason", "")
     if m.get("decision", {}).get("verdict") == "inconclusive" and "check failed" in reason:
         return reason

@@ -28,10 +28,12 @@ from pathlib import Path
 import papermill as pm
 from papermill.engines import NBClientEngine, papermill_engines
 
-NOTEBOOKS = ("01_pilot_design", "02_data_quality", "03_metrics", "04_effects", "05_segments", "06_executive_summary")
-EXECUTIVE = "06_executive_summary"  # rendered without any code
+NOTEBOOKS = ("01_pilot_design", "02_data_quality", "03_metrics", "04_effects", "05_segments", "06_claims_monitoring",
+             "07_executive_summary")
+EXECUTIVE = "07_executive_summary"  # rendered without any code
 TITLES = {"01_pilot_design": "Pilot design", "02_data_quality": "Data quality", "03_metrics": "Metrics by arm, segment, week",
-          "04_effects": "Effects and diagnostics", "05_segments": "Segment effects", "06_executive_summary": "Executive summary"}
+          "04_effects": "Effects and diagnostics", "05_segments": "Segment effects",
+          "06_claims_monitoring": "Claims, monitoring and pilot size", "07_executive_summary": "Executive summary"}
 KERNEL = "python3"  # jupyter_client starts "python" kernels with the running interpreter: the venv's
 
 
@@ -98,6 +100,26 @@ def prepare(pilot: Path | str, out: Path, level: float = 0.95, seed: int = 1, sm
         paths[f"stats_{by}"] = out / f"stats_{by}.csv"
         s.to_csv(paths[f"stats_{by}"], index=False)
     ppc_table(draws, stats, level, seed).to_csv(paths["ppc"], index=False)
+    paths.update(prepare_claims_monitor(pilot, out, doc, draws, stats, p.config, level, seed, smoke))
+    return paths
+
+
+def prepare_claims_monitor(pilot, out: Path, doc: dict, draws: dict, stats, cfg, level: float, seed: int,
+                           smoke: bool) -> dict[str, Path]:
+    """The claims verdicts (``claims.json``) and the week-by-week replay (``monitor.json``) for the report."""
+    from workbench.analyze import to_json
+    from workbench.claims import evaluate, load_register
+    from workbench.monitor import monitor_pilot
+
+    treatment = doc["treatments"][0]
+    claims = evaluate(load_register(), draws, stats, doc["control"], treatment, level, cfg.windows.model_dump(), seed)
+    paths = {"claims": out / "claims.json", "monitor": out / "monitor.json"}
+    paths["claims"].write_text(to_json({"level": level, "control": doc["control"], "treatment": treatment,
+                                        "claims": claims}), encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=RuntimeWarning)
+        mon = monitor_pilot(pilot, sims=300 if smoke else 2000, seed=seed)
+    paths["monitor"].write_text(to_json(mon), encoding="utf-8")
     return paths
 
 
@@ -142,7 +164,7 @@ def ensure_results(pilot: str, results: str, level: float, seed: int, smoke: boo
     A notebook opened by hand (no ``results``, or a results file from
     ``workbench analyze`` without the CSVs) fits once into a temporary folder.
     """
-    if results and all((Path(results).parent / f).is_file() for f in ("stats.csv", "ppc.csv")):
+    if results and all((Path(results).parent / f).is_file() for f in ("stats.csv", "ppc.csv", "claims.json", "monitor.json")):
         return Path(results)
     import tempfile
 

@@ -73,6 +73,19 @@ else:
     display(Markdown("No segment effects to show for the primary outcome (no segments, or the verdict is inconclusive)."))
 
 # %% [markdown]
+# ## The industry's claims, tested on this pilot
+
+# %%
+from pathlib import Path
+
+from workbench import report_claims
+
+claims_path = Path(run.ensure_results(pilot, results, level, seed, smoke)).parent / "claims.json"
+claims = json.loads(claims_path.read_text())
+display(Markdown(report_claims.claims_summary(claims)))
+display(HTML(report_claims.claims_frame(claims).to_html(index=False)))
+
+# %% [markdown]
 # ## Money impact for the portfolio
 
 # %%

@@ -1,0 +1,70 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Claims, monitoring and pilot size
+# The industry's claims for empathy-led collections judged against this pilot; a week-by-week replay of the
+# primary outcome under a stopping rule tuned for the number of looks; and the pilot size the observed effect
+# would need.
+
+# %% tags=["parameters"]
+pilot: str = "../data/demo/pilot"
+results: str = ""
+level: float = 0.95
+seed: int = 1
+smoke: bool = False
+figure_dpi: int = 110
+
+# %%
+import json
+from pathlib import Path
+
+import pandas as pd
+from IPython.display import Markdown, display
+
+from workbench import report, report_claims, run
+
+run.check_params(pilot=pilot, results=results, level=level, seed=seed, figure_dpi=figure_dpi)
+report.use_theme(figure_dpi)
+res_path = run.ensure_results(pilot, results, level, seed, smoke)
+doc = json.loads(res_path.read_text())
+claims = json.loads((Path(res_path).parent / "claims.json").read_text())
+mon = json.loads((Path(res_path).parent / "monitor.json").read_text())
+
+# %% [markdown]
+# ## The claims register
+# *supported*: P(claimed range) >= 0.95; *contradicted*: <= 0.05; otherwise *inconclusive*, with the accounts per
+# arm it would take to settle it.
+
+# %%
+display(report_claims.claims_frame(claims))
+
+# %%
+notes = report_claims.claims_notes(claims)
+display(Markdown("\n".join(f"- {n}" for n in notes) if notes else "No arithmetic or horizon notes."))
+
+# %% [markdown]
+# ## Week-by-week replay of the primary outcome
+
+# %%
+if mon.get("looks"):
+    report.show(report_claims.monitor_figure(mon, dpi=figure_dpi))
+display(Markdown("\n".join(f"- {line}" for line in report_claims.monitor_lines(mon))))
+
+# %%
+oc = mon.get("operating_characteristics")
+if oc:
+    display(pd.DataFrame(report_claims.oc_rows(oc)))
+
+# %% [markdown]
+# ## Pilot size for the observed effect
+
+# %%
+display(Markdown(report_claims.design_line(doc, level)))
