@@ -93,12 +93,14 @@ def _direction(metric: str, design: Design) -> bool | None:
 
 def _design_effect(agent_stats: pd.DataFrame | None, metric: str, family: str) -> float:
     """Kish design effect of agent clustering, averaged over arms (1 without agent cells)."""
-    if agent_stats is None or family not in ("binary", "count", "continuous"):
+    if agent_stats is None:
         return 1.0
     cells = agent_stats[agent_stats["metric"] == metric]
     if cells.empty or cells["agent_id"].nunique() < 4:
         return 1.0
-    y = "successes" if family == "binary" else "sum"
+    y = "successes" if family in ("binary", "time-to-event") else "sum"
+    if y not in cells or cells[y].isna().all():
+        return 1.0
     deffs = [conjugate.icc_design_effect(g, y) for _, g in cells.groupby("arm")]
     return float(np.mean(deffs)) if deffs else 1.0
 
@@ -118,14 +120,14 @@ def posterior(metric: str, row: dict, priors: dict, rng, settings: Settings, des
         return (*conjugate.binary(row, priors, rng, d, deff), conjugate.MODELS["binary"])
     if fam == "time-to-event":
         if row.get("n", 0) and row["n"] >= 30:
-            return (*conjugate.binary(row, priors, rng, d), "beta_binomial_at_horizon")
-        return (*conjugate.survival_at(row, priors, rng, d, design.retention_days), "exponential_survival_censored")
+            return (*conjugate.binary(row, priors, rng, d, deff), "beta_binomial_at_horizon")
+        return (*conjugate.survival_at(row, priors, rng, d, design.retention_days, deff), "exponential_survival_censored")
     if fam == "count":
         return (*conjugate.count(row, priors, rng, d, deff), conjugate.MODELS["count"])
     if fam == "ordinal":
         cats = list(range(1, 6)) if metric == "csat" else list(range(11))
         q = "nps" if metric == "nps" else "mean"
-        return (*conjugate.ordinal(row, priors, rng, d, cats, q), conjugate.MODELS["ordinal"])
+        return (*conjugate.ordinal(row, priors, rng, d, cats, q, deff), conjugate.MODELS["ordinal"])
     if fam == "ratio":
         return (*conjugate.ratio(row, priors, rng, d, deff), conjugate.MODELS["ratio"])
     return (*conjugate.continuous(row, priors, rng, d, deff), conjugate.MODELS["continuous"])

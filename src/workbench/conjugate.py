@@ -91,13 +91,15 @@ def count(row, priors, rng, draws, design_effect: float = 1.0):
     return rng.gamma(p["shape"] + y / phi, 1.0 / (p["rate"] + n / phi), draws), rng.gamma(p["shape"], 1.0 / p["rate"], draws)
 
 
-def ordinal(row, priors, rng, draws, categories: list[int], quantity: str = "mean"):
+def ordinal(row, priors, rng, draws, categories: list[int], quantity: str = "mean", design_effect: float = 1.0):
     """Dirichlet-Multinomial on category counts; returns draws of ``quantity``.
+
+    Counts are divided by ``design_effect`` (clustered answers carry less information).
 
     ``mean``: sum_k k pi_k; ``top2``: pi_4 + pi_5; ``nps``: sum_{k>=9} pi_k - sum_{k<=6} pi_k.
     """
     c = priors["ordinal"]["concentration"]
-    counts = np.array([_f(row, f"cat_{k}") for k in categories])
+    counts = np.array([_f(row, f"cat_{k}") for k in categories]) / design_effect
     post = rng.dirichlet(counts + c, draws)
     prior = rng.dirichlet(np.full(len(categories), c), draws)
     k = np.array(categories, dtype=float)
@@ -145,14 +147,14 @@ def ratio(row, priors, rng, draws, design_effect: float = 1.0):
     return r + math.sqrt(var) * rng.standard_normal(draws), None
 
 
-def survival_at(row, priors, rng, draws, horizon_days: float):
+def survival_at(row, priors, rng, draws, horizon_days: float, design_effect: float = 1.0):
     """Constant-hazard survival to ``horizon_days`` from events and account-days at risk.
 
     hazard ~ Gamma(a + events, b + exposure); S(h) = exp(-hazard h). Uses every
     account (censored at observed_until), not only those observed to the horizon.
     """
     p = priors["hazard"]
-    e, x = _f(row, "events"), _f(row, "exposure")
+    e, x = _f(row, "events") / design_effect, _f(row, "exposure") / design_effect
     post = rng.gamma(p["shape"] + e, 1.0 / (p["rate_days"] + x), draws)
     prior = rng.gamma(p["shape"], 1.0 / p["rate_days"], draws)
     return np.exp(-post * horizon_days), np.exp(-prior * horizon_days)
