@@ -75,7 +75,7 @@ def bench_speed(draws: int, tune: int, seed: int = 0) -> None:
     prepared = BinaryCells(per_row[["arm", "segment", "agent_id", "n", "successes"]],
                            ["control", "empathy"], sorted(rows["segment"].unique()), sorted(rows["agent_id"].unique()))
     t0 = time.perf_counter()
-    comp = Compiled(model.build(prepared, likelihood="bernoulli"), [])
+    comp = Compiled(model.build(prepared, likelihood="bernoulli"), [], target_accept=0.9)  # as fit()
     t_row_compile = time.perf_counter() - t0
     t0 = time.perf_counter()
     idata = comp.sample(draws, tune, 2, seed)
@@ -118,7 +118,8 @@ def bench_sbc(reps: int, draws: int, tune: int, thin: int, seed: int = 0) -> Non
     prepared = model.prepare(sbc_structure(), "control", ["empathy"])
     comp = model.compiled(prepared)
     with comp.model:  # every replication's truth, drawn at once from the prior
-        prior = pm.sample_prior_predictive(draws=reps, var_names=["y", *SBC_VARS], random_seed=seed).prior
+        pp = pm.sample_prior_predictive(draws=reps, var_names=["y", *SBC_VARS], random_seed=seed)
+    prior = {"y": pp.prior_predictive["y"], **{v: pp.prior[v] for v in SBC_VARS}}
     t_all = time.perf_counter()
     done = 0
     for r in range(reps):
@@ -134,9 +135,10 @@ def bench_sbc(reps: int, draws: int, tune: int, thin: int, seed: int = 0) -> Non
             truth = float(np.ravel(prior[v].values[0, r])[0])
             sample = post[v].values.reshape(2, draws, -1)[:, ::thin, 0].ravel()
             ranks[v] = int((sample < truth).sum())
-        path.write_text(json.dumps({"ranks": ranks, "L": int(len(sample)), "ok": fit.diagnostics["ok"],
+        path.write_text(json.dumps({"ranks": ranks, "L": len(sample), "ok": fit.diagnostics["ok"],
                                     "divergences": fit.diagnostics["divergences"]}))
         done += 1
+        print(f"rep {r}: {ranks} ok={fit.diagnostics['ok']} div={fit.diagnostics['divergences']}", flush=True)
     elapsed = time.perf_counter() - t_all
     results = [json.loads(p.read_text()) for p in sorted(folder.glob(f"rep_*_seed{seed}_d{draws}_t{tune}_k{thin}.json"))]
     results = results[:reps]

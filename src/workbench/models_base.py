@@ -205,11 +205,11 @@ class Compiled:
     ``jitter+adapt_diag`` (uniform(-1, 1) around the model's initial point).
     """
 
-    def __init__(self, model: pm.Model, data_names: list[str]):
+    def __init__(self, model: pm.Model, data_names: list[str], target_accept: float = 0.8):
         self.model = model
         self.data_names = data_names
         with model:
-            self.step = pm.NUTS(model=model)
+            self.step = pm.NUTS(model=model, target_accept=target_accept)
         self.fresh = copy.deepcopy(self.step.sampling_state)
         from pymc.initial_point import make_initial_point_fn
 

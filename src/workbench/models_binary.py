@@ -193,18 +193,19 @@ class HierarchicalBinary:
                 pm.Deterministic("segment_mean", pt.dot(seg_w, p_cf), dims=("segment", "arm"))
         return model
 
-    def compiled(self, prepared: BinaryCells) -> Compiled:
+    def compiled(self, prepared: BinaryCells, target_accept: float = 0.9) -> Compiled:
         """The cached compiled model for this structure, holding ``prepared``'s data."""
         key = (type(self).__name__, freeze(self.priors), tuple(prepared.arms), tuple(prepared.segments),
-               tuple(prepared.agents), len(prepared.frame))
-        comp = cached(key, lambda: Compiled(self.build(prepared), list(prepared.data())))
+               tuple(prepared.agents), len(prepared.frame), target_accept)
+        comp = cached(key, lambda: Compiled(self.build(prepared), list(prepared.data()), target_accept))
         comp.set_data(prepared.data())
         return comp
 
     # ------------------------------------------------------------ fit
 
     def fit(self, cells: pd.DataFrame, control: str, treatments: list[str], *, draws: int = 1000,
-            tune: int = 1000, chains: int = 2, seed: int = 0, smoke: bool = False) -> Fit:
+            tune: int = 1000, chains: int = 2, seed: int = 0, smoke: bool = False,
+            target_accept: float = 0.9) -> Fit:
         """Sample the posterior and the prior of the arms' marginal means.
 
         Parameters
@@ -215,9 +216,11 @@ class HierarchicalBinary:
         draws, tune, chains : NUTS settings; prior draws number ``draws * chains``.
         seed : the same seed gives identical draws.
         smoke : judge convergence with the smoke thresholds (tests only).
+        target_accept : NUTS target acceptance; 0.9 (PyMC: 0.8) because the
+            variance components with few segments or agents make funnels.
         """
         prepared = self.prepare(cells, control, treatments)
-        comp = self.compiled(prepared)
+        comp = self.compiled(prepared, target_accept)
         idata = comp.sample(draws, tune, chains, seed)
         watch = ["arm_mean", "intercept", "arm_effect"] + [
             v for v in ("segment_sd", "interaction_sd", "agent_sd", "segment_z", "interaction_z", "agent_z")

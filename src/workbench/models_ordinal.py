@@ -119,7 +119,7 @@ class CumulativeLogit:
 
     def fit(self, cells: pd.DataFrame, control: str, treatments: list[str], *, quantity: str = "mean",
             scale: str | None = None, draws: int = 1000, tune: int = 1000, chains: int = 2, seed: int = 0,
-            smoke: bool = False) -> Fit:
+            smoke: bool = False, target_accept: float = 0.8) -> Fit:
         """Sample; ``Fit.draws`` holds ``quantity`` per arm (mean | nps | top2).
 
         ``cells`` has ``arm`` and ``cat_<score>`` counts (other rows and columns
@@ -131,8 +131,8 @@ class CumulativeLogit:
         counts, arms, scores = self.prepare(cells, control, treatments, scale)
         if quantity == "nps" and len(scores) != 11:
             raise ModelInputError(f"{owner}: quantity 'nps' needs the 0-10 scale (cat_0..cat_10)")
-        key = (type(self).__name__, freeze(self.priors), tuple(arms), tuple(scores))
-        comp = cached(key, lambda: Compiled(self.build(counts, arms, scores), ["counts"]))
+        key = (type(self).__name__, freeze(self.priors), tuple(arms), tuple(scores), target_accept)
+        comp = cached(key, lambda: Compiled(self.build(counts, arms, scores), ["counts"], target_accept))
         comp.set_data({"counts": counts.to_numpy(dtype="int64")})
         idata = comp.sample(draws, tune, chains, seed)
         name = {"mean": "mean_score", "nps": "nps", "top2": "top2"}[quantity]
