@@ -109,7 +109,7 @@ def sbc_structure() -> pd.DataFrame:
                          for a in ("control", "empathy") for s in ("s0", "s1", "s2") for g in ("g0", "g1", "g2", "g3")])
 
 
-def bench_sbc(reps: int, draws: int, tune: int, thin: int, seed: int = 0) -> None:
+def bench_sbc(reps: int, draws: int, tune: int, thin: int, seed: int = 0, target_accept: float = 0.9) -> None:
     import pymc as pm
 
     folder = CACHE / "sbc_hb"
@@ -123,12 +123,13 @@ def bench_sbc(reps: int, draws: int, tune: int, thin: int, seed: int = 0) -> Non
     t_all = time.perf_counter()
     done = 0
     for r in range(reps):
-        path = folder / f"rep_{r:04d}_seed{seed}_d{draws}_t{tune}_k{thin}.json"
+        path = folder / f"rep_{r:04d}_seed{seed}_d{draws}_t{tune}_k{thin}_ta{target_accept}.json"
         if path.exists():
             continue
         y = prior["y"].values[0, r]
         cells = prepared.frame.assign(successes=y)
-        fit = model.fit(cells, "control", ["empathy"], draws=draws, tune=tune, chains=2, seed=seed + 1 + r)
+        fit = model.fit(cells, "control", ["empathy"], draws=draws, tune=tune, chains=2, seed=seed + 1 + r,
+                         target_accept=target_accept)
         post = fit.idata.posterior
         ranks = {}
         for v in SBC_VARS:
@@ -140,7 +141,7 @@ def bench_sbc(reps: int, draws: int, tune: int, thin: int, seed: int = 0) -> Non
         done += 1
         print(f"rep {r}: {ranks} ok={fit.diagnostics['ok']} div={fit.diagnostics['divergences']}", flush=True)
     elapsed = time.perf_counter() - t_all
-    results = [json.loads(p.read_text()) for p in sorted(folder.glob(f"rep_*_seed{seed}_d{draws}_t{tune}_k{thin}.json"))]
+    results = [json.loads(p.read_text()) for p in sorted(folder.glob(f"rep_*_seed{seed}_d{draws}_t{tune}_k{thin}_ta{target_accept}.json"))]
     results = results[:reps]
     L = results[0]["L"]
     bins = 10
@@ -161,11 +162,12 @@ def main() -> None:
     ap.add_argument("--tune", type=int, default=None)
     ap.add_argument("--reps", type=int, default=100)
     ap.add_argument("--thin", type=int, default=4)
+    ap.add_argument("--target-accept", type=float, default=0.9)
     a = ap.parse_args()
     if a.what == "speed":
         bench_speed(a.draws or 300, a.tune or 300)
     else:
-        bench_sbc(a.reps, a.draws or 200, a.tune or 300, a.thin)
+        bench_sbc(a.reps, a.draws or 200, a.tune or 300, a.thin, target_accept=a.target_accept)
 
 
 if __name__ == "__main__":
