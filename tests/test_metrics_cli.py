@@ -55,3 +55,18 @@ def test_bad_input_is_one_line_per_problem_and_exit_1(build, tmp_path):
     (tmp_path / "bad" / "pilot.yml").write_text("name: x\narms: {control: a}\n")
     r = runner.invoke(app, ["metrics", str(tmp_path / "bad")])
     assert r.exit_code == 1 and r.stderr.startswith("pilot.yml:") and "Traceback" not in r.output
+
+
+def test_by_accepts_the_comma_list_and_engine_flag(tmp_path):
+    from pilot_factory import make_pilot
+    from typer.testing import CliRunner
+
+    from workbench.cli import app
+
+    root = make_pilot(tmp_path / "p")
+    r = CliRunner().invoke(app, ["metrics", str(root), "--by", "segment,agent", "--engine", "duckdb", "--out", str(tmp_path / "s.csv")])
+    assert r.exit_code == 0, r.output
+    import pandas as pd
+
+    cols = set(pd.read_csv(tmp_path / "s.csv").columns)
+    assert {"segment", "agent_id"} <= cols

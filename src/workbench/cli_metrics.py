@@ -49,16 +49,17 @@ def _runtime_error(exc: Exception) -> None:
 
 def metrics(
     pilot: Annotated[Path, typer.Argument(help=PILOT_HELP)],
-    by: Annotated[list[str] | None, typer.Option("--by", help="split by segment, agent_id or week (repeatable)")] = None,
+    by: Annotated[list[str] | None, typer.Option("--by", help="split by segment, agent (agent_id) or week: comma-separated or repeated")] = None,
     out: Annotated[Path | None, typer.Option("--out", help=OUT_HELP)] = None,
-    backend: Annotated[str, typer.Option(help=BACKEND_HELP)] = "duckdb",
+    backend: Annotated[str, typer.Option("--engine", "--backend", help=BACKEND_HELP)] = "duckdb",
 ) -> None:
     """Sufficient statistics per metric and arm (see docs/metrics.md), on DuckDB by default."""
     import json
 
     from workbench.metrics import BY, sufficient_stats
 
-    by = list(by or [])
+    # "--by segment,agent,week" as the issue spells it, or repeated --by; "agent" is agent_id.
+    by = [{"agent": "agent_id"}.get(b.strip(), b.strip()) for item in (by or []) for b in item.split(",") if b.strip()]
     bad = [b for b in by if b not in BY]
     if bad:
         _fail([f"--by: unknown grouping {b!r}; choose from {', '.join(BY)}" for b in bad])
@@ -86,7 +87,7 @@ def metrics(
 def checks(
     pilot: Annotated[Path, typer.Argument(help=PILOT_HELP)],
     out: Annotated[Path | None, typer.Option("--out", help=OUT_HELP)] = None,
-    backend: Annotated[str, typer.Option(help=BACKEND_HELP)] = "duckdb",
+    backend: Annotated[str, typer.Option("--engine", "--backend", help=BACKEND_HELP)] = "duckdb",
 ) -> None:
     """Pilot checks (SRM, balance, contamination, survey response, manipulation, contact frequency, freshness)."""
     import json
