@@ -178,3 +178,23 @@ def test_analyze_flags_deviation_from_a_locked_plan(tmp_path):
     doc = analyze_pilot(root, Settings(draws=300))
     assert doc["plan"]["locked"] is True
     assert any("primary metric changed" in d for d in doc["plan"]["deviations"])
+
+
+def test_segment_effects_are_partially_pooled():
+    rows = []
+    for seg, (sc, st) in {"a": (100, 160), "b": (100, 100), "c": (100, 130), "d": (100, 125)}.items():
+        for arm, s in (("pressure", sc), ("empathy", st)):
+            rows.append({"metric": "ptp", "family": "binary", "arm": arm, "segment": seg, "n": 1000, "successes": s,
+                         "sum": s, "accounts": 1000, "excluded": 0})
+    seg = pd.DataFrame(rows)
+    overall = seg.groupby("arm", as_index=False)[["n", "successes", "sum", "accounts", "excluded"]].sum()
+    overall["metric"], overall["family"] = "ptp", "binary"
+    doc = analyze_stats(overall, Design("pressure", ["empathy"]), Settings(), segment_stats=seg)
+    segs = doc["metrics"]["ptp"]["segments"]
+    raw = {k: v["effect"]["difference"]["mean"] for k, v in segs.items()}
+    pooled = {k: v["pooled"]["difference"]["mean"] for k, v in segs.items()}
+    mid = sum(raw.values()) / len(raw)
+    # Every segment moves toward the common mean, none past it.
+    for k in raw:
+        assert abs(pooled[k] - mid) <= abs(raw[k] - mid) + 1e-9
+    assert pooled["a"] < raw["a"] and pooled["b"] > raw["b"]

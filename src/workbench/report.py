@@ -265,10 +265,14 @@ def segments_frame(doc: dict, name: str) -> pd.DataFrame:
             rows.append({"segment": seg, "control": None, "treatment": None, "difference": None, "lo": None, "hi": None,
                          "p_better": None, "note": s.get("reason", "suppressed")})
             continue
-        d = s["effect"]["difference"]
+        # The partially pooled estimate when there is one (small segments borrow strength).
+        pooled = s.get("pooled")
+        d = pooled["difference"] if pooled else s["effect"]["difference"]
+        pb = pooled["prob_better"] if pooled else s.get("prob_better")
         rows.append({"segment": seg, "control": s["control"]["mean"], "treatment": s["treatment"]["mean"],
                      "difference": d["mean"], "lo": d["interval"][0], "hi": d["interval"][1],
-                     "p_better": s.get("prob_better"), "note": "" if s["diagnostics"].get("ok") else "unreliable fit"})
+                     "p_better": pb, "note": ("" if s["diagnostics"].get("ok") else "unreliable fit")
+                     + ("" if pooled else " (not pooled)")})
     return pd.DataFrame(rows, columns=["segment", "control", "treatment", "difference", "lo", "hi", "p_better", "note"])
 
 
