@@ -195,6 +195,6 @@ def test_segment_effects_are_partially_pooled():
     pooled = {k: v["pooled"]["difference"]["mean"] for k, v in segs.items()}
     mid = sum(raw.values()) / len(raw)
     # Every segment moves toward the common mean, none past it.
-    for k in raw:
-        assert abs(pooled[k] - mid) <= abs(raw[k] - mid) + 1e-9
+    for k, r in raw.items():
+        assert abs(pooled[k] - mid) <= abs(r - mid) + 1e-9
     assert pooled["a"] < raw["a"] and pooled["b"] > raw["b"]
