@@ -33,7 +33,7 @@ def test_environment_yml_matches_pyproject():
 
 
 def test_console_module_runs():
-    r = subprocess.run([sys.executable, "-m", "workbench", "version"], capture_output=True, text=True)
+    r = subprocess.run([sys.executable, "-m", "workbench", "version"], capture_output=True, text=True, check=False)
     assert r.returncode == 0 and r.stdout.strip() == "0.0.1"
 
 
@@ -45,3 +45,9 @@ def test_constraints_agree_with_pyproject():
             pins[name.lower().replace("_", "-")] = ver
     for name, ver in _pins_pyproject().items():
         assert pins.get(name) == ver, name
+
+
+def test_ruff_is_clean():
+    r = subprocess.run([sys.executable, "-m", "ruff", "check", "src", "tests", "benchmarks"], cwd=ROOT,
+                       capture_output=True, text=True, check=False)
+    assert r.returncode == 0, r.stdout[-3000:]
