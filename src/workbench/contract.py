@@ -195,7 +195,10 @@ def coerce(name: str, df: pd.DataFrame) -> tuple[pd.DataFrame, list[Problem], di
                 problems.append(Problem(name, col, "required column missing"))
             continue
         raw = out[col]
-        present = raw.notna() & (raw.astype("string").str.strip() != "")
+        if pd.api.types.is_object_dtype(raw) or pd.api.types.is_string_dtype(raw):
+            present = raw.notna() & (raw.astype("string").str.strip() != "")
+        else:  # typed columns (Parquet, DuckDB): no blank strings, and formatting them as text is slow
+            present = raw.notna()
         if spec.kind == "string":
             typed = raw.astype("string").str.strip()
             typed = typed.where(typed != "", pd.NA)

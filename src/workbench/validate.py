@@ -69,6 +69,19 @@ def schema(name: str) -> pa.DataFrameSchema:
     return pa.DataFrameSchema(cols, strict=False, name=name)
 
 
+def isin(s: pd.Series, values: pd.Series) -> pd.Series:
+    """``s.isin(values)`` through Arrow's hash kernel: pandas' isin on Arrow strings loops in Python
+    (3.6 s of 18 s validating 200k accounts)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        hit = pc.is_in(pa.array(s.array), value_set=pa.array(pd.Series(values).array))
+    except (pa.ArrowException, TypeError, ValueError):
+        return s.isin(values)
+    return pd.Series(hit.to_numpy(zero_copy_only=False), index=s.index).fillna(False).astype(bool)
+
+
 def _value_problems(name: str, df: pd.DataFrame, unparsed: dict[tuple[str, str], pd.Index]) -> list[Problem]:
     table = TABLES[name]
     try:
@@ -156,7 +169,7 @@ def _cross_problems(pilot: Pilot) -> tuple[list[Problem], list[Problem]]:
         if name == "accounts" or "account_id" not in df.columns or ids is None:
             continue
         table = TABLES[name]
-        orphan = df["account_id"].notna() & ~df["account_id"].isin(ids)
+        orphan = df["account_id"].notna() & ~isin(df["account_id"], ids)
         if orphan.any():
             errors.append(Problem(name, "account_id", "exists in accounts", int(orphan.sum()), examples(df.loc[orphan, "account_id"])))
         tcol = table.time
