@@ -135,3 +135,14 @@ def test_cuped_reduces_variance_when_covariate_predicts():
     half = (a["difference"]["interval"][1] - a["difference"]["interval"][0]) / 2
     assert half == pytest.approx(1.96 * (2 / 4000) ** 0.5, rel=0.1)  # residual sd 1 per arm
     assert abs(a["difference"]["mean"] - 1.0) < 2 * half  # within 4 standard errors
+
+
+def test_hurdle_decomposes_money_per_account():
+    rng = np.random.default_rng(9)
+    y = np.where(rng.random(5000) < 0.2, rng.gamma(2, 300, 5000), 0.0)
+    row = {"n": 5000, "successes": int((y > 0).sum()), "sum": y.sum(), "sum_sq": (y * y).sum()}
+    h = conjugate.hurdle(row, conjugate.DEFAULT_PRIORS, rng, 20000)
+    assert h["pay_share"].mean() == pytest.approx((y > 0).mean(), abs=0.003)
+    assert h["amount_if_paid"].mean() == pytest.approx(y[y > 0].mean(), rel=0.01)
+    assert h["per_account"].mean() == pytest.approx(y.mean(), rel=0.02)
+    assert conjugate.hurdle({"n": 10, "sum": 5.0}, conjugate.DEFAULT_PRIORS, rng, 10) is None

@@ -241,6 +241,17 @@ def compare_metric(metric: str, c: dict, t: dict, design: Design, settings: Sett
         res["prior"] = {"difference": None, "note": "flat (improper) prior: the posterior is the likelihood"}
     res["sensitivity"] = effects.sceptical(cd, td, higher_is_better=hib, level=settings.level)
     res["frequentist"] = _frequentist(metric, fam, c, t, settings.level, agent_cells)
+    if metric == "recovery":
+        hc, ht = conjugate.hurdle(c, priors, rng, settings.draws), conjugate.hurdle(t, priors, rng, settings.draws)
+        if hc is not None and ht is not None:
+            res["hurdle"] = {
+                part: {"control": float(np.mean(hc[part])), "treatment": float(np.mean(ht[part])),
+                       "difference": effects.compare(hc[part], ht[part], higher_is_better=True,
+                                                     level=settings.level)["effect"]["difference"]}
+                for part in ("pay_share", "amount_if_paid", "per_account")
+            }
+            res["hurdle"]["model"] = ("two-part: Beta-Binomial share paying x Student-t mean amount among payers; "
+                                      "amount_if_paid is descriptive (it conditions on paying)")
     if fam in ("binary", "count", "continuous"):
         adj = cuped.adjusted_difference(c, t, settings.level)
         if adj is not None:

@@ -154,7 +154,7 @@ STAT_COLUMNS: dict[str, str] = {
     "n": "units the mean is taken over: accounts; responders for csat/nps; reached contacts for handle_time",
     "sum": "sum of the per-unit outcome y (binary: successes; ratio: the numerator)",
     "sum_sq": "sum of y squared",
-    "successes": "binary and retention: units with y = 1",
+    "successes": "binary and retention: units with y = 1; recovery: accounts that paid anything (the hurdle)",
     "denom": "ratio metrics: sum of the per-account denominator x",
     "denom_sq": "ratio metrics: sum of x squared",
     "cross": "ratio metrics: sum of x * y",

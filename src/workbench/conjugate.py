@@ -180,3 +180,22 @@ def icc_design_effect(cells, y: str = "successes") -> float:
     sigma_b = max((between - within) / m0, 0.0)
     icc = sigma_b / (sigma_b + within) if (sigma_b + within) > 0 else 0.0
     return float(1 + (N / k - 1) * icc)
+
+
+def hurdle(row, priors, rng, draws) -> dict[str, np.ndarray] | None:
+    """Two-part (hurdle) view of money paid per account: P(pay) x amount given paid.
+
+    ``p ~ Beta(alpha + k, beta + n - k)`` with k payers of n accounts; the mean
+    amount among payers ``m ~ ybar_k + s_k / sqrt(k) t(k-1)`` from the payers' sum
+    and sum of squares (zeros add nothing to either); money per account = p m.
+    Returns ``None`` without a payer count.
+    """
+    n, k, s, ss = _f(row, "n"), _f(row, "successes", float("nan")), _f(row, "sum"), _f(row, "sum_sq")
+    if not math.isfinite(k) or k < 2 or n < 1:
+        return None
+    b = priors["binary"]
+    p = rng.beta(b["alpha"] + k, b["beta"] + n - k, draws)
+    mean = s / k
+    var = max((ss - s * s / k) / (k - 1), 0.0)
+    m = mean + math.sqrt(var / k) * rng.standard_t(k - 1, draws)
+    return {"pay_share": p, "amount_if_paid": m, "per_account": p * m}

@@ -90,6 +90,8 @@ def _aggs(t, metric: str, covariate: str | None) -> dict[str, Any]:
     f |= {"n": one(unit), "sum": y.sum(where=unit), "sum_sq": (y * y).sum(where=unit)}
     if CATALOGUE[metric].family in ("binary", "time-to-event"):
         f["successes"] = t[spec["y"]].sum(where=unit)
+    elif metric == "recovery":
+        f["successes"] = one(unit & (y > 0))  # payers: the hurdle part of a zero-heavy outcome
     if "x" in spec:
         x = t[spec["x"]].cast("float64")
         f |= {"denom": x.sum(where=unit), "denom_sq": (x * x).sum(where=unit), "cross": (x * y).sum(where=unit)}
