@@ -39,6 +39,16 @@ class CheckResult:
     numbers: dict[str, Any] = field(default_factory=dict)
 
 
+def _in_arm_order(d: dict, config: PilotConfig) -> dict:
+    """The dict with control first, then the treatments, then anything else sorted.
+
+    Engines return groups in no fixed order; summaries are text in results.json,
+    whose bytes must not change between reruns.
+    """
+    order = {a: i for i, a in enumerate(config.arm_labels)}
+    return {k: d[k] for k in sorted(d, key=lambda k: (order.get(k, len(order)), str(k)))}
+
+
 def _worst(*s: str) -> str:
     return max(s, key=["pass", "warn", "fail"].index)
 
@@ -55,7 +65,7 @@ def srm(tables: dict, config: PilotConfig) -> CheckResult:
         return CheckResult("srm", "warn", "randomization by agent but accounts.agent_id is absent: not run")
     agg = a.agent_id.nunique() if by_agent else a.count()
     df = a.group_by("arm").aggregate(units=agg).execute()
-    counts = {str(r.arm): int(r.units) for r in df.itertuples()}
+    counts = _in_arm_order({str(r.arm): int(r.units) for r in df.itertuples()}, config)
     unknown = sorted(set(counts) - set(config.arm_labels))
     shares = config.allocation_shares()
     obs = np.array([counts.get(arm, 0) for arm in config.arm_labels], dtype=float)
@@ -162,7 +172,7 @@ def survey_response(tables: dict, config: PilotConfig) -> CheckResult:
         return CheckResult("survey_response", "warn", "surveys absent: not run")
     s = sufficient_stats(tables, config, metrics=["csat"], covariate=None).set_index("arm")
     tab = np.array([[s.loc[a, "n"], s.loc[a, "accounts"] - s.loc[a, "n"]] for a in s.index], dtype=float)
-    rates = {str(a): float(s.loc[a, "response_rate"]) for a in s.index}
+    rates = _in_arm_order({str(a): float(s.loc[a, "response_rate"]) for a in s.index}, config)
     ok = tab.sum(axis=0).min() > 0
     p = float(st.chi2_contingency(tab)[1]) if ok else 1.0
     status = "fail" if p < 0.001 else "warn" if p < 0.05 else "pass"
@@ -187,7 +197,8 @@ def manipulation(tables: dict, config: PilotConfig) -> CheckResult:
     df = j.group_by("arm").aggregate(n=j.count(), s=x.sum(), ss=(x * x).sum()).execute().set_index("arm")
     df["mean"] = df.s / df.n
     df["var"] = (df.ss - df.s**2 / df.n) / (df.n - 1)
-    c0, nums, status = config.control, {"mean": {str(k): float(v) for k, v in df["mean"].items()}}, "pass"
+    c0, status = config.control, "pass"
+    nums = {"mean": _in_arm_order({str(k): float(v) for k, v in df["mean"].items()}, config)}
     for t in config.treatments:
         if t not in df.index or c0 not in df.index:
             return CheckResult("manipulation", "warn", f"no scored contacts in arm {t if t not in df.index else c0}", nums)
