@@ -142,10 +142,21 @@ def _read_ibis(url: str, schema: str | None, names: list[str]) -> tuple[dict[str
 
     try:
         con = ibis.connect(url)
-        present = set(con.list_tables(database=schema) if schema else con.list_tables())
-        return {n: con.table(n, database=schema).to_pandas() for n in names if n in present}, []
     except Exception as exc:  # noqa: BLE001 - any backend error (driver, auth, network)
         return {}, [Problem("pilot.yml", "source.url", f"cannot read from {url}: {str(exc).splitlines()[0][:160]}")]
+    out: dict[str, pd.DataFrame] = {}
+    for name in names:
+        # Table by table rather than list_tables(): a missing optional table is not an error,
+        # and list_tables() fails on some backend/driver pairs (ibis 12 with duckdb 2).
+        try:
+            t = con.table(name, database=schema) if schema else con.table(name)
+        except Exception:  # noqa: BLE001, S112 - absent table: optional unless it is accounts
+            continue
+        try:
+            out[name] = t.to_pyarrow().to_pandas()
+        except Exception as exc:  # noqa: BLE001 - the backend could not read it
+            return out, [Problem(name, "", f"cannot read from {url}: {str(exc).splitlines()[0][:160]}")]
+    return out, []
 
 
 # --- typing ----------------------------------------------------------------
