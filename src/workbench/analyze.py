@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from workbench import conjugate, cuped, effects, frequentist
-from workbench.catalogue import CATALOGUE
+from workbench.catalogue import CATALOGUE, ORDINAL_QUANTITY, SCALES, score_weights
 
 SCHEMA_VERSION = 1
 
@@ -125,8 +125,7 @@ def posterior(metric: str, row: dict, priors: dict, rng, settings: Settings, des
     if fam == "count":
         return (*conjugate.count(row, priors, rng, d, deff), conjugate.MODELS["count"])
     if fam == "ordinal":
-        cats = list(range(1, 6)) if metric == "csat" else list(range(11))
-        q = "nps" if metric == "nps" else "mean"
+        cats, q = SCALES[metric], ORDINAL_QUANTITY[metric]
         return (*conjugate.ordinal(row, priors, rng, d, cats, q, deff), conjugate.MODELS["ordinal"])
     if fam == "ratio":
         return (*conjugate.ratio(row, priors, rng, d, deff), conjugate.MODELS["ratio"])
@@ -143,10 +142,8 @@ def _frequentist(metric: str, fam: str, c: dict, t: dict, level: float, agent_ce
     if fam == "ratio":
         return frequentist.ratio_of_totals(c, t, level)
     if fam == "ordinal":
-        cats = list(range(1, 6)) if metric == "csat" else list(range(11))
-        k = np.array(cats, dtype=float)
-        w = np.where(k >= 9, 1.0, np.where(k <= 6, -1.0, 0.0)) if metric == "nps" else k
-        return frequentist.ordinal_mean(c, t, level, cats, w)
+        cats = SCALES[metric]
+        return frequentist.ordinal_mean(c, t, level, cats, np.array(score_weights(cats, ORDINAL_QUANTITY[metric])))
     if fam == "continuous":
         return frequentist.means(c, t, level)
     return {"method": "none", "difference": None, "interval": [None, None], "p_value": None}
@@ -463,7 +460,7 @@ def analyze_pilot(pilot, settings: Settings = Settings(), backend: str = "duckdb
     """Open a pilot, compute its statistics on ``backend`` and return the results document.
 
     ``draws_out`` (optional) receives the posterior draws per metric and arm,
-    and the per-arm statistics under the key ``"_stats"``.
+    the per-arm statistics under ``"_stats"`` and the per-segment ones (or None) under ``"_segment_stats"``.
     """
     from workbench.engine import open_pilot
     from workbench.metrics import sufficient_stats
@@ -483,6 +480,7 @@ def analyze_pilot(pilot, settings: Settings = Settings(), backend: str = "duckdb
     doc = analyze_stats(stats, design, settings, agent_stats, segment_stats, hier, cfg.min_cell_size, draws_out)
     if draws_out is not None:
         draws_out["_stats"] = stats
+        draws_out["_segment_stats"] = segment_stats
     apply_checks(doc, p.tables, cfg)
     apply_plan(doc, pilot, cfg)
     doc["pilot"] = cfg.name

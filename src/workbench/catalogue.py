@@ -144,6 +144,27 @@ CATALOGUE: dict[str, Metric] = {
     )
 }
 
+# Ordinal scales, and how each reported quantity scores a category: the one definition
+# behind the warehouse statistics, the posteriors and the frequentist cross-check.
+SCALES: dict[str, tuple[int, ...]] = {"csat": tuple(range(1, 6)), "nps": tuple(range(11))}
+ORDINAL_QUANTITY = {"csat": "mean", "nps": "nps"}  # the quantity that is each metric's ``mean``
+
+
+def score_weights(categories, quantity: str) -> list[float]:
+    """Weight of each category k in an ordinal quantity (the quantity = sum_k w_k share_k).
+
+    ``mean``: w = k; ``top2``: w = 1 for k >= 4 (CSAT 4 or 5); ``nps``: w = +1 for
+    promoters (9-10), -1 for detractors (0-6), 0 otherwise.
+    """
+    if quantity == "mean":
+        return [float(k) for k in categories]
+    if quantity == "top2":
+        return [1.0 if k >= 4 else 0.0 for k in categories]
+    if quantity == "nps":
+        return [1.0 if k >= 9 else -1.0 if k <= 6 else 0.0 for k in categories]
+    raise ValueError(f"unknown ordinal quantity {quantity!r}")
+
+
 STAT_COLUMNS: dict[str, str] = {
     "metric": "metric name (catalogue)",
     "family": "outcome family (decides the model)",

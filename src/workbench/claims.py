@@ -25,7 +25,7 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from workbench.catalogue import CATALOGUE
+from workbench.catalogue import CATALOGUE, SCALES
 from workbench.config import ConfigError
 from workbench.effects import interval
 
@@ -169,7 +169,7 @@ def evaluate(claims: list[Claim], draws: dict, stats, control: str, treatment: s
             row = stats[(stats["metric"] == claim.metric) & (stats["arm"] == treatment)]
             if len(row) and "cat_4" in row:
                 rng = np.random.default_rng([seed, len(claim.id)])
-                top2, _ = conjugate.ordinal(row.iloc[0].to_dict(), conjugate.DEFAULT_PRIORS, rng, len(t), list(range(1, 6)), "top2")
+                top2, _ = conjugate.ordinal(row.iloc[0].to_dict(), conjugate.DEFAULT_PRIORS, rng, len(t), SCALES["csat"], "top2")
         try:
             q = _quantity(claim, c, t, top2)
         except KeyError:

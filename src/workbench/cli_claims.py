@@ -61,6 +61,7 @@ def claims(
             _fail([f"--treatment: {treatment!r} is not a treatment arm of the pilot ({', '.join(cfg.treatments)})"])
         analyze_pilot(pilot, settings, draws_out=draws)
         stats = draws.pop("_stats")
+        draws.pop("_segment_stats", None)
         windows = cfg.windows.model_dump()
     results = evaluate(register_claims, draws, stats, control, treatment, level, windows, seed)
     for r in results:

@@ -102,15 +102,9 @@ def ordinal(row, priors, rng, draws, categories: list[int], quantity: str = "mea
     counts = np.array([_f(row, f"cat_{k}") for k in categories]) / design_effect
     post = rng.dirichlet(counts + c, draws)
     prior = rng.dirichlet(np.full(len(categories), c), draws)
-    k = np.array(categories, dtype=float)
-    if quantity == "mean":
-        w = k
-    elif quantity == "top2":
-        w = (k >= 4).astype(float)
-    elif quantity == "nps":
-        w = np.where(k >= 9, 1.0, np.where(k <= 6, -1.0, 0.0))
-    else:
-        raise ValueError(f"unknown ordinal quantity {quantity!r}")
+    from workbench.catalogue import score_weights
+
+    w = np.array(score_weights(categories, quantity))
     return post @ w, prior @ w
 
 

@@ -55,12 +55,11 @@ def locate(pilot: str | Path) -> tuple[Path, Path | None]:
 
     Returns ``(pilot_yml, duckdb_file_or_None)``.
     """
+    from workbench.contract import locate as locate_pilot  # the one set of path rules
+
+    _, yml = locate_pilot(pilot)
     p = Path(pilot)
-    if p.is_dir():
-        return p / "pilot.yml", None
-    if p.suffix == ".duckdb":
-        return p.parent / "pilot.yml", p
-    return p, None
+    return yml, (p if p.suffix in (".duckdb", ".db") and not p.is_dir() else None)
 
 
 def normalize(t: Any, name: str) -> Any:

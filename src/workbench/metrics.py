@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from workbench.catalogue import CATALOGUE
+from workbench.catalogue import CATALOGUE, SCALES, score_weights
 from workbench.config import PilotConfig
 from workbench.metrics_accounts import (
     KEPT_ALGORITHM,
@@ -58,12 +58,12 @@ SPECS: dict[str, dict[str, Any]] = {
     "kept_ptp": {"elig": "e_kept", "y": "kept"},
     "kept_rate": {"elig": "e_kept", "y": "kept_n", "x": "made_n"},
     "complaints": {"elig": "e_out", "y": "complaints_n"},
-    "csat": {"elig": "e_out", "y": "csat", "cats": range(1, 6)},
+    "csat": {"elig": "e_out", "y": "csat", "cats": SCALES["csat"]},
     "retention": {"elig": "e_ret", "y": "retained"},
     "recovery": {"elig": "e_out", "y": "paid", "x": "balance"},
     "handle_time": {"elig": "e_out"},
     "contact_intensity": {"elig": "e_out", "y": "outbound_n"},
-    "nps": {"elig": "e_out", "y": "nps", "cats": range(11)},
+    "nps": {"elig": "e_out", "y": "nps", "cats": SCALES["nps"]},
 }
 
 COUNTS = ["accounts", "excluded", "n", "successes", "events", "cov_n"] + [f"cat_{k}" for k in range(11)]
@@ -142,6 +142,12 @@ def stats_expr(tables: dict[str, Any], config: PilotConfig, by: Sequence[str] = 
     return t.group_by(["arm", *by]).aggregate(**aggs), todo, notes
 
 
+def _scored(row: dict[str, Any], metric: str, quantity: str) -> float:
+    """sum_k w_k cat_k with the catalogue's weights (:func:`workbench.catalogue.score_weights`)."""
+    cats = SCALES[metric]
+    return sum(w * row[f"cat_{k}"] for k, w in zip(cats, score_weights(cats, quantity), strict=True))
+
+
 def _derive(row: dict[str, Any], metric: str) -> None:
     """Fill ``mean`` and the statistics shown beside it, in the metric's unit."""
     n, s = row["n"], row["sum"]
@@ -149,15 +155,13 @@ def _derive(row: dict[str, Any], metric: str) -> None:
     if metric in ("kept_rate", "recovery"):
         row["mean"] = div(s, row["denom"])
     elif metric == "nps":
-        pro = row["cat_9"] + row["cat_10"]
-        det = sum(row[f"cat_{k}"] for k in range(7))
-        row["mean"] = div(pro - det, n)
+        row["mean"] = div(_scored(row, metric, "nps"), n)
     else:
         row["mean"] = div(s, n)
     if metric in ("csat", "nps"):
         row["response_rate"] = div(n, row["accounts"])
     if metric == "csat":
-        row["top2"] = div(row["cat_4"] + row["cat_5"], n)
+        row["top2"] = div(_scored(row, metric, "top2"), n)
     if metric == "recovery":
         row["per_account"] = div(s, n)
     if metric == "handle_time":

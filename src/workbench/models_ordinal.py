@@ -10,6 +10,7 @@ import pandas as pd
 import pymc as pm
 import pytensor.tensor as pt
 
+from workbench.catalogue import SCALES as CATALOGUE_SCALES
 from workbench.models_base import (
     Compiled,
     Fit,
@@ -24,7 +25,7 @@ from workbench.models_base import (
     stacked,
 )
 
-SCALES = {"csat": list(range(1, 6)), "nps": list(range(11))}
+SCALES = {k: list(v) for k, v in CATALOGUE_SCALES.items()}  # the catalogue's ordinal scales
 QUANTITIES = ("mean", "nps", "top2")
 
 

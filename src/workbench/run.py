@@ -89,12 +89,13 @@ def prepare(pilot: Path | str, out: Path, level: float = 0.95, seed: int = 1, sm
     paths = {"results": out / "results.json", "stats": out / "stats.csv", "ppc": out / "ppc.csv"}
     paths["results"].write_text(to_json(doc), encoding="utf-8")
     stats = draws.pop("_stats")
+    by_segment = draws.pop("_segment_stats", None)  # already computed by the analysis
     stats.to_csv(paths["stats"], index=False)
     p = open_pilot(pilot)
     for by in ("segment", "week"):
-        if by == "segment" and "segment" not in p.tables["accounts"].columns:
+        if by == "segment" and by_segment is None:
             continue
-        s = sufficient_stats(p.tables, p.config, by=[by])
+        s = by_segment if by == "segment" else sufficient_stats(p.tables, p.config, by=[by])
         if by == "segment":  # aggregates only: cells under the minimum size are blanked
             s = suppress_small(s, "accounts", p.config.min_cell_size, keep=("metric", "family", "arm", "segment"))
         paths[f"stats_{by}"] = out / f"stats_{by}.csv"
