@@ -95,6 +95,29 @@ def test_csv_timestamps_with_offsets_are_read_as_utc(build, tmp_path):
     assert s.loc[s.arm == "empathy", "accounts"].item() == 1
 
 
+def test_duckdb_utc_conversion_equals_the_cast():
+    """normalize's fast TIMESTAMPTZ -> naive UTC on DuckDB gives CAST(... AS TIMESTAMP)'s values."""
+    import ibis
+
+    from workbench.engine import _duckdb, normalize
+
+    con = _duckdb(None)
+    con.raw_sql("""CREATE TABLE payments AS SELECT * FROM (VALUES
+        ('a', '1', TIMESTAMPTZ '2026-03-02 01:30:00.123456+02', 1.0),
+        ('b', '1', TIMESTAMPTZ '1969-12-31 23:59:59.999999+00', 1.0),
+        ('c', '1', TIMESTAMPTZ 'infinity', 1.0),
+        ('d', '1', TIMESTAMPTZ '-infinity', 1.0),
+        ('e', '1', NULL, 1.0)) v(payment_id, account_id, paid_at, amount)""")
+    t = con.table("payments")
+    fast = normalize(t, "payments")
+    assert "make_timestamp" in ibis.to_sql(fast).lower()
+    assert fast.paid_at.type().is_timestamp() and fast.paid_at.type().timezone is None
+    got = con.raw_sql(f"SELECT CAST(paid_at AS VARCHAR) FROM ({ibis.to_sql(fast)}) ORDER BY payment_id").fetchall()
+    want = con.raw_sql("SELECT CAST(CAST(paid_at AS TIMESTAMP) AS VARCHAR) FROM payments ORDER BY payment_id").fetchall()
+    assert got == want
+    assert got[0][0] == "2026-03-01 23:30:00.123456" and got[2][0] == "infinity" and got[4][0] is None
+
+
 def test_locating_a_pilot(sim, tmp_path):
     _, _, paths = sim
     assert locate(paths["parquet"]) == (paths["parquet"] / "pilot.yml", None)
