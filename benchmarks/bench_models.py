@@ -9,8 +9,13 @@
     posterior draws, per replication cached in ``benchmarks/.cache/sbc_hb/``
     (resumable: rerun to continue), then a chi-square test of uniform ranks.
 
-    python benchmarks/bench_models.py speed [--draws 300]
-    python benchmarks/bench_models.py sbc [--reps 100]
+(c) ``samplers``: the cells fit of (a) with each NUTS implementation
+    (nutpie, PyMC), compile and sampling time and the production gate, to
+    pick the default by measurement.
+
+    python benchmarks/bench_models.py speed [--draws 1000 --tune 1000 --sampler nutpie]
+    python benchmarks/bench_models.py samplers
+    python benchmarks/bench_models.py sbc [--reps 100 --per-cell 40]
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import pandas as pd
 from scipy import stats
 
 from workbench.models import HierarchicalBinary
-from workbench.models_base import Compiled, stacked
+from workbench.models_base import DEFAULT_SAMPLER, SAMPLERS, Compiled, clear_cache, stacked
 from workbench.models_binary import BinaryCells
 
 CACHE = Path(__file__).parent / ".cache"
@@ -54,20 +59,40 @@ def summarise(diff: np.ndarray) -> dict:
     return {"mean": float(diff.mean()), "sd": float(diff.std()), "interval_95_eti": [float(lo), float(hi)]}
 
 
-def bench_speed(draws: int, tune: int, seed: int = 0) -> None:
-    rows = simulate_accounts(seed=seed)
-    cells = (rows.groupby(["arm", "segment", "agent_id"], as_index=False)
-             .agg(n=("y", "size"), successes=("y", "sum")))
-    raw = rows.groupby("arm")["y"].agg(["size", "mean"])
-    print(f"accounts {len(rows):,}; cells {len(cells)}; raw rates\n{raw}")
-    model = HierarchicalBinary()
+def cells_of(rows: pd.DataFrame) -> pd.DataFrame:
+    return rows.groupby(["arm", "segment", "agent_id"], as_index=False).agg(n=("y", "size"), successes=("y", "sum"))
 
+
+def timed_cells_fit(cells: pd.DataFrame, draws: int, tune: int, seed: int, sampler: str) -> tuple[float, float, object]:
+    """(first call incl. compilation, second call on the cached compiled model, fit)."""
+    model = HierarchicalBinary()
+    clear_cache()
     t0 = time.perf_counter()
-    fit_cells = model.fit(cells, "control", ["empathy"], draws=draws, tune=tune, chains=2, seed=seed)
-    t_cells_cold = time.perf_counter() - t0
+    model.fit(cells, "control", ["empathy"], draws=draws, tune=tune, chains=2, seed=seed, sampler=sampler)
+    cold = time.perf_counter() - t0
     t0 = time.perf_counter()
-    fit_cells = model.fit(cells, "control", ["empathy"], draws=draws, tune=tune, chains=2, seed=seed)
-    t_cells = time.perf_counter() - t0
+    fit = model.fit(cells, "control", ["empathy"], draws=draws, tune=tune, chains=2, seed=seed, sampler=sampler)
+    return cold, time.perf_counter() - t0, fit
+
+
+def bench_samplers(draws: int, tune: int, seed: int = 0) -> None:
+    cells = cells_of(simulate_accounts(seed=seed))
+    print(f"cells {len(cells)}; {draws} + {tune} draws x 2 chains")
+    for sampler in SAMPLERS:
+        cold, warm, fit = timed_cells_fit(cells, draws, tune, seed, sampler)
+        d = fit.diagnostics
+        print(f"{sampler:>7}: first call {cold:6.1f} s, cached {warm:6.1f} s; r_hat_max {d['r_hat_max']:.4f} "
+              f"ess_bulk_min {d['ess_bulk_min']:.0f} divergences {d['divergences']} production gate "
+              f"{'passed' if d['ok'] else 'FAILED'}", flush=True)
+
+
+def bench_speed(draws: int, tune: int, seed: int = 0, sampler: str = DEFAULT_SAMPLER) -> None:
+    rows = simulate_accounts(seed=seed)
+    cells = cells_of(rows)
+    raw = rows.groupby("arm")["y"].agg(["size", "mean"])
+    print(f"accounts {len(rows):,}; cells {len(cells)}; sampler {sampler}; raw rates\n{raw}", flush=True)
+    model = HierarchicalBinary()
+    t_cells_cold, t_cells, fit_cells = timed_cells_fit(cells, draws, tune, seed, sampler)
     d_cells = fit_cells.draws["empathy"] - fit_cells.draws["control"]
 
     # row by row: the same model, one Bernoulli cell per account
@@ -75,7 +100,7 @@ def bench_speed(draws: int, tune: int, seed: int = 0) -> None:
     prepared = BinaryCells(per_row[["arm", "segment", "agent_id", "n", "successes"]],
                            ["control", "empathy"], sorted(rows["segment"].unique()), sorted(rows["agent_id"].unique()))
     t0 = time.perf_counter()
-    comp = Compiled(model.build(prepared, likelihood="bernoulli"), [], target_accept=0.9)  # as fit()
+    comp = Compiled(model.build(prepared, likelihood="bernoulli"), [], target_accept=0.9, sampler=sampler)  # as fit()
     t_row_compile = time.perf_counter() - t0
     t0 = time.perf_counter()
     idata = comp.sample(draws, tune, 2, seed)
@@ -83,7 +108,7 @@ def bench_speed(draws: int, tune: int, seed: int = 0) -> None:
     d_row = stacked(idata, "difference").values.ravel()
 
     out = {
-        "draws": draws, "tune": tune, "chains": 2, "accounts": len(rows), "cells": len(cells),
+        "sampler": sampler, "draws": draws, "tune": tune, "chains": 2, "accounts": len(rows), "cells": len(cells),
         "cells_fit_seconds_first_call": round(t_cells_cold, 2),
         "cells_fit_seconds_cached": round(t_cells, 2),
         "rows_compile_seconds": round(t_row_compile, 2),
@@ -103,19 +128,25 @@ def bench_speed(draws: int, tune: int, seed: int = 0) -> None:
 SBC_VARS = ("difference", "intercept", "arm_effect")
 
 
-def sbc_structure() -> pd.DataFrame:
-    """2 arms x 3 segments x 4 agents (crossed), 40 accounts per cell."""
-    return pd.DataFrame([{"arm": a, "segment": s, "agent_id": g, "n": 40, "successes": 0}
+def sbc_structure(per_cell: int = 40) -> pd.DataFrame:
+    """2 arms x 3 segments x 4 agents (crossed), ``per_cell`` accounts per cell.
+
+    40 per cell (240 per agent) samples the group effects non-centred; 200 per
+    cell (1,200 per agent, 1,600 per segment) centred.
+    """
+    return pd.DataFrame([{"arm": a, "segment": s, "agent_id": g, "n": per_cell, "successes": 0}
                          for a in ("control", "empathy") for s in ("s0", "s1", "s2") for g in ("g0", "g1", "g2", "g3")])
 
 
-def bench_sbc(reps: int, draws: int, tune: int, thin: int, seed: int = 0, target_accept: float = 0.9) -> None:
+def bench_sbc(reps: int, draws: int, tune: int, thin: int, seed: int = 0, target_accept: float = 0.9,
+              per_cell: int = 40) -> None:
     import pymc as pm
 
-    folder = CACHE / "sbc_hb"
+    folder = CACHE / f"sbc_hb_{DEFAULT_SAMPLER}_zsn_n{per_cell}"
     folder.mkdir(parents=True, exist_ok=True)
     model = HierarchicalBinary()
-    prepared = model.prepare(sbc_structure(), "control", ["empathy"])
+    prepared = model.prepare(sbc_structure(per_cell), "control", ["empathy"])
+    print(f"{per_cell} accounts per cell; centred group effects: {model.centred(prepared)}; sampler {DEFAULT_SAMPLER}")
     comp = model.compiled(prepared)
     with comp.model:  # every replication's truth, drawn at once from the prior
         pp = pm.sample_prior_predictive(draws=reps, var_names=["y", *SBC_VARS], random_seed=seed)
@@ -157,7 +188,9 @@ def bench_sbc(reps: int, draws: int, tune: int, thin: int, seed: int = 0, target
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("what", choices=["speed", "sbc"])
+    ap.add_argument("what", choices=["speed", "samplers", "sbc"])
+    ap.add_argument("--sampler", choices=SAMPLERS, default=DEFAULT_SAMPLER)
+    ap.add_argument("--per-cell", type=int, default=40)
     ap.add_argument("--draws", type=int, default=None)
     ap.add_argument("--tune", type=int, default=None)
     ap.add_argument("--reps", type=int, default=100)
@@ -165,9 +198,11 @@ def main() -> None:
     ap.add_argument("--target-accept", type=float, default=0.9)
     a = ap.parse_args()
     if a.what == "speed":
-        bench_speed(a.draws or 300, a.tune or 300)
+        bench_speed(a.draws or 1000, a.tune or 1000, sampler=a.sampler)
+    elif a.what == "samplers":
+        bench_samplers(a.draws or 1000, a.tune or 1000)
     else:
-        bench_sbc(a.reps, a.draws or 200, a.tune or 300, a.thin, target_accept=a.target_accept)
+        bench_sbc(a.reps, a.draws or 200, a.tune or 300, a.thin, target_accept=a.target_accept, per_cell=a.per_cell)
 
 
 if __name__ == "__main__":

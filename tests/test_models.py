@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from workbench.models import CumulativeLogit, Fit, HierarchicalBinary, ModelInputError
+from workbench.models import DEFAULT_SAMPLER, SAMPLERS, CumulativeLogit, Fit, HierarchicalBinary, ModelInputError
 
 FAST = {"draws": 150, "tune": 150, "chains": 2, "smoke": True}
 
@@ -31,7 +31,7 @@ def small_fit():
 
 
 def test_structure_coords_dims_and_deterministics():
-    m = HierarchicalBinary()
+    m = HierarchicalBinary(parametrization="non-centred")
     cells = binary_cells()
     model = m.build(m.prepare(cells, "control", ["empathy"]))
     assert list(model.coords["arm"]) == ["control", "empathy"]
@@ -48,6 +48,29 @@ def test_structure_coords_dims_and_deterministics():
     assert dims["y"] == ("cell",)
     det = {v.name for v in model.deterministics}
     assert {"arm_mean", "difference", "segment_mean", "segment_effect", "interaction", "agent_effect"} <= det
+
+
+def test_parametrization_auto_follows_group_sizes():
+    m = HierarchicalBinary()
+    # 300 per cell: 1,200 accounts per agent, 1,800 per segment -> both centred
+    big = m.prepare(binary_cells(n=300), "control", ["empathy"])
+    assert m.centred(big) == {"segment": True, "agent": True}
+    model = m.build(big)
+    free = {v.name for v in model.free_RVs}
+    assert {"segment_effect", "agent_effect"} <= free and not {"segment_z", "agent_z"} & free
+    assert "interaction_z" in free  # the interaction stays non-centred
+    # 100 per cell: 400 per agent, 600 per segment -> both non-centred
+    small = m.prepare(binary_cells(n=100), "control", ["empathy"])
+    assert m.centred(small) == {"segment": False, "agent": False}
+    assert {"segment_z", "agent_z"} <= {v.name for v in m.build(small).free_RVs}
+    with pytest.raises(ModelInputError, match="unknown parametrization 'centered'; choose from auto, centred, non-centred"):
+        HierarchicalBinary(parametrization="centered")
+
+
+def test_group_effects_sum_to_zero(small_fit):
+    post = small_fit.idata.posterior
+    for name in ("segment_effect", "agent_effect", "interaction"):
+        assert np.abs(post[name].sum(post[name].dims[-1])).max() < 1e-9, name
 
 
 def test_structure_without_segment_or_agent():
@@ -203,6 +226,21 @@ def test_three_arms_no_segment_no_agent():
     means = {k: v.mean() for k, v in fit.draws.items()}
     assert means["control"] < means["b"] < means["a"]
     assert abs(means["a"] - 0.3) < 0.05
+
+
+def test_samplers_agree_and_unknown_sampler_refused():
+    # PyMC's NUTS stays available beside the default (nutpie): same model, same posterior
+    cells = pd.DataFrame({"arm": ["control", "empathy"], "n": [2000, 2000], "successes": [400, 500]})
+    fits = {s: HierarchicalBinary().fit(cells, "control", ["empathy"], seed=5, sampler=s, **FAST) for s in SAMPLERS}
+    assert DEFAULT_SAMPLER == "nutpie"
+    diffs = {s: f.draws["empathy"] - f.draws["control"] for s, f in fits.items()}
+    sd = np.sqrt(0.2 * 0.8 / 2000 + 0.25 * 0.75 / 2000)
+    for s, d in diffs.items():
+        assert abs(d.mean() - 0.05) < 3 * sd, s
+        assert abs(d.std() - sd) < 0.25 * sd, s
+    assert abs(diffs["nutpie"].mean() - diffs["pymc"].mean()) < 0.3 * sd
+    with pytest.raises(ModelInputError, match="unknown sampler 'stan'; choose from nutpie, pymc"):
+        HierarchicalBinary().fit(cells, "control", ["empathy"], sampler="stan", **FAST)
 
 
 def ordinal_cells(seed=2, n=500):

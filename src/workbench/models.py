@@ -6,13 +6,25 @@ diagnostics, compiled-model cache), :mod:`workbench.models_binary`
 (:class:`CumulativeLogit`). See ``docs/models.md``.
 """
 
-from workbench.models_base import PRODUCTION, SMOKE, Fit, ModelInputError, clear_cache, diagnostics, merge_priors
+from workbench.models_base import (
+    DEFAULT_SAMPLER,
+    PRODUCTION,
+    SAMPLERS,
+    SMOKE,
+    Fit,
+    ModelInputError,
+    clear_cache,
+    diagnostics,
+    merge_priors,
+)
 from workbench.models_binary import BinaryCells, HierarchicalBinary
 from workbench.models_ordinal import QUANTITIES, SCALES, CumulativeLogit
 
 __all__ = [
+    "DEFAULT_SAMPLER",
     "PRODUCTION",
     "QUANTITIES",
+    "SAMPLERS",
     "SCALES",
     "SMOKE",
     "BinaryCells",

@@ -16,6 +16,7 @@ import pymc as pm
 import pytensor.tensor as pt
 
 from workbench.models_base import (
+    DEFAULT_SAMPLER,
     Compiled,
     Fit,
     ModelInputError,
@@ -67,12 +68,25 @@ class HierarchicalBinary:
         \mathrm{logit}\, p_c = \alpha + \beta_{a[c]} + \sigma_s z^{s}_{s[c]}
             + \sigma_{as} z^{as}_{a[c], s[c]} + \sigma_g z^{g}_{g[c]} \\
         \beta_{\text{control}} &= 0, \quad \beta_t \sim N(\mu_\beta, \sigma_\beta), \quad
-        z \sim N(0, 1), \quad \sigma_\cdot \sim \mathrm{HalfNormal}
+        z \sim \mathrm{ZeroSumNormal}(1), \quad \sigma_\cdot \sim \mathrm{HalfNormal}
 
-    (non-centred; the interaction exists for treatment arms only, so each
-    segment's treatment effect shrinks toward the overall effect). Segment
-    terms are dropped when there are fewer than two segments, agent terms when
-    there are fewer than two agents.
+    The interaction exists for treatment arms only, so each segment's
+    treatment effect shrinks toward the overall effect. Segment, agent and
+    interaction deviations sum to zero (``ZeroSumNormal``): the intercept is
+    then the average logit and is identified by the data, instead of trading
+    off against the mean of the segment and agent effects along a ridge that
+    only the prior bounds (at 100k accounts that ridge kept the intercept's
+    bulk ESS under 200 in 2,000 draws). Segment terms are dropped when there
+    are fewer than two segments, agent terms when there are fewer than two
+    agents.
+
+    Parametrization (``parametrization="auto"``): segment and agent effects
+    are *centred* (``effect ~ ZeroSumNormal(sigma)``) when every group holds
+    at least ``CENTRED_MIN_UNITS`` accounts, where the likelihood pins each
+    effect and the non-centred form makes a funnel in the sd; otherwise
+    *non-centred* (``effect = sigma * z``), the better geometry for weakly
+    informed groups. The interaction, informed only through the difference
+    between arms within a segment, is always non-centred.
 
     The arm's marginal mean is the intention-to-treat standardized mean
     (g-computation over the pilot's observed mix): for each draw,
@@ -106,8 +120,29 @@ class HierarchicalBinary:
         "agent_sd": {"sigma": 0.5},
     }
 
-    def __init__(self, priors: dict | None = None):
+    #: accounts per group from which its effects are sampled centred (see above)
+    CENTRED_MIN_UNITS = 1000
+    PARAMETRIZATIONS = ("auto", "centred", "non-centred")
+
+    def __init__(self, priors: dict | None = None, parametrization: str = "auto"):
         self.priors = merge_priors(self.DEFAULT_PRIORS, priors, type(self).__name__)
+        if parametrization not in self.PARAMETRIZATIONS:
+            raise ModelInputError(
+                f"{type(self).__name__}: unknown parametrization {parametrization!r}; "
+                f"choose from {', '.join(self.PARAMETRIZATIONS)}"
+            )
+        self.parametrization = parametrization
+
+    def centred(self, prepared: BinaryCells) -> dict[str, bool]:
+        """Which group effects are sampled centred: ``{"segment": bool, "agent": bool}``."""
+        f = prepared.frame
+        out = {}
+        for key, col, groups in (("segment", "segment", prepared.segments), ("agent", "agent_id", prepared.agents)):
+            if self.parametrization != "auto" or not groups:
+                out[key] = self.parametrization == "centred"
+            else:
+                out[key] = bool(f.groupby(col)["n"].sum().min() >= self.CENTRED_MIN_UNITS)
+        return out
 
     # ------------------------------------------------------------ inputs
 
@@ -139,6 +174,7 @@ class HierarchicalBinary:
         """
         arms, segs, agents = prepared.arms, prepared.segments, prepared.agents
         data = prepared.data()
+        centred = self.centred(prepared)
         coords = {"arm": arms, "treatment": arms[1:], "cell": np.arange(len(prepared.frame))}
         if segs:
             coords["segment"] = segs
@@ -161,17 +197,25 @@ class HierarchicalBinary:
                 seg_idx = pm.Data("segment_idx", data["segment_idx"], dims="cell")
                 seg_w = pm.Data("segment_weight", data["segment_weight"], dims=("segment", "cell"))
                 sd_s = pm.HalfNormal("segment_sd", p["segment_sd"]["sigma"])
-                z_s = pm.Normal("segment_z", 0.0, 1.0, dims="segment")
-                base = base + pm.Deterministic("segment_effect", sd_s * z_s, dims="segment")[seg_idx]
+                if centred["segment"]:
+                    seg_eff = pm.ZeroSumNormal("segment_effect", sd_s, dims="segment")
+                else:
+                    z_s = pm.ZeroSumNormal("segment_z", 1.0, dims="segment")
+                    seg_eff = pm.Deterministic("segment_effect", sd_s * z_s, dims="segment")
+                base = base + seg_eff[seg_idx]
                 sd_i = pm.HalfNormal("interaction_sd", p["interaction_sd"]["sigma"])
-                z_i = pm.Normal("interaction_z", 0.0, 1.0, dims=("treatment", "segment"))
+                z_i = pm.ZeroSumNormal("interaction_z", 1.0, dims=("treatment", "segment"))
                 inter_t = pm.Deterministic("interaction", sd_i * z_i, dims=("treatment", "segment"))
                 inter = pt.concatenate([pt.zeros((1, len(segs))), inter_t], axis=0)  # (arm, segment)
             if agents:
                 agent_idx = pm.Data("agent_idx", data["agent_idx"], dims="cell")
                 sd_g = pm.HalfNormal("agent_sd", p["agent_sd"]["sigma"])
-                z_g = pm.Normal("agent_z", 0.0, 1.0, dims="agent")
-                base = base + pm.Deterministic("agent_effect", sd_g * z_g, dims="agent")[agent_idx]
+                if centred["agent"]:
+                    agent_eff = pm.ZeroSumNormal("agent_effect", sd_g, dims="agent")
+                else:
+                    z_g = pm.ZeroSumNormal("agent_z", 1.0, dims="agent")
+                    agent_eff = pm.Deterministic("agent_effect", sd_g * z_g, dims="agent")
+                base = base + agent_eff[agent_idx]
 
             # likelihood: the observed arm of each cell
             eta = base + beta[arm_idx]
@@ -193,11 +237,12 @@ class HierarchicalBinary:
                 pm.Deterministic("segment_mean", pt.dot(seg_w, p_cf), dims=("segment", "arm"))
         return model
 
-    def compiled(self, prepared: BinaryCells, target_accept: float = 0.9) -> Compiled:
+    def compiled(self, prepared: BinaryCells, target_accept: float = 0.9, sampler: str = DEFAULT_SAMPLER) -> Compiled:
         """The cached compiled model for this structure, holding ``prepared``'s data."""
+        centred = self.centred(prepared)
         key = (type(self).__name__, freeze(self.priors), tuple(prepared.arms), tuple(prepared.segments),
-               tuple(prepared.agents), len(prepared.frame), target_accept)
-        comp = cached(key, lambda: Compiled(self.build(prepared), list(prepared.data()), target_accept))
+               tuple(prepared.agents), len(prepared.frame), freeze(centred), target_accept, sampler)
+        comp = cached(key, lambda: Compiled(self.build(prepared), list(prepared.data()), target_accept, sampler))
         comp.set_data(prepared.data())
         return comp
 
@@ -205,7 +250,7 @@ class HierarchicalBinary:
 
     def fit(self, cells: pd.DataFrame, control: str, treatments: list[str], *, draws: int = 1000,
             tune: int = 1000, chains: int = 2, seed: int = 0, smoke: bool = False,
-            target_accept: float = 0.9) -> Fit:
+            target_accept: float = 0.9, sampler: str = DEFAULT_SAMPLER) -> Fit:
         """Sample the posterior and the prior of the arms' marginal means.
 
         Parameters
@@ -218,13 +263,16 @@ class HierarchicalBinary:
         smoke : judge convergence with the smoke thresholds (tests only).
         target_accept : NUTS target acceptance; 0.9 (PyMC: 0.8) because the
             variance components with few segments or agents make funnels.
+        sampler : ``"nutpie"`` (default, chosen by measurement) or ``"pymc"``
+            (see :data:`workbench.models_base.SAMPLERS`).
         """
         prepared = self.prepare(cells, control, treatments)
-        comp = self.compiled(prepared, target_accept)
+        comp = self.compiled(prepared, target_accept, sampler)
         idata = comp.sample(draws, tune, chains, seed)
         watch = ["arm_mean", "intercept", "arm_effect"] + [
-            v for v in ("segment_sd", "interaction_sd", "agent_sd", "segment_z", "interaction_z", "agent_z")
-            if v in comp.model.named_vars
+            v for v in ("segment_sd", "interaction_sd", "agent_sd", "segment_z", "interaction_z", "agent_z",
+                        "segment_effect", "agent_effect")
+            if v in comp.model.named_vars and comp.model[v] in comp.model.free_RVs
         ]
         diag = diagnostics(idata, watch, smoke)
         names = ["arm_mean"] + (["segment_mean"] if prepared.segments else [])

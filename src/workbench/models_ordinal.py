@@ -12,6 +12,7 @@ import pytensor.tensor as pt
 
 from workbench.catalogue import SCALES as CATALOGUE_SCALES
 from workbench.models_base import (
+    DEFAULT_SAMPLER,
     Compiled,
     Fit,
     ModelInputError,
@@ -120,11 +121,12 @@ class CumulativeLogit:
 
     def fit(self, cells: pd.DataFrame, control: str, treatments: list[str], *, quantity: str = "mean",
             scale: str | None = None, draws: int = 1000, tune: int = 1000, chains: int = 2, seed: int = 0,
-            smoke: bool = False, target_accept: float = 0.8) -> Fit:
+            smoke: bool = False, target_accept: float = 0.8, sampler: str = DEFAULT_SAMPLER) -> Fit:
         """Sample; ``Fit.draws`` holds ``quantity`` per arm (mean | nps | top2).
 
         ``cells`` has ``arm`` and ``cat_<score>`` counts (other rows and columns
-        summed over / ignored). See :meth:`prepare` for ``scale``.
+        summed over / ignored). See :meth:`prepare` for ``scale``; ``sampler``:
+        ``"nutpie"`` (default) or ``"pymc"``.
         """
         owner = type(self).__name__
         if quantity not in QUANTITIES:
@@ -132,8 +134,8 @@ class CumulativeLogit:
         counts, arms, scores = self.prepare(cells, control, treatments, scale)
         if quantity == "nps" and len(scores) != 11:
             raise ModelInputError(f"{owner}: quantity 'nps' needs the 0-10 scale (cat_0..cat_10)")
-        key = (type(self).__name__, freeze(self.priors), tuple(arms), tuple(scores), target_accept)
-        comp = cached(key, lambda: Compiled(self.build(counts, arms, scores), ["counts"], target_accept))
+        key = (type(self).__name__, freeze(self.priors), tuple(arms), tuple(scores), target_accept, sampler)
+        comp = cached(key, lambda: Compiled(self.build(counts, arms, scores), ["counts"], target_accept, sampler))
         comp.set_data({"counts": counts.to_numpy(dtype="int64")})
         idata = comp.sample(draws, tune, chains, seed)
         name = {"mean": "mean_score", "nps": "nps", "top2": "top2"}[quantity]
