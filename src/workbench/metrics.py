@@ -33,6 +33,7 @@ from workbench.metrics_accounts import (
     TOL,
     account_outcomes,
     kept_promises,
+    sum_if,
 )
 
 __all__ = [
@@ -83,30 +84,30 @@ def _aggs(t, metric: str, covariate: str | None) -> dict[str, Any]:
     f: dict[str, Any] = {"accounts": t[spec["elig"]].sum()}
     one = lambda cond: ibis.ifelse(cond, 1, 0).cast("int64").sum()
     if metric == "handle_time":
-        f |= {"n": t.ht_n.sum(where=e), "sum": t.ht_sum.sum(where=e), "sum_sq": t.ht_sq.sum(where=e)}
+        f |= {"n": sum_if(t.ht_n, e), "sum": sum_if(t.ht_sum, e), "sum_sq": sum_if(t.ht_sq, e)}
         return {f"{metric}__{k}": v for k, v in f.items()}
     y = t[spec["y"]].cast("float64")
     unit = e & y.notnull()
-    f |= {"n": one(unit), "sum": y.sum(where=unit), "sum_sq": (y * y).sum(where=unit)}
+    f |= {"n": one(unit), "sum": sum_if(y, unit), "sum_sq": sum_if(y * y, unit)}
     if CATALOGUE[metric].family in ("binary", "time-to-event"):
-        f["successes"] = t[spec["y"]].sum(where=unit)
+        f["successes"] = sum_if(t[spec["y"]], unit)
     elif metric == "recovery":
         f["successes"] = one(unit & (y > 0))  # payers: the hurdle part of a zero-heavy outcome
     if "x" in spec:
         x = t[spec["x"]].cast("float64")
-        f |= {"denom": x.sum(where=unit), "denom_sq": (x * x).sum(where=unit), "cross": (x * y).sum(where=unit)}
+        f |= {"denom": sum_if(x, unit), "denom_sq": sum_if(x * x, unit), "cross": sum_if(x * y, unit)}
     for k in spec.get("cats", ()):
         f[f"cat_{k}"] = one(unit & (t[spec["y"]] == k))
     if metric == "retention":
         obs = t.e_obs == 1
-        f |= {"events": t.ret_event.sum(where=obs), "exposure": t.ret_days.sum(where=obs)}
+        f |= {"events": sum_if(t.ret_event, obs), "exposure": sum_if(t.ret_days, obs)}
     if covariate:
         c = t[covariate].cast("float64")
         cu = unit & c.notnull()
-        f |= {"cov_n": one(cu), "cov_sum": c.sum(where=cu), "cov_sum_sq": (c * c).sum(where=cu),
-                  "cov_cross": (c * y).sum(where=cu)}
+        f |= {"cov_n": one(cu), "cov_sum": sum_if(c, cu), "cov_sum_sq": sum_if(c * c, cu),
+                  "cov_cross": sum_if(c * y, cu)}
         if "x" in spec:
-            f["cov_cross_denom"] = (c * t[spec["x"]].cast("float64")).sum(where=cu)
+            f["cov_cross_denom"] = sum_if(c * t[spec["x"]].cast("float64"), cu)
     return {f"{metric}__{k}": v for k, v in f.items()}
 
 

@@ -62,6 +62,17 @@ def _int(cond) -> Any:
     return ibis.ifelse(cond, 1, 0).cast("int64")
 
 
+def sum_if(x, cond) -> Any:
+    """``SUM(CASE WHEN cond THEN x END)``: the sum of ``x`` over the rows where ``cond`` holds (NULL if none).
+
+    The same value as ``x.sum(where=cond)`` (``SUM(x) FILTER (WHERE cond)``) on
+    every backend, but DuckDB evaluates a FILTER clause per aggregate (a
+    selection and a copy of the chunk each): with a hundred conditional sums
+    over a million accounts the CASE form is about four times faster.
+    """
+    return ibis.ifelse(cond, x, ibis.null(x.type())).sum()
+
+
 def _days(n: int) -> Any:
     return ibis.interval(days=n)
 
@@ -93,7 +104,7 @@ def kept_promises(a, promises, payments, config: PilotConfig):
     j = p.left_join(pay, [p.account_id == pay.pay_account, pay.paid_at >= p.chain_start, pay.paid_at <= p.deadline])
     m = j.group_by(["account_id", "promise_id", "chain", "made_at", "due_at", "amount", "promised"]).aggregate(
         money=j.pay_amount.sum().coalesce(0.0),
-        own=j.pay_amount.sum(where=j.paid_at >= j.made_at).coalesce(0.0),
+        own=sum_if(j.pay_amount, j.paid_at >= j.made_at).coalesce(0.0),
     )
     m = m.mutate(gap=(m.money - m.promised).min().over(ibis.window(group_by=chain, **cum)))
     m = m.mutate(short=ibis.ifelse(m.gap < 0, m.gap, 0.0))
@@ -151,8 +162,8 @@ def account_outcomes(tables: dict[str, Any], config: PilotConfig) -> tuple[Any, 
         cols = {"engaged": 0, "outbound_n": 0}
         if "handle_seconds" in ct.columns:
             timed = c.reached & c.handle_seconds.notnull()
-            aggs |= {"ht_n": _int(timed).sum(), "ht_sum": c.handle_seconds.sum(where=timed),
-                         "ht_sq": (c.handle_seconds * c.handle_seconds).sum(where=timed)}
+            aggs |= {"ht_n": _int(timed).sum(), "ht_sum": sum_if(c.handle_seconds, timed),
+                         "ht_sq": sum_if(c.handle_seconds * c.handle_seconds, timed)}
             cols |= {"ht_n": 0, "ht_sum": 0.0, "ht_sq": 0.0}
             avail.append("handle_time")
         else:
