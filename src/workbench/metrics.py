@@ -30,6 +30,7 @@ from workbench.catalogue import CATALOGUE, SCALES, score_weights
 from workbench.config import PilotConfig
 from workbench.metrics_accounts import (
     KEPT_ALGORITHM,
+    NULLABLE_OUTCOMES,
     TOL,
     account_outcomes,
     kept_promises,
@@ -75,39 +76,49 @@ COLUMNS = ["metric", "family", "arm", *BY, "accounts", "excluded", "n", "sum", "
            "cov_n", "cov_sum", "cov_sum_sq", "cov_cross", "cov_cross_denom", *DERIVED]
 
 
-def _aggs(t, metric: str, covariate: str | None) -> dict[str, Any]:
-    """The aggregate expressions of one metric, named ``<metric>__<stat>``."""
+def _aggs(t, metric: str, covariate: str | None) -> dict[str, tuple[Any, str, bool]]:
+    """The statistics of one metric as ``<metric>__<stat> -> (aggregate, flag, is_count)``.
+
+    ``aggregate`` sums over the accounts of a group *without* the eligibility
+    condition; the statistic is its total over the groups whose eligibility
+    ``flag`` (``e_out``, ``e_kept``, ``e_ret``; ``e_obs`` for the retention
+    follow-up) is 1 (:func:`stats_expr` groups by the flags). Counts
+    (``is_count``) total 0 over no group, sums NULL, as SUM over no row.
+    The unit of a metric is an eligible account whose outcome is not NULL;
+    outcomes that are never NULL (all but ``NULLABLE_OUTCOMES``) need no test.
+    """
     import ibis
 
     spec = SPECS[metric]
-    e = t[spec["elig"]] == 1
-    f: dict[str, Any] = {"accounts": t[spec["elig"]].sum()}
+    flag = spec["elig"]
     one = lambda cond: ibis.ifelse(cond, 1, 0).cast("int64").sum()
+    f: dict[str, tuple[Any, str, bool]] = {"accounts": (t.count(), flag, True)}
     if metric == "handle_time":
-        f |= {"n": sum_if(t.ht_n, e), "sum": sum_if(t.ht_sum, e), "sum_sq": sum_if(t.ht_sq, e)}
+        f |= {"n": (t.ht_n.sum(), flag, False), "sum": (t.ht_sum.sum(), flag, False),
+              "sum_sq": (t.ht_sq.sum(), flag, False)}
         return {f"{metric}__{k}": v for k, v in f.items()}
     y = t[spec["y"]].cast("float64")
-    unit = e & y.notnull()
-    f |= {"n": one(unit), "sum": sum_if(y, unit), "sum_sq": sum_if(y * y, unit)}
+    unit = y.notnull() if spec["y"] in NULLABLE_OUTCOMES else None
+    total = lambda v: (v.sum() if unit is None else sum_if(v, unit), flag, False)
+    count = lambda cond: (one(cond if unit is None else unit & cond), flag, True)
+    f |= {"n": (t.count(), flag, True) if unit is None else (one(unit), flag, True), "sum": total(y), "sum_sq": total(y * y)}
     if CATALOGUE[metric].family in ("binary", "time-to-event"):
-        f["successes"] = sum_if(t[spec["y"]], unit)
+        f["successes"] = total(t[spec["y"]])
     elif metric == "recovery":
-        f["successes"] = one(unit & (y > 0))  # payers: the hurdle part of a zero-heavy outcome
+        f["successes"] = count(y > 0)  # payers: the hurdle part of a zero-heavy outcome
     if "x" in spec:
         x = t[spec["x"]].cast("float64")
-        f |= {"denom": sum_if(x, unit), "denom_sq": sum_if(x * x, unit), "cross": sum_if(x * y, unit)}
+        f |= {"denom": total(x), "denom_sq": total(x * x), "cross": total(x * y)}
     for k in spec.get("cats", ()):
-        f[f"cat_{k}"] = one(unit & (t[spec["y"]] == k))
+        f[f"cat_{k}"] = count(t[spec["y"]] == k)
     if metric == "retention":
-        obs = t.e_obs == 1
-        f |= {"events": sum_if(t.ret_event, obs), "exposure": sum_if(t.ret_days, obs)}
+        f |= {"events": (t.ret_event.sum(), "e_obs", False), "exposure": (t.ret_days.sum(), "e_obs", False)}
     if covariate:
+        # SUM skips NULLs: a product with a NULL covariate drops out as CASE WHEN c IS NOT NULL would.
         c = t[covariate].cast("float64")
-        cu = unit & c.notnull()
-        f |= {"cov_n": one(cu), "cov_sum": sum_if(c, cu), "cov_sum_sq": sum_if(c * c, cu),
-                  "cov_cross": sum_if(c * y, cu)}
+        f |= {"cov_n": count(c.notnull()), "cov_sum": total(c), "cov_sum_sq": total(c * c), "cov_cross": total(c * y)}
         if "x" in spec:
-            f["cov_cross_denom"] = sum_if(c * t[spec["x"]].cast("float64"), cu)
+            f["cov_cross_denom"] = total(c * t[spec["x"]].cast("float64"))
     return {f"{metric}__{k}": v for k, v in f.items()}
 
 
@@ -137,10 +148,28 @@ def stats_expr(tables: dict[str, Any], config: PilotConfig, by: Sequence[str] = 
     if covariate and covariate not in t.columns:
         notes.append(f"covariate {covariate!r} absent: no CUPED sums")
         covariate = None
-    aggs = {"_total": t.count()}
+    import ibis
+
+    stats = {"_total": (t.count(), None, True)}
     for m in todo:
-        aggs |= _aggs(t, m, covariate)
-    return t.group_by(["arm", *by]).aggregate(**aggs), todo, notes
+        stats |= _aggs(t, m, covariate)
+    # Two steps: plain sums per arm x by x eligibility flags (a handful of groups per
+    # cell; each distinct sum once), then per cell the total over the eligible groups.
+    inner: dict[Any, str] = {}
+    for agg, _, _ in stats.values():
+        inner.setdefault(agg.op(), f"_s{len(inner)}")
+    flags = sorted({fl for _, fl, _ in stats.values() if fl is not None})
+    g = t.group_by(["arm", *by, *flags]).aggregate(**{name: op.to_expr() for op, name in inner.items()})
+    outer = {}
+    for name, (agg, fl, is_count) in stats.items():
+        v = g[inner[agg.op()]]
+        if fl is None:
+            outer[name] = v.sum()
+        elif is_count:
+            outer[name] = ibis.ifelse(g[fl] == 1, v, 0).sum()
+        else:
+            outer[name] = sum_if(v, g[fl] == 1)
+    return g.group_by(["arm", *by]).aggregate(**outer), todo, notes
 
 
 def _scored(row: dict[str, Any], metric: str, quantity: str) -> float:

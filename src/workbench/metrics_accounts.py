@@ -17,6 +17,10 @@ import ibis
 
 from workbench.config import PilotConfig
 
+#: Outcomes of :func:`account_outcomes` that are NULL for some accounts (no answer);
+#: every other outcome has a default (0) and is never NULL.
+NULLABLE_OUTCOMES = ("csat", "nps")
+
 #: Money is compared to the cent: sums of payments in binary floating point
 #: (0.1 + 0.2) must still keep a promise of 0.30, on every backend.
 TOL = 0.005
