@@ -4,9 +4,9 @@
 with its eligibility flags and its outcome for every metric of the catalogue
 (:mod:`workbench.catalogue`). :mod:`workbench.metrics` then reduces that table
 to sufficient statistics with plain GROUP BYs. Only portable SQL is used:
-joins, CASE, SUM/MIN/MAX/COUNT, and window functions (cumulative SUM/MIN/MAX
-with ``ROWS UNBOUNDED PRECEDING``, LAG) that DuckDB, Spark, BigQuery and
-Snowflake all run.
+joins, CASE, SUM/MIN/MAX/COUNT, and window functions (SUM/MIN/MAX over
+``ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW`` or ``1 PRECEDING``) that
+DuckDB, Spark, BigQuery and Snowflake all run.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ Portable algorithm (window functions only), per account:
 
 1. Order the in-window promises by `(due_at, made_at, promise_id)`.
 2. Chains: a promise starts a new chain when it was made after the deadline of every
-   earlier promise (`made_at > max(D of earlier promises)`, a running MAX and a LAG);
+   earlier promise (`made_at > max(D of earlier promises)`, a MAX over the earlier rows);
    the chain number is a running SUM of those starts. Promises of different chains
    never compete for the same payment.
 3. In a chain starting at `s = min(made_at)`, with `A_k` the running sum of promised
@@ -95,8 +95,8 @@ def kept_promises(a, promises, payments, config: PilotConfig):
     p = p.mutate(deadline=ibis.least(p.due_at, p.made_at + _days(w.max_due_days)) + _days(w.grace_days))
     order = ["due_at", "made_at", "promise_id"]
     cum = {"order_by": order, "preceding": None, "following": 0}
-    p = p.mutate(cmax=p.deadline.max().over(ibis.window(group_by="account_id", **cum)))
-    p = p.mutate(prev=p.cmax.lag().over(ibis.window(group_by="account_id", order_by=order)))
+    earlier = {"order_by": order, "preceding": (None, 1)}  # the rows before this one (none: NULL)
+    p = p.mutate(prev=p.deadline.max().over(ibis.window(group_by="account_id", **earlier)))
     p = p.mutate(start=_int(p.prev.isnull() | (p.made_at > p.prev)))
     p = p.mutate(chain=p.start.sum().over(ibis.window(group_by="account_id", **cum)))
     chain = ["account_id", "chain"]
@@ -110,9 +110,9 @@ def kept_promises(a, promises, payments, config: PilotConfig):
         money=j.pay_amount.sum().coalesce(0.0),
         own=sum_if(j.pay_amount, j.paid_at >= j.made_at).coalesce(0.0),
     )
-    m = m.mutate(gap=(m.money - m.promised).min().over(ibis.window(group_by=chain, **cum)))
-    m = m.mutate(short=ibis.ifelse(m.gap < 0, m.gap, 0.0))
-    m = m.mutate(short_prev=m.short.lag().over(ibis.window(group_by=chain, order_by=order)).coalesce(0.0))
+    # G_{k-1} = min(0, min_{j<k} (M_j - A_j)), 0 for the first promise of a chain
+    m = m.mutate(gap_prev=(m.money - m.promised).min().over(ibis.window(group_by=chain, **earlier)))
+    m = m.mutate(short_prev=ibis.ifelse(m.gap_prev < 0, m.gap_prev, 0.0))
     return m.mutate(kept=_int((m.money - m.promised >= m.short_prev - TOL) & (m.own >= m.amount - TOL)))
 
 
@@ -122,6 +122,27 @@ def _first_score(a, surveys, col: str):
     s = s.mutate(first=s.answered_at.min().over(ibis.window(group_by="account_id")))
     s = s.filter(s.answered_at == s.first)
     return s.group_by("account_id").aggregate(**{col: s[col].min().cast("int64")})
+
+
+def _attach(a, parts: list[tuple[Any, dict[str, Any]]], flags: dict[str, str]):
+    """``a`` LEFT JOIN each per-account aggregate (one join chain, one SELECT); absent: the default.
+
+    ``flags`` adds ``name = 1 if count > 0 else 0`` after its count column.
+    """
+    j = a
+    keyed = []
+    for i, (agg, cols) in enumerate(parts):
+        agg = agg.rename(**{f"_acc{i}": "account_id"})
+        j = j.left_join(agg, a.account_id == agg[f"_acc{i}"])
+        keyed.append((agg, cols))
+    sel = [a[c] for c in a.columns]
+    for agg, cols in keyed:
+        for c, d in cols.items():
+            v = agg[c].coalesce(d) if d is not None else agg[c]
+            sel.append(v.name(c))
+            if c in flags:
+                sel.append(_int(v > 0).name(flags[c]))
+    return j.select(*sel)
 
 
 def account_outcomes(tables: dict[str, Any], config: PilotConfig) -> tuple[Any, list[str], list[str]]:
@@ -146,15 +167,13 @@ def account_outcomes(tables: dict[str, Any], config: PilotConfig) -> tuple[Any, 
         e_ret=_int(a.assigned_at + _days(w.retention_days) <= obs),
         e_obs=_int(a.assigned_at <= obs),
     )
-    out = a
     avail: list[str] = []
     notes: list[str] = []
+    parts: list[tuple[Any, dict[str, Any]]] = []  # per-account aggregates, their columns' defaults
+    flags: dict[str, str] = {}  # 0/1 outcome -> the count it flags
 
     def attach(agg, cols: dict[str, Any]) -> None:
-        nonlocal out
-        agg = agg.rename(_acc="account_id")
-        j = out.left_join(agg, out.account_id == agg._acc)
-        out = j.select(*out.columns, *[(j[c].coalesce(d) if d is not None else j[c]).name(c) for c, d in cols.items()])
+        parts.append((agg, cols))
 
     ct = tables.get("contacts")
     if ct is not None:
@@ -178,12 +197,12 @@ def account_outcomes(tables: dict[str, Any], config: PilotConfig) -> tuple[Any, 
     if pr is not None:
         p = _in_window(a, pr, "made_at")
         attach(p.group_by("account_id").aggregate(made_n=p.count()), {"made_n": 0})
-        out = out.mutate(ptp=_int(out.made_n > 0))
+        flags["made_n"] = "ptp"
         avail.append("ptp")
         if pay is not None:
             k = kept_promises(a, pr, pay, config)
             attach(k.group_by("account_id").aggregate(kept_n=k.kept.sum()), {"kept_n": 0})
-            out = out.mutate(kept=_int(out.kept_n > 0))
+            flags["kept_n"] = "kept"
             avail += ["kept_ptp", "kept_rate"]
     if pay is not None:
         q = _in_window(a, pay, "paid_at")
@@ -203,6 +222,7 @@ def account_outcomes(tables: dict[str, Any], config: PilotConfig) -> tuple[Any, 
             avail.append("nps")
         else:
             notes.append("surveys.nps absent: skipped nps")
+    out = _attach(a, parts, flags)
     if "closed_at" in a.columns:
         horizon = out.assigned_at + _days(w.retention_days)
         end = ibis.ifelse(horizon < obs, horizon, obs)
