@@ -4,7 +4,8 @@
 
 Each engine runs in a fresh child process, so its peak resident memory
 (``ru_maxrss``, DuckDB's native memory included; Python and the libraries
-count too) is its own; wall time starts after the imports. The pilot is
+count too) is its own; wall time starts after the imports (ibis's DuckDB
+backend and pyarrow.parquet included, which load lazily otherwise). The pilot is
 simulated once (in another child) and reused. pandas reads the Parquet files whole and runs
 ``workbench.reference.reference_metrics``; DuckDB reads them in place and runs
 ``workbench.metrics.sufficient_stats`` (every metric, every statistic). Both
@@ -24,12 +25,14 @@ CHILD = {
     "duckdb": """
 from workbench.metrics import compute_metrics
 import duckdb, ibis, pandas
+import ibis.backends.duckdb  # ibis imports a backend (and sqlglot's compilers) on first use: an import, not work
 t0 = time.perf_counter()
 s = compute_metrics({path!r})
 out = s[["metric", "arm", "n", "mean"]]
 """,
     "pandas": """
 import pandas as pd
+import pyarrow.parquet
 from workbench.config import load_config
 from workbench.reference import reference_metrics
 from workbench.tables import TABLES
