@@ -32,8 +32,8 @@ class Settings:
     level: float = 0.95
     draws: int = 4000  # independent draws for the conjugate posteriors
     seed: int = 0
-    mcmc_draws: int = 1000
-    mcmc_tune: int = 1000
+    mcmc_draws: int = 2000  # hierarchical fits: see HierarchicalBinary.fit
+    mcmc_tune: int = 2000
     mcmc_chains: int = 2
     smoke: bool = False  # lower diagnostics thresholds, labelled "smoke" in the output
 
