@@ -4,7 +4,8 @@
 
 Each engine runs in a fresh child process, so its peak resident memory
 (``ru_maxrss``, DuckDB's native memory included; Python and the libraries
-count too) is its own; wall time starts after the imports (ibis's DuckDB
+count too) and its CPU time (user + system, all threads: the work done,
+whatever else the machine runs) are its own; wall time starts after the imports (ibis's DuckDB
 backend and pyarrow.parquet included, which load lazily otherwise). The pilot is
 simulated once (in another child) and reused. pandas reads the Parquet files whole and runs
 ``workbench.reference.reference_metrics``; DuckDB reads them in place and runs
@@ -26,7 +27,7 @@ CHILD = {
 from workbench.metrics import compute_metrics
 import duckdb, ibis, pandas
 import ibis.backends.duckdb  # ibis imports a backend (and sqlglot's compilers) on first use: an import, not work
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), cpu()
 s = compute_metrics({path!r})
 out = s[["metric", "arm", "n", "mean"]]
 """,
@@ -36,7 +37,7 @@ import pyarrow.parquet
 from workbench.config import load_config
 from workbench.reference import reference_metrics
 from workbench.tables import TABLES
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), cpu()
 p = {path!r}
 cfg = load_config(p + "/pilot.yml")
 tables = {{n: pd.read_parquet(f"{{p}}/{{n}}.parquet") for n in TABLES if __import__("os").path.exists(f"{{p}}/{{n}}.parquet")}}
@@ -46,10 +47,11 @@ out = reference_metrics(cfg, tables)[["metric", "arm", "n", "mean"]]
 
 WRAP = """
 import json, resource, sys, time
+cpu = lambda: (lambda r: r.ru_utime + r.ru_stime)(resource.getrusage(resource.RUSAGE_SELF))
 {body}
-wall = time.perf_counter() - t0
+wall, cpu_s = time.perf_counter() - t0, cpu() - c0
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(json.dumps({{"wall": wall, "rss_mb": rss, "rows": out.to_dict("records")}}))
+print(json.dumps({{"wall": wall, "cpu": cpu_s, "rss_mb": rss, "rows": out.to_dict("records")}}))
 """
 
 
@@ -84,10 +86,11 @@ def main() -> None:
     )
     d, p = res["duckdb"], res["pandas"]
     print(f"pilot: {a.accounts:,} accounts, {size:.1f} MiB of Parquet; results agree: {agree}")
-    print(f"{'engine':8} {'wall s':>8} {'peak MiB':>9}")
+    print(f"{'engine':8} {'wall s':>8} {'cpu s':>7} {'peak MiB':>9}")
     for e, r in res.items():
-        print(f"{e:8} {r['wall']:8.2f} {r['rss_mb']:9.0f}")
-    print(f"ratio pandas/duckdb: wall {p['wall'] / d['wall']:.2f}x, peak memory {p['rss_mb'] / d['rss_mb']:.2f}x")
+        print(f"{e:8} {r['wall']:8.2f} {r['cpu']:7.2f} {r['rss_mb']:9.0f}")
+    print(f"ratio pandas/duckdb: wall {p['wall'] / d['wall']:.2f}x, cpu {p['cpu'] / d['cpu']:.2f}x, "
+          f"peak memory {p['rss_mb'] / d['rss_mb']:.2f}x")
 
 
 if __name__ == "__main__":
