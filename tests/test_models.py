@@ -6,7 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from workbench.models import DEFAULT_SAMPLER, SAMPLERS, CumulativeLogit, Fit, HierarchicalBinary, ModelInputError
+from workbench.models import (
+    DEFAULT_SAMPLER,
+    SAMPLERS,
+    CumulativeLogit,
+    Fit,
+    HierarchicalBinary,
+    ModelInputError,
+)
 
 FAST = {"draws": 150, "tune": 150, "chains": 2, "smoke": True}
 
@@ -50,19 +57,25 @@ def test_structure_coords_dims_and_deterministics():
     assert {"arm_mean", "difference", "segment_mean", "segment_effect", "interaction", "agent_effect"} <= det
 
 
-def test_parametrization_auto_follows_group_sizes():
+def test_parametrization_auto_follows_the_data():
     m = HierarchicalBinary()
-    # 300 per cell: 1,200 accounts per agent, 1,800 per segment -> both centred
-    big = m.prepare(binary_cells(n=300), "control", ["empathy"])
-    assert m.centred(big) == {"segment": True, "agent": True}
-    model = m.build(big)
-    free = {v.name for v in model.free_RVs}
+    # segments 0.4 apart on the logit, agents 0.2 apart, 300 accounts a cell: the data pin them -> centred
+    clear = m.prepare(binary_cells(n=300), "control", ["empathy"])
+    assert m.centred(clear) == {"segment": True, "agent": True}
+    free = {v.name for v in m.build(clear).free_RVs}
     assert {"segment_effect", "agent_effect"} <= free and not {"segment_z", "agent_z"} & free
     assert "interaction_z" in free  # the interaction stays non-centred
-    # 100 per cell: 400 per agent, 600 per segment -> both non-centred
-    small = m.prepare(binary_cells(n=100), "control", ["empathy"])
-    assert m.centred(small) == {"segment": False, "agent": False}
-    assert {"segment_z", "agent_z"} <= {v.name for v in m.build(small).free_RVs}
+    # identical rates in every group (only the arm differs): nothing to pin -> non-centred
+    flat = binary_cells(n=300).assign(successes=lambda d: np.where(d["arm"] == "control", 90, 120))
+    prepared = m.prepare(flat, "control", ["empathy"])
+    assert m.centred(prepared) == {"segment": False, "agent": False}
+    assert {"segment_z", "agent_z"} <= {v.name for v in m.build(prepared).free_RVs}
+    # agents nested in arms with a large arm difference but equal agents: still non-centred
+    nested = pd.DataFrame({"arm": ["control"] * 3 + ["empathy"] * 3, "agent_id": list("abcdef"),
+                           "n": [1000] * 6, "successes": [200] * 3 + [500] * 3})
+    assert m.centred(m.prepare(nested, "control", ["empathy"])) == {"segment": False, "agent": False}
+    forced = HierarchicalBinary(parametrization="centred")
+    assert forced.centred(prepared) == {"segment": True, "agent": True}
     with pytest.raises(ModelInputError, match="unknown parametrization 'centered'; choose from auto, centred, non-centred"):
         HierarchicalBinary(parametrization="centered")
 

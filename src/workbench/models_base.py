@@ -197,11 +197,11 @@ def clear_cache() -> None:
 
 
 #: The NUTS implementation, chosen by measurement (docs/models.md): nutpie's
-#: Rust sampler on a Numba-compiled log density samples the hierarchical
-#: logistic on 480 cells about 25x faster than PyMC's own NUTS, whose Python
-#: loop costs as much per leapfrog step as the gradient itself. PyMC's NUTS
-#: stays available (``sampler="pymc"``): no Numba compilation of a new
-#: structure (15-35 s), so it suits one-off small fits.
+#: Rust sampler on a Numba-compiled log density fits the hierarchical
+#: logistic on 480 cells in 8.7 s against 38.0 s for PyMC's own NUTS (2,000 +
+#: 2,000 draws, compiled model cached), whose Python loop costs as much per
+#: leapfrog step as the gradient itself. PyMC's NUTS stays available
+#: (``sampler="pymc"``): no Numba compilation of a new structure (15-40 s).
 SAMPLERS = ("nutpie", "pymc")
 DEFAULT_SAMPLER = "nutpie"
 

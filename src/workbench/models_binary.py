@@ -80,13 +80,13 @@ class HierarchicalBinary:
     are fewer than two segments, agent terms when there are fewer than two
     agents.
 
-    Parametrization (``parametrization="auto"``): segment and agent effects
-    are *centred* (``effect ~ ZeroSumNormal(sigma)``) when every group holds
-    at least ``CENTRED_MIN_UNITS`` accounts, where the likelihood pins each
-    effect and the non-centred form makes a funnel in the sd; otherwise
-    *non-centred* (``effect = sigma * z``), the better geometry for weakly
-    informed groups. The interaction, informed only through the difference
-    between arms within a segment, is always non-centred.
+    Parametrization (``parametrization="auto"``): segment (agent) effects are
+    sampled *centred* (``effect ~ ZeroSumNormal(sigma)``) when the data pin
+    them, and *non-centred* (``effect = sigma * z``) otherwise, judged from
+    the cells before fitting (:meth:`centred`). Either form is the same model;
+    the wrong one for the data makes a funnel in ``sigma`` (divergences, low
+    ESS). The interaction, informed only by the arm difference within a
+    segment, is always non-centred.
 
     The arm's marginal mean is the intention-to-treat standardized mean
     (g-computation over the pilot's observed mix): for each draw,
@@ -120,8 +120,6 @@ class HierarchicalBinary:
         "agent_sd": {"sigma": 0.5},
     }
 
-    #: accounts per group from which its effects are sampled centred (see above)
-    CENTRED_MIN_UNITS = 1000
     PARAMETRIZATIONS = ("auto", "centred", "non-centred")
 
     def __init__(self, priors: dict | None = None, parametrization: str = "auto"):
@@ -134,14 +132,35 @@ class HierarchicalBinary:
         self.parametrization = parametrization
 
     def centred(self, prepared: BinaryCells) -> dict[str, bool]:
-        """Which group effects are sampled centred: ``{"segment": bool, "agent": bool}``."""
+        r"""Which group effects are sampled centred: ``{"segment": bool, "agent": bool}``.
+
+        ``auto``: per arm x group, the empirical logit and its sampling variance
+
+        .. math::  \ell_{ag} = \log\frac{s + 1/2}{n - s + 1/2}, \quad
+                   v_{ag} = \frac{1}{s + 1/2} + \frac{1}{n - s + 1/2};
+
+        with :math:`r_{ag} = \ell_{ag} - \bar\ell_a` (deviation from the arm's
+        mean, so agents nested in arms are not confused with the arm effect),
+        the method-of-moments between-group variance is
+        :math:`\hat\tau^2 = \mathrm{var}(r) - \bar v`. Centred when
+        :math:`\hat\tau^2 > \bar v`: the data would pull a group's effect more
+        than halfway from the pooled mean (shrinkage factor
+        :math:`\bar v / (\bar v + \hat\tau^2) < 1/2`), the regime in which the
+        non-centred form funnels.
+        """
         f = prepared.frame
         out = {}
         for key, col, groups in (("segment", "segment", prepared.segments), ("agent", "agent_id", prepared.agents)):
             if self.parametrization != "auto" or not groups:
                 out[key] = self.parametrization == "centred"
-            else:
-                out[key] = bool(f.groupby(col)["n"].sum().min() >= self.CENTRED_MIN_UNITS)
+                continue
+            g = f.groupby(["arm", col])[["n", "successes"]].sum()
+            s, n = g["successes"].astype(float), g["n"].astype(float)
+            logit = np.log((s + 0.5) / (n - s + 0.5))
+            v = 1 / (s + 0.5) + 1 / (n - s + 0.5)
+            r = logit - logit.groupby(level="arm").transform("mean")
+            tau2 = float(r.var(ddof=1)) - float(v.mean()) if len(r) > 1 else -np.inf
+            out[key] = bool(tau2 > float(v.mean()))
         return out
 
     # ------------------------------------------------------------ inputs
