@@ -147,3 +147,13 @@ def test_spark_matches_duckdb(sim, spark):
     duck = compute_metrics(paths["parquet"], by=["segment"])
     sp = compute_metrics(paths["parquet"], by=["segment"], backend="pyspark")
     assert_same_stats(duck, sp)
+
+
+def test_duckdb_sessions_are_utc_and_draw_no_progress_bar(sim):
+    from workbench.engine import open_pilot
+
+    for path in sim[2]["parquet"], sim[2]["duckdb"]:
+        con = open_pilot(path).con
+        settings = dict(con.raw_sql(
+            "SELECT name, value FROM duckdb_settings() WHERE name IN ('TimeZone', 'enable_progress_bar')").fetchall())
+        assert settings == {"TimeZone": "UTC", "enable_progress_bar": "false"}, path
