@@ -127,8 +127,14 @@ def _duckdb(path: Path | None) -> Any:
     con = ibis.duckdb.connect(str(path), read_only=True) if path else ibis.duckdb.connect()
     con.raw_sql("SET TimeZone = 'UTC'")
     # DuckDB draws a progress bar on stdout for queries over 2 s: it would end up
-    # in CLI tables, piped JSON and rendered notebooks of large pilots.
-    con.raw_sql("SET enable_progress_bar = false")
+    # in CLI tables and piped JSON of large pilots. Inside a Jupyter kernel DuckDB
+    # refuses to change the setting without ipywidgets, and draws no text bar there.
+    import duckdb
+
+    try:
+        con.raw_sql("SET enable_progress_bar = false")
+    except duckdb.InvalidInputException:
+        pass
     return con
 
 
