@@ -28,9 +28,7 @@ import seaborn as sns
 from workbench import report, run
 from workbench.catalogue import CATALOGUE
 
-run.check_params(pilot=pilot, results=results, level=level, seed=seed, figure_dpi=figure_dpi)
-report.use_theme(figure_dpi)
-folder = run.ensure_results(pilot, results, level, seed, smoke).parent
+folder, _ = run.open_results(pilot, results, level, seed, smoke, figure_dpi)
 stats = pd.read_csv(folder / "stats.csv")
 
 

@@ -23,17 +23,13 @@ smoke: bool = False
 figure_dpi: int = 110
 
 # %%
-import json
 
 import pandas as pd
 import seaborn as sns
 
 from workbench import report, run
 
-run.check_params(pilot=pilot, results=results, level=level, seed=seed, figure_dpi=figure_dpi)
-report.use_theme(figure_dpi)
-path = run.ensure_results(pilot, results, level, seed, smoke)
-doc = json.loads(path.read_text())
+folder, doc = run.open_results(pilot, results, level, seed, smoke, figure_dpi)
 
 # %% [markdown]
 # ## Effects
@@ -65,7 +61,7 @@ pd.DataFrame(rows)
 # outside its predictive interval (small tail probability) means the model does not describe the data.
 
 # %%
-ppc = pd.read_csv(path.parent / "ppc.csv")
+ppc = pd.read_csv(folder / "ppc.csv")
 ppc
 
 # %%

@@ -23,15 +23,12 @@ smoke: bool = False
 figure_dpi: int = 110
 
 # %%
-import json
 
 from IPython.display import Markdown, display
 
 from workbench import report, run
 
-run.check_params(pilot=pilot, results=results, level=level, seed=seed, figure_dpi=figure_dpi)
-report.use_theme(figure_dpi)
-doc = json.loads(run.ensure_results(pilot, results, level, seed, smoke).read_text())
+_, doc = run.open_results(pilot, results, level, seed, smoke, figure_dpi)
 causal = [n for n, m in doc["metrics"].items() if m.get("segments") and m.get("role") != "descriptive"]
 
 # %%

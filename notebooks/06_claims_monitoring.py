@@ -24,19 +24,15 @@ figure_dpi: int = 110
 
 # %%
 import json
-from pathlib import Path
 
 import pandas as pd
 from IPython.display import Markdown, display
 
 from workbench import report, report_claims, run
 
-run.check_params(pilot=pilot, results=results, level=level, seed=seed, figure_dpi=figure_dpi)
-report.use_theme(figure_dpi)
-res_path = run.ensure_results(pilot, results, level, seed, smoke)
-doc = json.loads(res_path.read_text())
-claims = json.loads((Path(res_path).parent / "claims.json").read_text())
-mon = json.loads((Path(res_path).parent / "monitor.json").read_text())
+folder, doc = run.open_results(pilot, results, level, seed, smoke, figure_dpi)
+claims = json.loads((folder / "claims.json").read_text())
+mon = json.loads((folder / "monitor.json").read_text())
 
 # %% [markdown]
 # ## The claims register

@@ -29,9 +29,7 @@ from workbench import report, run
 from workbench.config import load_config
 from workbench.engine import locate
 
-run.check_params(pilot=pilot, results=results, level=level, seed=seed, figure_dpi=figure_dpi)
-report.use_theme(figure_dpi)
-doc = json.loads(run.ensure_results(pilot, results, level, seed, smoke).read_text())
+folder, doc = run.open_results(pilot, results, level, seed, smoke, figure_dpi)
 cfg = load_config(locate(pilot)[0])
 who = subject or report.subject_for(doc["treatments"][0])
 primary = doc["decision"].get("primary_metric")
@@ -76,12 +74,9 @@ else:
 # ## The industry's claims, tested on this pilot
 
 # %%
-from pathlib import Path
-
 from workbench import report_claims
 
-claims_path = Path(run.ensure_results(pilot, results, level, seed, smoke)).parent / "claims.json"
-claims = json.loads(claims_path.read_text())
+claims = json.loads((folder / "claims.json").read_text())
 display(Markdown(report_claims.claims_summary(claims)))
 display(HTML(report_claims.claims_frame(claims).to_html(index=False)))
 

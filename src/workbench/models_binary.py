@@ -59,6 +59,18 @@ class BinaryCells:
         return out
 
 
+def _zero_sum_effect(prefix: str, name: str, sd, dims, centred: bool):
+    """Group deviations summing to zero over the last dim, with scale ``sd``.
+
+    Centred: ``name ~ ZeroSumNormal(sd)``; non-centred: ``name = sd * <prefix>_z``
+    with ``<prefix>_z ~ ZeroSumNormal(1)`` (a deterministic of that name).
+    """
+    if centred:
+        return pm.ZeroSumNormal(name, sd, dims=dims)
+    z = pm.ZeroSumNormal(f"{prefix}_z", 1.0, dims=dims)
+    return pm.Deterministic(name, sd * z, dims=dims)
+
+
 class HierarchicalBinary:
     r"""Hierarchical logistic regression on binomial cells.
 
@@ -216,25 +228,14 @@ class HierarchicalBinary:
                 seg_idx = pm.Data("segment_idx", data["segment_idx"], dims="cell")
                 seg_w = pm.Data("segment_weight", data["segment_weight"], dims=("segment", "cell"))
                 sd_s = pm.HalfNormal("segment_sd", p["segment_sd"]["sigma"])
-                if centred["segment"]:
-                    seg_eff = pm.ZeroSumNormal("segment_effect", sd_s, dims="segment")
-                else:
-                    z_s = pm.ZeroSumNormal("segment_z", 1.0, dims="segment")
-                    seg_eff = pm.Deterministic("segment_effect", sd_s * z_s, dims="segment")
-                base = base + seg_eff[seg_idx]
+                base = base + _zero_sum_effect("segment", "segment_effect", sd_s, "segment", centred["segment"])[seg_idx]
                 sd_i = pm.HalfNormal("interaction_sd", p["interaction_sd"]["sigma"])
-                z_i = pm.ZeroSumNormal("interaction_z", 1.0, dims=("treatment", "segment"))
-                inter_t = pm.Deterministic("interaction", sd_i * z_i, dims=("treatment", "segment"))
+                inter_t = _zero_sum_effect("interaction", "interaction", sd_i, ("treatment", "segment"), False)
                 inter = pt.concatenate([pt.zeros((1, len(segs))), inter_t], axis=0)  # (arm, segment)
             if agents:
                 agent_idx = pm.Data("agent_idx", data["agent_idx"], dims="cell")
                 sd_g = pm.HalfNormal("agent_sd", p["agent_sd"]["sigma"])
-                if centred["agent"]:
-                    agent_eff = pm.ZeroSumNormal("agent_effect", sd_g, dims="agent")
-                else:
-                    z_g = pm.ZeroSumNormal("agent_z", 1.0, dims="agent")
-                    agent_eff = pm.Deterministic("agent_effect", sd_g * z_g, dims="agent")
-                base = base + agent_eff[agent_idx]
+                base = base + _zero_sum_effect("agent", "agent_effect", sd_g, "agent", centred["agent"])[agent_idx]
 
             # likelihood: the observed arm of each cell
             eta = base + beta[arm_idx]

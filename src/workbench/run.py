@@ -172,6 +172,23 @@ def ensure_results(pilot: str, results: str, level: float, seed: int, smoke: boo
     return prepare(pilot, Path(tempfile.mkdtemp(prefix="workbench-")), level=level, seed=seed, smoke=smoke)["results"]
 
 
+def open_results(pilot: str, results: str, level: float, seed: int, smoke: bool, figure_dpi: int) -> tuple[Path, dict]:
+    """The first cell of the results notebooks: check the parameters, set the
+    figure theme, and return the folder of the shared run files (``results.json``,
+    the CSVs of :func:`prepare`, ``claims.json``, ``monitor.json``) with
+    ``results.json`` parsed.
+
+    Read every shared file from that folder: a notebook opened by hand fits
+    into a new temporary folder on each :func:`ensure_results` call.
+    """
+    from workbench.report import use_theme
+
+    check_params(pilot=pilot, results=results, level=level, seed=seed, figure_dpi=figure_dpi)
+    use_theme(figure_dpi)
+    path = ensure_results(pilot, results, level, seed, smoke)
+    return path.parent, json.loads(path.read_text())
+
+
 def notebooks_dir() -> Path:
     """The notebook templates, ``notebooks/`` at the root of the checkout."""
     return Path(__file__).resolve().parents[2] / "notebooks"
