@@ -43,10 +43,10 @@ def main() -> None:
     pilot = CACHE / f"pilot-{a.accounts}-{a.seed}"
     rows = []
     if not (pilot / "pilot.yml").exists():
-        rows.append(step("simulate", f"from workbench.simulate import simulate_pilot; simulate_pilot({str(pilot)!r}, accounts={a.accounts}, seed={a.seed})"))
-    rows.append(step("validate", f"from workbench.validate import validate_pilot; r = validate_pilot({str(pilot)!r}); print(r.ok, len(r.errors))"))
-    rows.append(step("metrics", f"from workbench.metrics import compute_metrics; print(len(compute_metrics({str(pilot)!r})))"))
-    rows.append(step("analyze", f"from workbench.analyze import analyze_pilot, to_json; d = analyze_pilot({str(pilot)!r}); print(len(d['metrics']))"))
+        rows.append(step("simulate", f"from workbench.simulate.pilot import simulate_pilot; simulate_pilot({str(pilot)!r}, accounts={a.accounts}, seed={a.seed})"))
+    rows.append(step("validate", f"from workbench.contract.validate import validate_pilot; r = validate_pilot({str(pilot)!r}); print(r.ok, len(r.errors))"))
+    rows.append(step("metrics", f"from workbench.metrics.stats import compute_metrics; print(len(compute_metrics({str(pilot)!r})))"))
+    rows.append(step("analyze", f"from workbench.effects.analyze import analyze_pilot, to_json; d = analyze_pilot({str(pilot)!r}); print(len(d['metrics']))"))
     try:
         import pyarrow.parquet as pq
 

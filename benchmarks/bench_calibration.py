@@ -6,7 +6,7 @@ Two parts, each printing a table with Monte-Carlo standard errors
 ``family``  data drawn straight from known distributions per outcome family
             (binary, overdispersed counts, ordinal, skewed continuous,
             zero-heavy ratio of totals), with a planted effect and on A/A.
-``pilots``  whole simulated pilots (``workbench.simulate``) through metrics and
+``pilots``  whole simulated pilots (``workbench.simulate.pilot``) through metrics and
             ``analyze``, judged against ``truth.json`` (the planted marginal
             intention-to-treat effects); resumable: one JSON line per pilot in
             ``benchmarks/.cache/calibration-<preset>-<accounts>.jsonl``.
@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from workbench.analyze import Design, Settings, analyze_stats
+from workbench.effects.analyze import Design, Settings, analyze_stats
 
 CACHE = Path(__file__).parent / ".cache"
 
@@ -128,8 +128,8 @@ def _row(name, reps, cover, fp):
 
 
 def pilots_part(preset: str, pilots: int, accounts: int) -> pd.DataFrame:
-    from workbench.analyze import analyze_pilot
-    from workbench.simulate import simulate_pilot
+    from workbench.effects.analyze import analyze_pilot
+    from workbench.simulate.pilot import simulate_pilot
 
     CACHE.mkdir(exist_ok=True)
     cache = CACHE / f"calibration-{preset}-{accounts}.jsonl"

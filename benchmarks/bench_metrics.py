@@ -8,8 +8,8 @@ count too) and its CPU time (user + system, all threads: the work done,
 whatever else the machine runs) are its own; wall time starts after the imports (ibis's DuckDB
 backend and pyarrow.parquet included, which load lazily otherwise). The pilot is
 simulated once (in another child) and reused. pandas reads the Parquet files whole and runs
-``workbench.reference.reference_metrics``; DuckDB reads them in place and runs
-``workbench.metrics.sufficient_stats`` (every metric, every statistic). Both
+``workbench.metrics.reference.reference_metrics``; DuckDB reads them in place and runs
+``workbench.metrics.stats.sufficient_stats`` (every metric, every statistic). Both
 results are compared on n and mean before the ratios are printed.
 """
 
@@ -24,7 +24,7 @@ from pathlib import Path
 
 CHILD = {
     "duckdb": """
-from workbench.metrics import compute_metrics
+from workbench.metrics.stats import compute_metrics
 import duckdb, ibis, pandas
 import ibis.backends.duckdb  # ibis imports a backend (and sqlglot's compilers) on first use: an import, not work
 t0, c0 = time.perf_counter(), cpu()
@@ -34,9 +34,9 @@ out = s[["metric", "arm", "n", "mean"]]
     "pandas": """
 import pandas as pd
 import pyarrow.parquet
-from workbench.config import load_config
-from workbench.reference import reference_metrics
-from workbench.tables import TABLES
+from workbench.contract.config import load_config
+from workbench.metrics.reference import reference_metrics
+from workbench.contract.tables import TABLES
 t0, c0 = time.perf_counter(), cpu()
 p = {path!r}
 cfg = load_config(p + "/pilot.yml")
@@ -72,7 +72,7 @@ def main() -> None:
         t0 = time.perf_counter()
         # In a child: on Linux a process's peak RSS survives exec, so the
         # simulator's memory must not be this process's.
-        code = f"from workbench.simulate import simulate_pilot; simulate_pilot({str(path)!r}, accounts={a.accounts}, seed={a.seed})"
+        code = f"from workbench.simulate.pilot import simulate_pilot; simulate_pilot({str(path)!r}, accounts={a.accounts}, seed={a.seed})"
         subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
         print(f"simulated {a.accounts:,} accounts in {time.perf_counter() - t0:.1f}s -> {path}")
     size = sum(f.stat().st_size for f in path.glob("*.parquet")) / 2**20

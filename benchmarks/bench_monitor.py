@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from workbench.monitor import operating_characteristics, tune_threshold
+from workbench.design.monitor import operating_characteristics, tune_threshold
 
 
 def main() -> None:

@@ -14,8 +14,8 @@ import time
 
 CHILD = r"""
 import json, resource, sys, tempfile, time
-from workbench.simulate import simulate_tables
-from workbench.io import write_pilot
+from workbench.simulate.pilot import simulate_tables
+from workbench.contract.io import write_pilot
 n = int(sys.argv[1])
 t0 = time.perf_counter()
 cfg, tables, _ = simulate_tables(n, seed=1, preset="realistic", with_truth=False)
@@ -30,8 +30,8 @@ print(json.dumps({"accounts": n, "simulate_s": t1 - t0, "write_parquet_s": t2 - 
 
 TRUTH = r"""
 import json, time
-from workbench.config import Windows
-from workbench.simulate_truth import compute_truth
+from workbench.contract.config import Windows
+from workbench.simulate.truth import compute_truth
 t = time.perf_counter(); compute_truth("realistic", Windows()); print(json.dumps({"truth_s": time.perf_counter() - t}))
 """
 

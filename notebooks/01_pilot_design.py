@@ -20,8 +20,9 @@ figure_dpi: int = 110
 import pandas as pd
 import seaborn as sns
 
-from workbench import report, run
-from workbench.engine import open_pilot
+from workbench.report import views as report
+from workbench.runs import pipeline as run
+from workbench.metrics.engine import open_pilot
 
 run.check_params(pilot=pilot, figure_dpi=figure_dpi)
 report.use_theme(figure_dpi)

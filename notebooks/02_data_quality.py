@@ -21,9 +21,9 @@ figure_dpi: int = 110
 # %%
 import pandas as pd
 
-from workbench import run
+from workbench.runs import pipeline as run
 from workbench.checks import check_pilot, checks_frame
-from workbench.validate import validate_pilot
+from workbench.contract.validate import validate_pilot
 
 run.check_params(pilot=pilot, figure_dpi=figure_dpi)
 

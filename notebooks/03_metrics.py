@@ -25,8 +25,9 @@ figure_dpi: int = 110
 import pandas as pd
 import seaborn as sns
 
-from workbench import report, run
-from workbench.catalogue import CATALOGUE
+from workbench.report import views as report
+from workbench.runs import pipeline as run
+from workbench.metrics.catalogue import CATALOGUE
 
 folder, _ = run.open_results(pilot, results, level, seed, smoke, figure_dpi)
 stats = pd.read_csv(folder / "stats.csv")

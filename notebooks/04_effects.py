@@ -27,7 +27,8 @@ figure_dpi: int = 110
 import pandas as pd
 import seaborn as sns
 
-from workbench import report, run
+from workbench.report import views as report
+from workbench.runs import pipeline as run
 
 folder, doc = run.open_results(pilot, results, level, seed, smoke, figure_dpi)
 

@@ -26,7 +26,8 @@ figure_dpi: int = 110
 
 from IPython.display import Markdown, display
 
-from workbench import report, run
+from workbench.report import views as report
+from workbench.runs import pipeline as run
 
 _, doc = run.open_results(pilot, results, level, seed, smoke, figure_dpi)
 causal = [n for n, m in doc["metrics"].items() if m.get("segments") and m.get("role") != "descriptive"]

@@ -28,7 +28,9 @@ import json
 import pandas as pd
 from IPython.display import Markdown, display
 
-from workbench import report, report_claims, run
+from workbench.report import views as report
+from workbench.report import claims as report_claims
+from workbench.runs import pipeline as run
 
 folder, doc = run.open_results(pilot, results, level, seed, smoke, figure_dpi)
 claims = json.loads((folder / "claims.json").read_text())

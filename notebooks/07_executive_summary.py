@@ -25,9 +25,10 @@ import json
 
 from IPython.display import HTML, Markdown, display
 
-from workbench import report, run
-from workbench.config import load_config
-from workbench.engine import locate
+from workbench.report import views as report
+from workbench.runs import pipeline as run
+from workbench.contract.config import load_config
+from workbench.metrics.engine import locate
 
 folder, doc = run.open_results(pilot, results, level, seed, smoke, figure_dpi)
 cfg = load_config(locate(pilot)[0])
@@ -74,7 +75,7 @@ else:
 # ## The industry's claims, tested on this pilot
 
 # %%
-from workbench import report_claims
+from workbench.report import claims as report_claims
 
 claims = json.loads((folder / "claims.json").read_text())
 display(Markdown(report_claims.claims_summary(claims)))

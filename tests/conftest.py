@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from workbench.config import parse_config
-from workbench.tables import TABLES
+from workbench.contract.config import parse_config
+from workbench.contract.tables import TABLES
 
 OBS = "2026-06-30T00:00:00Z"
 _DTYPE = {"string": "object", "float": "float64", "int": "Int64", "bool": "boolean"}
@@ -47,8 +47,8 @@ def config(**over):
 
 @pytest.fixture
 def build(tmp_path):
-    """``build(cfg, tables, fmt="parquet") -> pilot path`` written with workbench.io.write_pilot."""
-    from workbench.io import write_pilot
+    """``build(cfg, tables, fmt="parquet") -> pilot path`` written with workbench.contract.io.write_pilot."""
+    from workbench.contract.io import write_pilot
 
     counter = iter(range(10**6))
 
@@ -63,7 +63,7 @@ def build(tmp_path):
 def spark():
     """One local SparkSession per test run (UTC, small driver), started on first use."""
     pytest.importorskip("pyspark")
-    from workbench.engine import spark_session
+    from workbench.metrics.engine import spark_session
 
     s = spark_session(memory="512m")
     yield s

@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from workbench.config import parse_config
-from workbench.io import write_pilot
+from workbench.contract.config import parse_config
+from workbench.contract.io import write_pilot
 
 UTC = "UTC"
 

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from pilot_factory import make_pilot
 
-from workbench.analyze import Design, Settings, analyze_pilot, analyze_stats, to_json
+from workbench.effects.analyze import Design, Settings, analyze_pilot, analyze_stats, to_json
 
 REQUIRED = {"control", "treatment", "effect", "level", "prob_better", "expected_loss", "prob_rope", "model",
             "sensitivity", "frequentist", "diagnostics"}
@@ -149,8 +149,8 @@ def test_failed_srm_makes_the_headline_inconclusive(tmp_path):
     from pilot_factory import config_dict
     from pilot_factory import tables as base_tables
 
-    from workbench.config import parse_config
-    from workbench.io import write_pilot
+    from workbench.contract.config import parse_config
+    from workbench.contract.io import write_pilot
 
     t = base_tables()
     acc = t["accounts"]
@@ -166,8 +166,8 @@ def test_failed_srm_makes_the_headline_inconclusive(tmp_path):
 
 
 def test_analyze_flags_deviation_from_a_locked_plan(tmp_path):
-    from workbench.config import load_config
-    from workbench.plan import plan_from_config, write_plan
+    from workbench.contract.config import load_config
+    from workbench.design.plan import plan_from_config, write_plan
 
     root = make_pilot(tmp_path / "p")
     assert analyze_pilot(root, Settings(draws=300))["plan"] == {"locked": False}

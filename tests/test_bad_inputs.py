@@ -16,7 +16,7 @@ from pilot_factory import config_dict, make_pilot, ts
 from test_validate import _concat, _drop_col, _set
 from typer.testing import CliRunner
 
-from workbench.cli import app
+from workbench.cli.main import app
 
 
 def _yml(mutate):

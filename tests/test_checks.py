@@ -5,7 +5,7 @@ from __future__ import annotations
 from conftest import config, frames
 
 from workbench.checks import check_pilot, checks_frame, run_checks
-from workbench.engine import open_pilot
+from workbench.metrics.engine import open_pilot
 
 
 def _run(build, cfg, **tables):

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from workbench.claims import Claim, evaluate, load_register
-from workbench.config import ConfigError
+from workbench.contract.config import ConfigError
 
 
 def _cli(*args):
@@ -82,7 +82,7 @@ def test_claims_cli_custom_register_errors(tmp_path):
 
 
 def test_every_claim_gets_a_verdict_on_a_pilot(tmp_path):
-    from workbench.simulate import simulate_pilot
+    from workbench.simulate.pilot import simulate_pilot
 
     root = simulate_pilot(tmp_path / "p", accounts=3000, seed=5, preset="vendor-claims", agents=10)
     out = tmp_path / "c.json"

@@ -6,7 +6,10 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from workbench import conjugate, cuped, effects, frequentist
+from workbench.models import conjugate
+from workbench.effects import cuped
+from workbench.effects import compare as effects
+from workbench.effects import frequentist
 
 
 def test_compare_direction_and_keys():

@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 from conftest import config, frames
 
-from workbench.engine import EngineError, locate, open_pilot
-from workbench.io import write_pilot
-from workbench.metrics import compute_metrics, stats_expr, sufficient_stats, survival_table
+from workbench.metrics.engine import EngineError, locate, open_pilot
+from workbench.contract.io import write_pilot
+from workbench.metrics.stats import compute_metrics, stats_expr, sufficient_stats, survival_table
 
 KEYS = ["metric", "arm"]
 
@@ -22,7 +22,7 @@ KEYS = ["metric", "arm"]
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory):
     """A small simulated pilot (config, tables as frames, folder per format)."""
-    simulate = pytest.importorskip("workbench.simulate")
+    simulate = pytest.importorskip("workbench.simulate.pilot")
     cfg, tables, _ = simulate.simulate_tables(accounts=1500, seed=7, agents=12)
     root = tmp_path_factory.mktemp("sim")
     paths = {fmt: write_pilot(root / fmt, cfg, tables, fmt) for fmt in ("parquet", "csv", "duckdb")}
@@ -51,7 +51,7 @@ def test_parquet_csv_and_duckdb_file_agree(sim):
 
 
 def test_duckdb_matches_plain_reference(sim):
-    reference = pytest.importorskip("workbench.reference")
+    reference = pytest.importorskip("workbench.metrics.reference")
     cfg, tables, paths = sim
     ref = reference.reference_metrics(cfg, tables)
     ours = compute_metrics(paths["parquet"])
@@ -99,7 +99,7 @@ def test_duckdb_utc_conversion_equals_the_cast():
     """normalize's fast TIMESTAMPTZ -> naive UTC on DuckDB gives CAST(... AS TIMESTAMP)'s values."""
     import ibis
 
-    from workbench.engine import _duckdb, normalize
+    from workbench.metrics.engine import _duckdb, normalize
 
     con = _duckdb(None)
     con.raw_sql("""CREATE TABLE payments AS SELECT * FROM (VALUES
@@ -150,7 +150,7 @@ def test_spark_matches_duckdb(sim, spark):
 
 
 def test_duckdb_sessions_are_utc_and_draw_no_progress_bar(sim):
-    from workbench.engine import open_pilot
+    from workbench.metrics.engine import open_pilot
 
     for path in sim[2]["parquet"], sim[2]["duckdb"]:
         con = open_pilot(path).con

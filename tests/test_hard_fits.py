@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pandas as pd
 
-from workbench import report
-from workbench.analyze import Design, Settings, analyze_stats
+from workbench.report import views as report
+from workbench.effects.analyze import Design, Settings, analyze_stats
 
 
 def test_separated_outcome_under_agent_randomization_is_flagged_not_judged():
-    from workbench.models import HierarchicalBinary
+    from workbench.models.binary import HierarchicalBinary
 
     # Separation: no control account promises, every treated one does; four agents per arm.
     cells = pd.DataFrame({"arm": ["pressure"] * 4 + ["empathy"] * 4, "agent_id": [f"G{i}" for i in range(8)],

@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from workbench.meta import meta_analysis, pool
+from workbench.design.meta import meta_analysis, pool
 
 
 def _cli(*args):

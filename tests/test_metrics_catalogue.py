@@ -2,9 +2,9 @@
 
 from pathlib import Path
 
-from workbench.catalogue import CATALOGUE, STAT_COLUMNS, render_catalogue
-from workbench.config import METRICS
-from workbench.metrics import COLUMNS, SPECS
+from workbench.metrics.catalogue import CATALOGUE, STAT_COLUMNS, render_catalogue
+from workbench.contract.config import METRICS
+from workbench.metrics.stats import COLUMNS, SPECS
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -7,7 +7,7 @@ import typer
 from conftest import config, frames
 from typer.testing import CliRunner
 
-from workbench import cli_metrics
+from workbench.cli import metrics as cli_metrics
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 app.command("metrics")(cli_metrics.metrics)
@@ -61,7 +61,7 @@ def test_by_accepts_the_comma_list_and_engine_flag(tmp_path):
     from pilot_factory import make_pilot
     from typer.testing import CliRunner
 
-    from workbench.cli import app
+    from workbench.cli.main import app
 
     root = make_pilot(tmp_path / "p")
     r = CliRunner().invoke(app, ["metrics", str(root), "--by", "segment,agent", "--engine", "duckdb", "--out", str(tmp_path / "s.csv")])

@@ -1,9 +1,9 @@
 """The warehouse's sufficient statistics equal the same sums taken in pandas over the per-account outcomes.
 
-:func:`workbench.metrics.stats_expr` sums per eligibility group and then over
+:func:`workbench.metrics.stats.stats_expr` sums per eligibility group and then over
 the eligible groups; here every statistic is recomputed from its definition
 (eligible accounts, units with a non-missing outcome, covariate present) on
-the rows of :func:`workbench.metrics.account_outcomes`, with missing
+the rows of :func:`workbench.metrics.stats.account_outcomes`, with missing
 covariates, missing answers and cells without any eligible account.
 """
 
@@ -13,15 +13,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from workbench.catalogue import CATALOGUE
-from workbench.engine import open_pilot
-from workbench.io import write_pilot
-from workbench.metrics import SPECS, account_outcomes, sufficient_stats
+from workbench.metrics.catalogue import CATALOGUE
+from workbench.metrics.engine import open_pilot
+from workbench.contract.io import write_pilot
+from workbench.metrics.stats import SPECS, account_outcomes, sufficient_stats
 
 
 @pytest.fixture(scope="module")
 def pilot(tmp_path_factory):
-    simulate = pytest.importorskip("workbench.simulate")
+    simulate = pytest.importorskip("workbench.simulate.pilot")
     cfg, tables, _ = simulate.simulate_tables(accounts=1200, seed=3, agents=8)
     acc = tables["accounts"].copy()
     acc.loc[acc.index % 5 == 0, "prior_paid"] = np.nan  # CUPED sums skip missing covariates

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 from conftest import config, frames
 
-from workbench.engine import open_pilot
-from workbench.metrics import account_outcomes, sufficient_stats
+from workbench.metrics.engine import open_pilot
+from workbench.metrics.stats import account_outcomes, sufficient_stats
 
 
 def acc(aid, arm="empathy", at="2026-01-01", **kw):

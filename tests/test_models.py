@@ -6,14 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from workbench.models import (
-    DEFAULT_SAMPLER,
-    SAMPLERS,
-    CumulativeLogit,
-    Fit,
-    HierarchicalBinary,
-    ModelInputError,
-)
+from workbench.models.base import DEFAULT_SAMPLER, SAMPLERS, Fit, ModelInputError
+from workbench.models.binary import HierarchicalBinary
+from workbench.models.ordinal import CumulativeLogit
 
 FAST = {"draws": 150, "tune": 150, "chains": 2, "smoke": True}
 

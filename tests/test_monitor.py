@@ -10,13 +10,13 @@ from datetime import timedelta
 import numpy as np
 import pytest
 
-from workbench.monitor import apply_rule, look_dates, monitor_pilot, operating_characteristics, tune_threshold
+from workbench.design.monitor import apply_rule, look_dates, monitor_pilot, operating_characteristics, tune_threshold
 
 
 @pytest.fixture(scope="module")
 def tiny_pilot(tmp_path_factory):
-    from workbench.io import write_pilot
-    from workbench.simulate import simulate_tables
+    from workbench.contract.io import write_pilot
+    from workbench.simulate.pilot import simulate_tables
 
     cfg, tables, _ = simulate_tables(400, seed=5, with_truth=False)
     return write_pilot(tmp_path_factory.mktemp("mon") / "pilot", cfg, tables, "parquet"), cfg, tables

@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from workbench.run import NOTEBOOKS, notebooks_dir
+from workbench.runs.pipeline import NOTEBOOKS, notebooks_dir
 
 TEMPLATES = sorted(notebooks_dir().glob("*.ipynb"))
 

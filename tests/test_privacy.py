@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from workbench.privacy import pseudonym, pseudonymize, scan, suppress_small
+from workbench.report.privacy import pseudonym, pseudonymize, scan, suppress_small
 
 
 def test_pseudonyms_are_stable_keyed_and_distinct():

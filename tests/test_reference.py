@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from workbench.config import parse_config
-from workbench.reference import kept_promises, reference_metrics
+from workbench.contract.config import parse_config
+from workbench.metrics.reference import kept_promises, reference_metrics
 
 T0 = pd.Timestamp("2026-01-01", tz="UTC")
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from workbench.cli import app
-from workbench.run import NOTEBOOKS
+from workbench.cli.main import app
+from workbench.runs.pipeline import NOTEBOOKS
 
 SMOKE = ["-p", "smoke=true", "-p", "figure_dpi=60"]  # short MCMC, small images: the suite's budget
 
@@ -26,7 +26,7 @@ def tiny_pilot() -> Path:
     """1,500 simulated accounts handled by 10 agents (built once per session)."""
     import pandas as pd
 
-    from workbench.simulate import simulate_pilot
+    from workbench.simulate.pilot import simulate_pilot
 
     root = Path(tempfile.mkdtemp(prefix="wb-run-"))
     pilot = simulate_pilot(root / "pilot", accounts=1500, seed=3, preset="realistic", agents=10)
@@ -130,7 +130,7 @@ def test_unknown_or_badly_typed_parameter_fails_before_any_work(tmp_path: Path) 
 
 
 def test_verdict_wording_by_unit_and_gate() -> None:
-    from workbench import report
+    from workbench.report import views as report
 
     doc = {"level": 0.95, "treatments": ["empathy"], "control": "pressure", "data_quality": {"ok": True, "failed": []},
            "metrics": {"kept_ptp": {"unit": "share of accounts", "role": "primary", "prob_better": 0.9999,

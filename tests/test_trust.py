@@ -15,9 +15,9 @@ import pandas as pd
 from test_run import SMOKE, completed_run, tiny_pilot
 from typer.testing import CliRunner
 
-from workbench.cli import app
-from workbench.manifest import sha256
-from workbench.privacy import scan
+from workbench.cli.main import app
+from workbench.runs.manifest import sha256
+from workbench.report.privacy import scan
 
 
 def _identifiers(pilot: Path) -> list[str]:
@@ -51,7 +51,7 @@ def test_manifest_records_inputs_parameters_versions_commit():
 
 
 def test_results_json_is_byte_identical_on_rerun_and_has_no_time_or_path(tmp_path):
-    from workbench.run import prepare
+    from workbench.runs.pipeline import prepare
 
     run_dir = completed_run()[0]
     first = (run_dir / "results.json").read_bytes()

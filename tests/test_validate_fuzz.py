@@ -9,8 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pilot_factory import make_pilot
 
-from workbench.tables import TABLES
-from workbench.validate import validate_pilot
+from workbench.contract.tables import TABLES
+from workbench.contract.validate import validate_pilot
 
 cell = st.one_of(
     st.just(""),

@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats as st
 
-from workbench.config import PilotConfig
-from workbench.metrics import sufficient_stats
-from workbench.metrics_accounts import _ts
+from workbench.contract.config import PilotConfig
+from workbench.metrics.stats import sufficient_stats
+from workbench.metrics.accounts import _ts
 
 SRM_ALPHA = 0.001
 SMD_WARN, SMD_FAIL = 0.1, 0.25  # common thresholds for standardized mean differences
@@ -245,7 +245,7 @@ def freshness(tables: dict, config: PilotConfig) -> CheckResult:
     data may stop early) or when events lie after it (they are ignored);
     fail beyond 30 days.
     """
-    from workbench.tables import TABLES
+    from workbench.contract.tables import TABLES
 
     obs = _ts(config.observed_until)
     last, after = {}, {}
@@ -274,8 +274,8 @@ def run_checks(tables: dict, config: PilotConfig) -> list[CheckResult]:
 
 
 def check_pilot(pilot: str | Path | PilotConfig, backend: str = "duckdb") -> list[CheckResult]:
-    """Open a pilot (:func:`workbench.engine.open_pilot`) and run every check."""
-    from workbench.engine import open_pilot
+    """Open a pilot (:func:`workbench.metrics.engine.open_pilot`) and run every check."""
+    from workbench.metrics.engine import open_pilot
 
     p = open_pilot(pilot, backend)
     return run_checks(p.tables, p.config)

@@ -1,0 +1,173 @@
+"""``workbench meta``, ``design`` and ``monitor``: pooling pilots, sizing a pilot, watching one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def _fail(lines: list[str]) -> None:
+    for line in lines:
+        typer.echo(line, err=True)
+    raise typer.Exit(1)
+
+
+def _write(doc: dict, out: Path | None) -> None:
+    from workbench.effects.analyze import to_json
+
+    text = to_json(doc)
+    if out is None:
+        return
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        _fail([f"--out {out}: cannot write ({exc.strerror or exc})"])
+    typer.echo(f"written to {out}", err=True)
+
+
+def _iv(d: dict) -> str:
+    lo, hi = d["interval"]
+    return f"{d['mean']:+.4g} [{lo:+.4g}, {hi:+.4g}]"
+
+
+def meta(
+    results: Annotated[list[Path], typer.Argument(help="two or more results JSON files (workbench analyze --out)")],
+    metric: Annotated[str, typer.Option(help="metric to pool")] = "kept_ptp",
+    level: Annotated[float, typer.Option(min=0.5, max=0.999, help="interval level")] = 0.95,
+    tau_scale: Annotated[float | None, typer.Option(min=0.0, help="half-normal prior scale of tau (metric unit)")] = None,
+    out: Annotated[Path | None, typer.Option(help="meta-analysis JSON")] = None,
+) -> None:
+    """Pool several pilots: population effect, between-pilot spread, the next pilot's effect."""
+    from workbench.design.meta import MetaError, meta_analysis
+
+    try:
+        doc = meta_analysis(results, metric, level, tau_scale)
+    except MetaError as err:
+        _fail(err.problems)
+    typer.echo(f"{metric}: {doc['pilots_pooled']} pilots, {doc['model']}")
+    for p in doc["pilots"]:
+        typer.echo(f"  {p['pilot']:30} observed {p['observed']:+.4g} (se {p['se']:.3g})  shrunken {_iv(p['shrunken'])}")
+    typer.echo(f"population effect mu   {_iv(doc['mu'])}  P(better) {doc['mu']['prob_better']:.3f}")
+    t = doc["tau"]
+    typer.echo(f"between-pilot sd tau   {t['median']:.4g} [{t['interval'][0]:.4g}, {t['interval'][1]:.4g}]"
+               f"  (half-normal prior, scale {t['prior']['scale']:.4g})")
+    typer.echo(f"next pilot theta_new   {_iv(doc['theta_new'])}  P(better) {doc['theta_new']['prob_better']:.3f}")
+    _write(doc, out)
+
+
+def design(
+    metric: Annotated[str, typer.Option(help="binary metric to size the pilot for")],
+    baseline: Annotated[float, typer.Option(help="control share (e.g. 0.10)")],
+    effect: Annotated[float, typer.Option(help="treatment - control worth detecting (e.g. 0.02); 0 for equivalence")],
+    unit: Annotated[str, typer.Option(help="randomization unit: account | agent")] = "account",
+    icc: Annotated[float, typer.Option(help="intra-cluster correlation (unit agent)")] = 0.0,
+    accounts_per_agent: Annotated[int, typer.Option(help="accounts each agent handles (unit agent)")] = 50,
+    weekly_arrivals: Annotated[float | None, typer.Option(min=1, help="accounts entering the pilot per week")] = None,
+    target: Annotated[float, typer.Option(help="probability of a correct decision")] = 0.8,
+    sims: Annotated[int, typer.Option(min=20, help="simulated pilots per candidate size")] = 200,
+    seed: Annotated[int, typer.Option(help="random seed")] = 0,
+    rope: Annotated[float | None, typer.Option(help="region of practical equivalence (needed for effect 0)")] = None,
+    lock: Annotated[Path | None, typer.Option(help="write the analysis plan (plan.lock) here")] = None,
+    pilot: Annotated[Path | None, typer.Option(help="take primary, guardrails and rope for the lock from this pilot.yml")] = None,
+    primary: Annotated[str | None, typer.Option(help="primary metric for the lock (default: --metric)")] = None,
+    looks: Annotated[int, typer.Option(min=1, help="planned looks (weekly) for the lock")] = 1,
+    out: Annotated[Path | None, typer.Option(help="design JSON")] = None,
+) -> None:
+    """Accounts, agents and weeks a pilot needs, by simulation through the engine (statsmodels beside it)."""
+    from workbench.design.sizing import DesignSpec, plan_pilot
+
+    spec = DesignSpec(metric, baseline, effect, unit, icc, accounts_per_agent, weekly_arrivals, target, sims, seed, rope)
+    problems = spec.check()
+    if problems:
+        _fail(problems)
+    try:
+        doc = plan_pilot(spec)
+    except ValueError as err:
+        _fail([str(err)])
+    cf = doc["closed_form"]
+    typer.echo(f"{metric}: baseline {baseline:.4g}, effect {effect:+.4g}, rule {doc['decision_rule']}, target {target}")
+    typer.echo(f"accounts per arm (simulated, {sims} pilots per size): {doc['accounts_per_arm']:,}"
+               f"  (bisection {doc['search']['n']:,}, power {doc['search']['power']:.3f} +- {doc['search']['power_mc_error']:.3f})")
+    if cf["accounts_per_arm"]:
+        typer.echo(f"accounts per arm (statsmodels, design effect {cf['design_effect']:.3g}): {cf['accounts_per_arm']:,}")
+    if unit == "agent":
+        typer.echo(f"agents: {doc['agents_per_arm']} per arm, {doc['agents_total']} in all")
+    if "weeks" in doc:
+        typer.echo(f"weeks: {doc['intake_weeks']} of intake + {doc['outcome_window_weeks']} of outcome window = {doc['weeks']}")
+    if lock is not None:
+        _lock(lock, pilot, primary or metric, rope, looks, doc)
+    _write(doc, out)
+
+
+def _lock(path: Path, pilot: Path | None, primary: str, rope: float | None, looks: int, doc: dict) -> None:
+    from workbench.contract.config import DEFAULT_GUARDRAILS, ConfigError, load_config
+    from workbench.design.plan import make_plan, plan_from_config, write_plan
+
+    summary = {k: doc[k] for k in ("metric", "baseline", "effect", "target", "accounts_per_arm") if k in doc}
+    if pilot is not None:
+        try:
+            cfg = load_config(pilot / "pilot.yml" if pilot.is_dir() else pilot)
+        except ConfigError as err:
+            _fail(err.problems)
+        plan = plan_from_config(cfg, looks=looks, design=summary)
+    else:
+        plan = make_plan(primary, dict(DEFAULT_GUARDRAILS), {primary: rope} if rope else {}, looks=looks,
+                         design=summary)
+    if looks > 1:
+        from workbench.design.monitor import tune_threshold
+
+        per_look = max(round(doc["accounts_per_arm"] / looks), 1)
+        plan["looks"]["threshold"] = tune_threshold(looks, doc["baseline"], per_look, 10_000, doc.get("seed", 0))
+    try:
+        write_plan(plan, path)
+    except OSError as exc:
+        _fail([f"--lock {path}: cannot write ({exc.strerror or exc})"])
+    typer.echo(f"plan locked in {path}")
+
+
+def monitor(
+    pilot: Annotated[Path, typer.Argument(help="pilot folder, its pilot.yml, or a DuckDB file")],
+    metric: Annotated[str | None, typer.Option(help="metric to monitor (default: the primary)")] = None,
+    looks: Annotated[str, typer.Option(help="look cadence (weekly only)")] = "weekly",
+    sims: Annotated[int, typer.Option(min=100, help="simulated sequences for the operating characteristics")] = 2000,
+    effect: Annotated[float | None, typer.Option(help="effect for the power figure (default: 10% of the control rate)")] = None,
+    seed: Annotated[int, typer.Option(help="random seed")] = 0,
+    out: Annotated[Path | None, typer.Option(help="monitor JSON")] = None,
+) -> None:
+    """Replay the pilot week by week under a tuned Bayesian stopping rule; show where it would have stopped."""
+    from workbench.contract.config import METRICS
+    from workbench.metrics.engine import EngineError
+    from workbench.design.monitor import monitor_pilot
+    from workbench.contract.validate import validate_pilot
+
+    if looks != "weekly":
+        _fail([f"--looks: only weekly looks are supported, not {looks!r}"])
+    if metric is not None and metric not in METRICS:
+        _fail([f"--metric: unknown metric {metric!r}; known: {', '.join(METRICS)}"])
+    report = validate_pilot(pilot)
+    if not report.ok:
+        _fail([f"pilot {pilot}: invalid; run `workbench validate {pilot}`"] + [p.line() for p in report.errors])
+    try:
+        doc = monitor_pilot(pilot, metric, sims=sims, seed=seed, effect=effect)
+    except EngineError as err:
+        _fail(err.problems)
+    for note in doc["notes"]:
+        typer.echo(f"note: {note}")
+    for x in doc["looks"]:
+        if x.get("status") != "analysed":
+            continue
+        typer.echo(f"look {x['look']:3} {x['date'][:10]}  n {x['n_control']:>6}/{x['n_treatment']:<6}"
+                   f" diff {x['difference']:+.4g}  P(better) {x['prob_better']:.3f}{'' if x['new_data'] else '  (no new data)'}")
+    if "rule" in doc and "u" in doc["rule"]:
+        r, s = doc["rule"], doc["stop"]
+        typer.echo(f"rule: benefit P(better) > {r['u']:.4f}, harm < {1 - r['u']:.4f} (tuned for {r['max_looks']} looks);"
+                   f" futility {r['futility']}")
+        typer.echo(f"stop: {s['reason']}" + (f" at look {s['look']} ({s['date'][:10]})" if s["stopped"] else ""))
+        for name, oc in doc["operating_characteristics"].items():
+            typer.echo(f"OC {name:9} u={oc['threshold']:.4f}: false win {oc['false_win']['rate']:.3f} +- "
+                       f"{oc['false_win']['mc_error']:.3f}, power {oc['power']['rate']:.3f} +- {oc['power']['mc_error']:.3f}"
+                       f" (effect {oc['effect_size']:.3g}), looks {oc['aa']['looks']['mean']:.2f} (A/A)")
+    _write(doc, out)

@@ -1,0 +1,273 @@
+"""Pilot design: how many accounts, agents and weeks a pilot needs.
+
+The answer is computed by simulation through the real engine: for a candidate
+number of accounts per arm ``n`` we simulate ``sims`` pilots' per-arm
+sufficient statistics under the planned effect, run
+:func:`workbench.effects.analyze.analyze_stats` on each, and count how often the
+decision is the correct one:
+
+* effect ``D != 0`` in the better direction: P(better) > 0.95 at the end;
+* effect ``D != 0`` in the worse direction: P(better) < 0.05;
+* ``D == 0``: P(inside the region of practical equivalence) > 0.95.
+
+The smallest ``n`` whose probability of a correct decision reaches ``target``
+is found by doubling, then bisection, with common random numbers (simulation
+``i`` uses the same seed at every ``n``, so the power curve is smooth in
+``n`` and the search does not chase Monte-Carlo noise).
+
+Under agent randomization each agent's rate is drawn from a Beta with the
+intra-cluster correlation ``rho`` (beta-binomial: ``p_j ~ Beta(p (1-rho)/rho,
+(1-p)(1-rho)/rho)``, so ``corr = rho``), the engine's own estimator
+(:func:`workbench.models.conjugate.icc_design_effect`) turns the simulated agent cells
+into a design effect, and the engine discounts the counts by it, exactly as it
+does on a real agent-randomized pilot.
+
+The closed-form check is statsmodels' ``NormalIndPower`` on Cohen's ``h``
+(``proportion_effectsize``), one-sided alpha 0.05 (the same bar as P(better) >
+0.95 under a flat prior), inflated by the design effect ``1 + (m - 1) rho``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from workbench.metrics.catalogue import CATALOGUE
+from workbench.contract.config import Windows
+
+THRESHOLD = 0.95  # P(better) bar of the engine's verdict (analyze._verdict)
+
+
+@dataclass
+class DesignSpec:
+    """What the pilot must be able to detect, and how it is randomized."""
+
+    metric: str
+    baseline: float
+    effect: float  # treatment - control, in the metric's unit (a share for binary metrics)
+    unit: str = "account"
+    icc: float = 0.0
+    accounts_per_agent: int = 50
+    weekly_arrivals: float | None = None
+    target: float = 0.8
+    sims: int = 200
+    seed: int = 0
+    rope: float | None = None
+    windows: Windows = field(default_factory=Windows)
+
+    def check(self) -> list[str]:
+        """Problems with the specification, one line each (empty when valid)."""
+        out = []
+        fam = CATALOGUE[self.metric].family if self.metric in CATALOGUE else None
+        if fam not in ("binary", "time-to-event"):
+            out.append(f"--metric: {self.metric!r} is not a binary metric (design covers binary metrics)")
+        if not 0 < self.baseline < 1:
+            out.append("--baseline: must be a share strictly between 0 and 1")
+        elif not 0 < self.baseline + self.effect < 1:
+            out.append("--effect: baseline + effect must stay strictly between 0 and 1")
+        if self.effect == 0 and not self.rope:
+            out.append("--effect 0 asks for equivalence: give --rope (the region of practical equivalence)")
+        if self.unit not in ("account", "agent"):
+            out.append("--unit: must be account or agent")
+        if self.unit == "agent" and not 0 <= self.icc < 1:
+            out.append("--icc: must be in [0, 1)")
+        if self.unit == "agent" and self.accounts_per_agent < 1:
+            out.append("--accounts-per-agent: must be at least 1")
+        if not 0 < self.target < 1:
+            out.append("--target: must be between 0 and 1")
+        return out
+
+    @property
+    def higher_is_better(self) -> bool:
+        hib = CATALOGUE[self.metric].higher_is_better if self.metric in CATALOGUE else True
+        return hib is not False
+
+    @property
+    def design_effect(self) -> float:
+        """Kish design effect ``1 + (m - 1) rho`` (1 under account randomization)."""
+        return 1.0 + (self.accounts_per_agent - 1) * self.icc if self.unit == "agent" else 1.0
+
+    def window_days(self) -> int:
+        """Days from assignment until an account's outcome is known (its eligibility)."""
+        w = self.windows
+        if self.metric == "kept_ptp":
+            return w.outcome_days + w.grace_days + w.max_due_days
+        if self.metric == "retention":
+            return w.retention_days
+        return w.outcome_days
+
+
+def _stats(metric: str, n: int, s_c: int, s_t: int) -> pd.DataFrame:
+    return pd.DataFrame([
+        {"metric": metric, "family": "binary", "arm": arm, "n": n, "successes": s, "sum": s, "sum_sq": s,
+         "accounts": n, "excluded": 0}
+        for arm, s in (("control", s_c), ("treatment", s_t))
+    ])
+
+
+def _agent_successes(rng, p: float, rho: float, agents: int, m: int) -> np.ndarray:
+    if rho <= 0:
+        return rng.binomial(m, p, agents)
+    a, b = p * (1 - rho) / rho, (1 - p) * (1 - rho) / rho
+    return rng.binomial(m, rng.beta(a, b, agents))
+
+
+def _deff_from_cells(sc: np.ndarray, st: np.ndarray, m: int) -> float:
+    """The engine's estimate of the design effect from per-agent cells (mean over arms)."""
+    from workbench.models.conjugate import icc_design_effect
+
+    out = []
+    for s in (sc, st):
+        cells = pd.DataFrame({"n": np.full(len(s), m), "successes": s})
+        out.append(icc_design_effect(cells, "successes"))
+    return float(np.mean(out))
+
+
+def correct_decision(doc: dict, spec: DesignSpec) -> bool:
+    """Did the engine's end-of-pilot numbers give the right decision for the planned effect?"""
+    m = doc["metrics"][spec.metric]
+    if spec.effect == 0:
+        return m["prob_rope"] > THRESHOLD
+    better = (spec.effect > 0) == spec.higher_is_better
+    return m["prob_better"] > THRESHOLD if better else m["prob_better"] < 1 - THRESHOLD
+
+
+def simulated_power(spec: DesignSpec, n: int) -> float:
+    """P(correct decision) with ``n`` accounts per arm, over ``spec.sims`` engine runs.
+
+    Simulation ``i`` draws its data from ``default_rng([seed, i])`` at every
+    ``n`` (common random numbers) and runs the engine with seed ``i``.
+    """
+    from workbench.effects.analyze import Design, Settings, analyze_stats
+
+    p0, p1 = spec.baseline, spec.baseline + spec.effect
+    rope = {spec.metric: spec.rope} if spec.rope else None
+    hits = 0
+    for i in range(spec.sims):
+        rng = np.random.default_rng([spec.seed, i])
+        deff = None
+        if spec.unit == "agent":
+            m = spec.accounts_per_agent
+            agents = max(math.ceil(n / m), 2)
+            sc_a = _agent_successes(rng, p0, spec.icc, agents, m)
+            st_a = _agent_successes(rng, p1, spec.icc, agents, m)
+            s_c, s_t, n_arm = int(sc_a.sum()), int(st_a.sum()), agents * m
+            # The engine takes the design effect only from >= 4 agents; below that it trusts the counts.
+            deff = _deff_from_cells(sc_a, st_a, m) if 2 * agents >= 4 else 1.0
+        else:
+            s_c, s_t, n_arm = int(rng.binomial(n, p0)), int(rng.binomial(n, p1)), n
+        design = Design("control", ["treatment"], primary=spec.metric, rope=rope,
+                        higher_is_better={spec.metric: spec.higher_is_better},
+                        design_effect={spec.metric: deff} if deff is not None else None)
+        doc = analyze_stats(_stats(spec.metric, n_arm, s_c, s_t), design, Settings(seed=i, draws=2000))
+        hits += correct_decision(doc, spec)
+    return hits / spec.sims
+
+
+def closed_form_n(spec: DesignSpec) -> float | None:
+    """Accounts per arm from statsmodels (one-sided alpha 0.05), times the design effect.
+
+    ``n = ((z_{1-alpha} + z_{power}) / h)^2`` with Cohen's ``h = 2 asin(sqrt(p1)) -
+    2 asin(sqrt(p0))``; ``None`` for ``D == 0`` (no closed form used here).
+    """
+    from statsmodels.stats.power import NormalIndPower
+    from statsmodels.stats.proportion import proportion_effectsize
+
+    if spec.effect == 0:
+        return None
+    h = abs(proportion_effectsize(spec.baseline + spec.effect, spec.baseline))
+    n = NormalIndPower().solve_power(effect_size=h, alpha=1 - THRESHOLD, power=spec.target, ratio=1.0,
+                                     alternative="larger")
+    return float(n) * spec.design_effect
+
+
+def search_n(spec: DesignSpec, start: int | None = None, rel_tol: float = 0.03) -> tuple[int, list[dict]]:
+    """Smallest ``n`` per arm with simulated power >= target: doubling, then bisection.
+
+    Returns ``(n, trace)``; ``trace`` lists every evaluated ``n`` and its power.
+    """
+    trace: list[dict] = []
+
+    def power(n: int) -> float:
+        p = simulated_power(spec, n)
+        trace.append({"n": n, "power": p})
+        return p
+
+    cf = closed_form_n(spec)
+    lo_n = 0
+    hi_n = max(int(start or (cf / 4 if cf else 100)), 10)
+    while power(hi_n) < spec.target:
+        lo_n, hi_n = hi_n, hi_n * 2
+        if hi_n > 50_000_000:
+            raise ValueError("more than 50 million accounts per arm: the effect is too small to detect")
+    while hi_n - lo_n > max(1, rel_tol * hi_n):
+        mid = (lo_n + hi_n) // 2
+        if power(mid) >= spec.target:
+            hi_n = mid
+        else:
+            lo_n = mid
+    return hi_n, trace
+
+
+def smooth_n(trace: list[dict], target: float, sims: int) -> float | None:
+    """``n`` at ``target`` from a probit fit of every simulated run in the search.
+
+    The large-sample power is ``Phi(h sqrt(n / (2 deff)) - z_{1-alpha})``, linear in
+    ``sqrt(n)`` on the probit scale, so a binomial GLM ``probit(power) = a + b
+    sqrt(n)`` over all ``len(trace) * sims`` runs estimates the crossing far more
+    precisely than the last bisection step alone; ``None`` if the fit is degenerate.
+    """
+    import statsmodels.api as sm
+    from scipy import stats
+
+    x = np.sqrt([t["n"] for t in trace])
+    y = np.array([t["power"] for t in trace])
+    if len(trace) < 3 or np.all(y == y[0]):
+        return None
+    glm = sm.GLM(y, sm.add_constant(x), family=sm.families.Binomial(sm.families.links.Probit()),
+                 var_weights=np.full(len(y), float(sims)))
+    a, b = glm.fit().params
+    if b <= 0:
+        return None
+    return float(((stats.norm.ppf(target) - a) / b) ** 2)
+
+
+def plan_pilot(spec: DesignSpec) -> dict:
+    """The design document: accounts, agents and weeks, simulated and closed-form.
+
+    ``accounts_per_arm`` is the probit-smoothed crossing of the simulated power
+    curve (:func:`smooth_n`), rounded up; ``search.n`` the raw bisection answer.
+    """
+    n_search, trace = search_n(spec)
+    smooth = smooth_n(trace, spec.target, spec.sims)
+    n = math.ceil(smooth) if smooth else n_search
+    cf = closed_form_n(spec)
+    out: dict = {
+        "metric": spec.metric, "baseline": spec.baseline, "effect": spec.effect, "target": spec.target,
+        "decision_rule": ("P(rope) > 0.95" if spec.effect == 0 else
+                          "P(better) > 0.95" if (spec.effect > 0) == spec.higher_is_better else "P(better) < 0.05"),
+        "unit": spec.unit, "sims": spec.sims, "seed": spec.seed,
+        "accounts_per_arm": n, "accounts_total": 2 * n,
+        "search": {"n": n_search, "power": next(t["power"] for t in trace if t["n"] == n_search),
+                   "power_mc_error": None, "evaluations": trace},
+        "closed_form": {"method": "statsmodels NormalIndPower, proportion_effectsize, one-sided alpha 0.05",
+                        "accounts_per_arm": None if cf is None else math.ceil(cf),
+                        "design_effect": spec.design_effect},
+    }
+    p = out["search"]["power"]
+    out["search"]["power_mc_error"] = math.sqrt(p * (1 - p) / spec.sims)
+    if cf:
+        out["closed_form"]["ratio_simulated_to_closed_form"] = n / cf
+    if spec.unit == "agent":
+        out.update(icc=spec.icc, accounts_per_agent=spec.accounts_per_agent,
+                   agents_per_arm=math.ceil(n / spec.accounts_per_agent),
+                   agents_total=2 * math.ceil(n / spec.accounts_per_agent))
+    window_weeks = math.ceil(spec.window_days() / 7)
+    out["outcome_window_weeks"] = window_weeks
+    if spec.weekly_arrivals:
+        intake = math.ceil(2 * n / spec.weekly_arrivals)
+        out.update(intake_weeks=intake, weeks=intake + window_weeks)
+    return out

@@ -1,0 +1,267 @@
+"""Engines: open a pilot's tables as ibis tables on DuckDB, Spark or any ibis backend.
+
+The metric definitions (:mod:`workbench.metrics.stats`) are ibis expressions, so
+the same definitions run wherever the tables live:
+
+- ``duckdb`` (default): an in-memory DuckDB reads the Parquet/CSV files in
+  place (``read_parquet`` / ``read_csv``: no pandas round trip), or a DuckDB
+  file opened read-only.
+- ``pyspark``: the active (or a new local) SparkSession reads the files.
+- ``source.kind: ibis`` in pilot.yml: ``ibis.connect(source.url)``; tables are
+  read from ``source.schema``.
+
+Every timestamp column is normalized to a naive timestamp holding UTC wall
+time: the session time zone is set to UTC (DuckDB ``SET TimeZone``; Spark
+``spark.sql.session.timeZone``), tz-aware columns are cast to naive, and
+strings (CSV) are parsed as UTC. Every other contract column is cast to its
+contract type, so ids read from CSV as integers still join.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from workbench.contract.config import PilotConfig, load_config
+from workbench.contract.tables import TABLES
+
+_KIND = {"string": "string", "float": "float64", "int": "int64", "bool": "boolean"}
+
+
+class EngineError(Exception):
+    """The pilot's tables could not be opened; ``problems`` holds one line each."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass
+class Pilot:
+    """An opened pilot: its configuration, its ibis tables and the connection."""
+
+    config: PilotConfig
+    tables: dict[str, Any]
+    con: Any
+    root: Path | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def locate(pilot: str | Path) -> tuple[Path, Path | None]:
+    """Find ``pilot.yml`` from a folder, a pilot.yml path or a ``.duckdb`` file.
+
+    Returns ``(pilot_yml, duckdb_file_or_None)``.
+    """
+    from workbench.contract.source import locate as locate_pilot  # the one set of path rules
+
+    _, yml = locate_pilot(pilot)
+    p = Path(pilot)
+    return yml, (p if p.suffix in (".duckdb", ".db") and not p.is_dir() else None)
+
+
+@functools.cache
+def _duckdb_functions() -> tuple[Any, Any, Any]:
+    """DuckDB's ``epoch_us``, ``make_timestamp`` and ``isfinite`` as ibis builtin functions."""
+    import ibis
+
+    udf = ibis.udf.scalar.builtin
+    return (udf(lambda x: None, name="epoch_us", signature=((None,), "int64")),
+            udf(lambda x: None, name="make_timestamp", signature=(("int64",), "timestamp")),
+            udf(lambda x: None, name="isfinite", signature=((None,), "boolean")))
+
+
+def _duckdb_naive_utc(col: Any) -> Any:
+    """``CAST(col AS TIMESTAMP)`` of a TIMESTAMPTZ, as DuckDB computes it fast (same values).
+
+    With the session zone UTC the cast yields the instant's UTC wall time, but
+    DuckDB routes it through ICU's calendar (about 0.1 us a value: seconds on
+    the contact table). ``make_timestamp(epoch_us(col))`` reinterprets the
+    instant's microseconds and gives the same timestamp; infinities, which it
+    would turn into NULL, keep the plain cast.
+    """
+    import ibis
+
+    epoch_us, make_timestamp, isfinite = _duckdb_functions()
+    return ibis.ifelse(isfinite(col), make_timestamp(epoch_us(col)), col.cast("timestamp"))
+
+
+def normalize(t: Any, name: str) -> Any:
+    """Cast the contract columns of table ``name`` to their contract types (timestamps: naive UTC)."""
+    spec = TABLES[name].columns
+    casts = {}
+    try:
+        duck = t.get_backend().name == "duckdb"
+    except Exception:  # noqa: BLE001 - an unbound table: the portable casts
+        duck = False
+    naive = _duckdb_naive_utc if duck else (lambda col: col.cast("timestamp"))
+    for col, c in spec.items():
+        if col not in t.columns:
+            continue
+        dt = t[col].type()
+        if c.kind == "timestamp":
+            if dt.is_string():
+                # CSV text: parse as an instant (a naive string counts as UTC, the session zone).
+                casts[col] = naive(t[col].cast("timestamp('UTC')"))
+            elif dt.is_timestamp() and dt.timezone is not None:
+                casts[col] = naive(t[col])
+            elif not dt.is_timestamp():
+                casts[col] = t[col].cast("timestamp")
+        elif c.kind == "float" and not dt.is_float64():
+            casts[col] = t[col].cast("float64")
+        elif c.kind == "int" and not dt.is_integer():
+            casts[col] = t[col].cast("int64")
+        elif c.kind == "string" and not dt.is_string():
+            casts[col] = t[col].cast("string")
+        elif c.kind == "bool" and not dt.is_boolean():
+            casts[col] = t[col].cast("boolean")
+    return t.mutate(**casts) if casts else t
+
+
+def _duckdb(path: Path | None) -> Any:
+    import ibis
+
+    con = ibis.duckdb.connect(str(path), read_only=True) if path else ibis.duckdb.connect()
+    con.raw_sql("SET TimeZone = 'UTC'")
+    # DuckDB draws a progress bar on stdout for queries over 2 s: it would end up
+    # in CLI tables and piped JSON of large pilots. Inside a Jupyter kernel DuckDB
+    # refuses to change the setting without ipywidgets, and draws no text bar there.
+    import duckdb
+
+    try:
+        con.raw_sql("SET enable_progress_bar = false")
+    except duckdb.InvalidInputException:
+        pass
+    return con
+
+
+def spark_session(memory: str = "1g") -> Any:
+    """The active SparkSession, or a new local one with UTC session time."""
+    from pyspark.sql import SparkSession
+
+    spark = SparkSession.getActiveSession()
+    if spark is None:
+        spark = (
+            SparkSession.builder.master("local[2]")
+            .appName("workbench")
+            .config("spark.sql.session.timeZone", "UTC")
+            .config("spark.driver.memory", memory)
+            .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
+            .config("spark.sql.shuffle.partitions", "4")
+            .getOrCreate()
+        )
+    spark.conf.set("spark.sql.session.timeZone", "UTC")
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+def _read_csv(con: Any, backend: str, path: Path, name: str, view: str) -> Any:
+    """Read a CSV in place; on DuckDB, contract string and timestamp columns are read as text.
+
+    DuckDB's sniffer may type ``2026-03-02T01:30:00+02:00`` as a naive
+    timestamp and drop the offset; as text, :func:`normalize` parses it as an
+    instant. Ids stay text too, so ``007`` keeps its zeros.
+    """
+    if backend != "duckdb":
+        return con.read_csv(str(path), table_name=view)
+    with path.open(encoding="utf-8", newline="") as fh:
+        header = next(csv.reader(fh), [])
+    spec = TABLES[name].columns
+    types = {c: "VARCHAR" for c in header if c in spec and spec[c].kind in ("string", "timestamp")}
+    return con.read_csv(str(path), table_name=view, types=types or None)
+
+
+def _connect(backend: str, duck_file: Path | None) -> Any:
+    import ibis
+
+    if backend == "duckdb":
+        return _duckdb(duck_file)
+    if duck_file is not None:
+        raise EngineError([f"engine: a DuckDB file can only be read with backend duckdb, not {backend!r}"])
+    if backend == "pyspark":
+        return ibis.pyspark.connect(spark_session())
+    raise EngineError([f"engine: unknown backend {backend!r} (duckdb, pyspark, or source.kind ibis in pilot.yml)"])
+
+
+def open_pilot(pilot: str | Path | PilotConfig, backend: str = "duckdb") -> Pilot:
+    """Open a pilot's tables as ibis tables.
+
+    Parameters
+    ----------
+    pilot : a folder holding pilot.yml, a path to pilot.yml, a ``.duckdb`` file
+        with pilot.yml beside it, or an already loaded :class:`PilotConfig`
+        (then ``source.path`` must be absolute, or ``source.kind`` ibis).
+    backend : ``duckdb`` (default) or ``pyspark`` for folder and DuckDB
+        sources; ignored when ``source.kind`` is ``ibis`` (the URL decides).
+
+    Raises
+    ------
+    EngineError, workbench.contract.config.ConfigError : one line per problem.
+    """
+    import ibis
+
+    duck_file = None
+    if isinstance(pilot, PilotConfig):
+        config, root = pilot, None
+    else:
+        yml, duck_file = locate(pilot)
+        config, root = load_config(yml), yml.parent
+    src = config.source
+    if src.path:
+        base = Path(src.path) if root is None else root / src.path
+    elif root is not None:
+        base = root
+    elif src.kind != "ibis":
+        raise EngineError(["engine: a PilotConfig without a file needs source.path"])
+    if src.kind == "duckdb" and duck_file is None:
+        duck_file = base
+    notes: list[str] = []
+    raw: dict[str, Any] = {}
+    if src.kind == "ibis":
+        try:
+            con = ibis.connect(src.url)
+        except Exception as exc:  # noqa: BLE001 - any backend's connection error, shown as one line
+            raise EngineError([f"engine: cannot connect to source.url: {exc.__class__.__name__}: {exc}"]) from None
+        for name in TABLES:
+            # Table by table, not list_tables(): that fails on some backend/driver pairs
+            # (ibis 12 with duckdb 2), and an absent optional table is no error.
+            try:
+                raw[name] = con.table(name, database=src.schema_) if src.schema_ else con.table(name)
+            except Exception:  # noqa: BLE001, S112 - absent table; accounts is checked below
+                continue
+    elif duck_file is not None:
+        if not duck_file.exists():
+            raise EngineError([f"engine: DuckDB file not found: {duck_file}"])
+        con = _connect(backend, duck_file)
+        # Not con.list_tables(): ibis 12 calls a cursor method DuckDB 2.0 removed.
+        present = {r[0] for r in con.raw_sql("SELECT table_name FROM information_schema.tables").fetchall()}
+        raw = {name: con.table(name) for name in TABLES if name in present}
+    else:
+        if not base.is_dir():
+            raise EngineError([f"engine: pilot folder not found: {base}"])
+        con = _connect(backend, None)
+        for name in TABLES:
+            pq, text = base / f"{name}.parquet", base / f"{name}.csv"
+            # Unique view names: several pilots can share one Spark session.
+            view = f"{name}_{zlib.crc32(str(base.resolve()).encode()):08x}"
+            if pq.exists():
+                raw[name] = con.read_parquet(str(pq), table_name=view)
+            elif text.exists():
+                raw[name] = _read_csv(con, backend, text, name, view)
+    problems = [f"engine: required table {n!r} not found" for n, t in TABLES.items() if t.required and n not in raw]
+    if problems:
+        raise EngineError(problems)
+    tables = {name: normalize(t, name) for name, t in raw.items()}
+    for name, spec in TABLES.items():
+        if name not in tables:
+            notes.append(f"table {name!r} absent: skipped {spec.unlocks}")
+    return Pilot(config=config, tables=tables, con=con, root=root, notes=notes)
+
+
+def open_tables(pilot: str | Path | PilotConfig, backend: str = "duckdb") -> dict[str, Any]:
+    """The pilot's contract tables as ibis tables (see :func:`open_pilot`)."""
+    return open_pilot(pilot, backend).tables

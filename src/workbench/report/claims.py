@@ -1,0 +1,132 @@
+"""The report's claims, monitoring and pilot-size views: tables, sentences and one figure."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from workbench.report.views import PALETTE, fmt_diff
+
+VERDICT_WORDS = {"supported": "supported", "contradicted": "contradicted by this pilot",
+                 "inconclusive": "not settled by this pilot", "not testable": "not testable with this data"}
+
+
+def _fmt_q(c: dict, x) -> str:
+    if x is None:
+        return "n/a"
+    if c["scale"] == "ratio":
+        return f"{x:.2f}x"
+    if c["scale"] in ("relative_lift",):
+        return f"{x:+.1%}"
+    if c["scale"] == "level":
+        return f"{x:.1%}"
+    return f"{x:+.4g}"
+
+
+def claims_frame(claims: dict) -> pd.DataFrame:
+    """One row per claim: the claim, who made it, what this pilot says, and how sure."""
+    rows = []
+    for c in claims["claims"]:
+        lo, hi = c.get("interval") or (None, None)
+        est = "n/a" if c.get("mean") is None else f"{_fmt_q(c, c.get('median', c['mean']))} ({_fmt_q(c, lo)} to {_fmt_q(c, hi)})"
+        rows.append({
+            "claim": c["text"], "source": c.get("source", ""), "metric": c["metric"],
+            "this pilot": est,
+            "P(claimed range)": "n/a" if c.get("probability") is None else f"{c['probability']:.3f}",
+            "verdict": VERDICT_WORDS.get(c["verdict"], c["verdict"]),
+        })
+    return pd.DataFrame(rows)
+
+
+def claims_notes(claims: dict) -> list[str]:
+    """Arithmetic impossibilities, horizon mismatches and what it would take to settle."""
+    out = []
+    for c in claims["claims"]:
+        a = c.get("arithmetic") or {}
+        if a.get("feasible") is False:
+            out.append(f"'{c['text']}': {a['note']}.")
+        if c.get("horizon_note"):
+            out.append(f"'{c['text']}': {c['horizon_note']}.")
+        s = c.get("to_settle") or {}
+        if s.get("accounts_per_arm"):
+            out.append(f"'{c['text']}': to settle it, {s['note']}.")
+        if c["verdict"] == "not testable":
+            out.append(f"'{c['text']}': {c.get('reason', 'not testable')}.")
+    return out
+
+
+def claims_summary(claims: dict) -> str:
+    """One sentence for the executive summary."""
+    counts = pd.Series([c["verdict"] for c in claims["claims"]]).value_counts()
+    parts = [f"{int(counts[v])} {VERDICT_WORDS[v]}" for v in ("supported", "contradicted", "inconclusive", "not testable")
+             if v in counts]
+    return f"Of {len(claims['claims'])} registered industry claims: " + ", ".join(parts) + "."
+
+
+def monitor_figure(mon: dict, dpi: int = 110):
+    """P(better) at each weekly look with the tuned bar and the naive 0.95 bar."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    pal = sns.color_palette(PALETTE)
+    looks = [x for x in mon["looks"] if x.get("status") == "analysed"]
+    fig, ax = plt.subplots(figsize=(7.5, 3.2), dpi=dpi)
+    ax.plot([x["look"] for x in looks], [x["prob_better"] for x in looks], marker="o", color=pal[0], label="P(better)")
+    rule = mon.get("rule", {})
+    if "u" in rule:
+        ax.axhline(rule["u"], color=pal[1], linestyle="-", label=f"tuned bar {rule['u']:.3f}")
+        ax.axhline(1 - rule["u"], color=pal[1], linestyle="-")
+    ax.axhline(0.95, color="grey", linestyle=":", label="naive 0.95 (too many false wins)")
+    ax.set(xlabel="weekly look", ylabel="P(treatment better)", ylim=(-0.02, 1.02), title=f"{mon['metric']}: replay")
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def monitor_lines(mon: dict) -> list[str]:
+    """Where the tuned rule (and the naive one) would have stopped, in words."""
+    out = list(mon.get("notes", []))
+    rule = mon.get("rule", {})
+    if "u" not in rule:
+        return out or ["No look could be analysed."]
+    out.append(f"Rule: stop for benefit when P(better) > {rule['u']:.3f}, for harm when it is below {1 - rule['u']:.3f}, "
+               f"for equivalence when P(inside the equivalence region) > {rule['e']}; the bar is tuned by simulation so "
+               f"that an A/A pilot with {rule['max_looks']} weekly looks wins falsely at most 5% of the time.")
+    for key, name in (("stop", "The tuned rule"), ("stop_fixed_095", "A naive bar of 0.95")):
+        s = mon.get(key) or {}
+        if s.get("stopped"):
+            out.append(f"{name} would have stopped for {s['reason']} at look {s['look']} ({s['date'][:10]}), "
+                       f"P(better) {s['prob_better']:.3f}.")
+        elif s:
+            out.append(f"{name} would not have stopped: {s['reason']}.")
+    return out
+
+
+def oc_rows(oc: dict) -> list[dict]:
+    """Operating characteristics of the tuned and the naive rule, with Monte-Carlo errors."""
+    rows = []
+    for name, block in (("tuned", oc["tuned"]), ("naive 0.95", oc["fixed_095"])):
+        rows.append({"rule": name, "bar": round(block["threshold"], 4),
+                     "false wins under A/A": f"{block['false_win']['rate']:.3f} ± {block['false_win']['mc_error']:.3f}",
+                     "power": f"{block['power']['rate']:.3f} ± {block['power']['mc_error']:.3f}",
+                     "mean looks (effect)": f"{block['effect']['looks']['mean']:.1f}", "simulated sequences": block["sims"]})
+    return rows
+
+
+def design_line(doc: dict, level: float) -> str:
+    """Accounts per arm to detect the observed primary effect with 80% probability (closed form)."""
+    from workbench.design.sizing import DesignSpec, closed_form_n
+
+    name = doc["decision"].get("primary_metric")
+    m = doc["metrics"].get(name or "")
+    if not m or m.get("family") not in ("binary", "time-to-event"):
+        return "The pilot-size check covers binary primary outcomes; see `workbench design` for the options."
+    c, d = m["control"]["mean"], m["effect"]["difference"]["mean"]
+    if not c or not d or not 0 < c + d < 1 or abs(d) < 1e-9:
+        return "The observed effect is zero: no pilot size detects it."
+    n = closed_form_n(DesignSpec(metric=name, baseline=c, effect=d))
+    have = min(m["control"]["n"], m["treatment"]["n"])
+    return (f"To detect the observed change in {m.get('label', name)} ({fmt_diff(m, d)}) with 80% probability at the "
+            f"P(better) > 0.95 bar, a pilot needs about {math.ceil(n):,} accounts per arm (this one had {int(have):,}; "
+            "closed form, statsmodels; `workbench design` simulates it through the engine).")

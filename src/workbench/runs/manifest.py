@@ -1,0 +1,83 @@
+"""The run's manifest: what went in, so a run can be reproduced and audited.
+
+``manifest.json`` records the SHA-256 of every input file, the pilot.yml text,
+the parameters and seed, the versions of the packages that compute the
+numbers, and the project's git commit (with a flag when the work tree had
+uncommitted changes). Times and paths live here and in ``status.json``, never in
+``results.json``, whose bytes depend only on the input and the seed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+from importlib import metadata
+from pathlib import Path
+
+PACKAGES = ("workbench", "pymc", "arviz", "pytensor", "numpy", "scipy", "pandas", "statsmodels", "ibis-framework",
+            "duckdb", "pyarrow", "pandera", "papermill", "nbconvert", "seaborn", "matplotlib")
+
+
+def sha256(path: Path) -> str:
+    """Hex SHA-256 of a file, read in 1 MiB blocks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def git_commit(root: Path) -> dict:
+    """The project's commit and whether the work tree was dirty (None outside a git checkout)."""
+    try:
+        head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, check=True).stdout.strip() != ""
+        return {"commit": head, "dirty": dirty}
+    except (OSError, subprocess.CalledProcessError):
+        return {"commit": None, "dirty": None}
+
+
+def versions() -> dict:
+    out = {}
+    for p in PACKAGES:
+        try:
+            out[p] = metadata.version(p)
+        except metadata.PackageNotFoundError:
+            out[p] = None
+    return out
+
+
+def input_files(pilot: Path) -> list[Path]:
+    """pilot.yml and every table file the contract reads (folder or DuckDB file)."""
+    from workbench.contract.source import locate
+    from workbench.contract.tables import TABLES
+
+    root, yml = locate(pilot)
+    files = [yml] if yml.exists() else []
+    for name in TABLES:
+        files += [p for p in (root / f"{name}.parquet", root / f"{name}.csv", root / f"{name}.csv.gz") if p.exists()]
+    files += sorted(root.glob("*.duckdb"))
+    if (root / "plan.lock").exists():
+        files.append(root / "plan.lock")
+    return files
+
+
+def write_manifest(folder: Path, pilot: Path, params: dict) -> Path:
+    """Write ``folder/manifest.json`` for a run of ``pilot`` with ``params``."""
+    from workbench.contract.source import locate
+
+    _, yml = locate(pilot)
+    project = Path(__file__).resolve().parents[3]
+    doc = {
+        "inputs": {p.name: {"sha256": sha256(p), "bytes": p.stat().st_size} for p in input_files(Path(pilot))},
+        "pilot_yml": yml.read_text(encoding="utf-8") if yml.exists() else None,
+        "parameters": params,
+        "seed": params.get("seed", 1),
+        "packages": versions(),
+        "project": git_commit(project),
+    }
+    path = folder / "manifest.json"
+    path.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return path

@@ -1,0 +1,412 @@
+"""``workbench run``: fit once, execute every notebook with papermill, render HTML.
+
+A run is one immutable folder, ``<base>/<pilot name>/<run_id>/``::
+
+    results.json, stats*.csv, ppc.csv   the analysis, fitted once, shared by the notebooks
+    NN_name.ipynb                       every executed notebook (the permanent record)
+    NN_name.html                        self-contained HTML (the executive summary without code)
+    index.html, status.json             links; "complete" only when everything is whole
+
+The folder is built as a hidden sibling (``.<run_id>.partial``) and renamed at
+the end, so a run killed half-way never looks like a finished one; a failed
+run is renamed too, with ``status.json`` saying ``failed`` and the partial
+executed notebook kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import papermill as pm
+from papermill.engines import NBClientEngine, papermill_engines
+
+NOTEBOOKS = ("01_pilot_design", "02_data_quality", "03_metrics", "04_effects", "05_segments", "06_claims_monitoring",
+             "07_executive_summary")
+EXECUTIVE = "07_executive_summary"  # rendered without any code
+TITLES = {"01_pilot_design": "Pilot design", "02_data_quality": "Data quality", "03_metrics": "Metrics by arm, segment, week",
+          "04_effects": "Effects and diagnostics", "05_segments": "Segment effects",
+          "06_claims_monitoring": "Claims, monitoring and pilot size", "07_executive_summary": "Executive summary"}
+KERNEL = "python3"  # jupyter_client starts "python" kernels with the running interpreter: the venv's
+
+
+class RunError(Exception):
+    """A run could not start or a notebook failed; the message is one readable line."""
+
+
+def check_pilot_valid(pilot: Path) -> None:
+    """Fail before creating a run folder when the pilot breaks the data contract."""
+    from workbench.contract.validate import validate_pilot
+
+    report = validate_pilot(pilot)
+    if not report.ok:
+        raise RunError(f"pilot {pilot}: invalid ({len(report.errors)} problem(s)); run `workbench validate {pilot}`")
+
+
+def check_params(pilot: str, level: float = 0.95, seed: int = 1, figure_dpi: int = 110, results: str = "") -> None:
+    """The notebooks' validation cell: fail fast on a value papermill would pass through."""
+    problems = []
+    if not pilot or not Path(pilot).exists():
+        problems.append(f"pilot={pilot!r}: no such pilot folder or file")
+    if not 0.5 <= level < 1:
+        problems.append(f"level={level}: must be at least 0.5 and below 1")
+    if seed < 0:
+        problems.append(f"seed={seed}: must be 0 or more")
+    if not 50 <= figure_dpi <= 600:
+        problems.append(f"figure_dpi={figure_dpi}: must be between 50 and 600")
+    if results and not Path(results).is_file():
+        problems.append(f"results={results!r}: not found")
+    if problems:
+        raise ValueError("invalid parameter(s): " + "; ".join(problems))
+
+
+def prepare(pilot: Path | str, out: Path, level: float = 0.95, seed: int = 1, smoke: bool = False) -> dict[str, Path]:
+    """Fit every model once and write what the notebooks share into ``out``.
+
+    Writes ``results.json`` (the analysis), ``stats.csv`` / ``stats_segment.csv``
+    / ``stats_week.csv`` (sufficient statistics; small segment cells suppressed)
+    and ``ppc.csv`` (observed arm means against the posterior).
+    """
+    from workbench.effects.analyze import Settings, analyze_pilot, to_json
+    from workbench.metrics.engine import open_pilot
+    from workbench.metrics.stats import sufficient_stats
+    from workbench.report.privacy import suppress_small
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    mc = {"mcmc_draws": 200, "mcmc_tune": 200} if smoke else {}
+    draws: dict = {}
+    with warnings.catch_warnings():  # the cross-check divides by zero rates in empty cells: noise, not news
+        warnings.filterwarnings("ignore", category=RuntimeWarning, module="statsmodels")
+        doc = analyze_pilot(pilot, Settings(level=level, seed=seed, smoke=smoke, **mc), draws_out=draws)
+    paths = {"results": out / "results.json", "stats": out / "stats.csv", "ppc": out / "ppc.csv"}
+    paths["results"].write_text(to_json(doc), encoding="utf-8")
+    stats = draws.pop("_stats")
+    by_segment = draws.pop("_segment_stats", None)  # already computed by the analysis
+    stats.to_csv(paths["stats"], index=False)
+    p = open_pilot(pilot)
+    for by in ("segment", "week"):
+        if by == "segment" and by_segment is None:
+            continue
+        s = by_segment if by == "segment" else sufficient_stats(p.tables, p.config, by=[by])
+        if by == "segment":  # aggregates only: cells under the minimum size are blanked
+            s = suppress_small(s, "accounts", p.config.min_cell_size, keep=("metric", "family", "arm", "segment"))
+        paths[f"stats_{by}"] = out / f"stats_{by}.csv"
+        s.to_csv(paths[f"stats_{by}"], index=False)
+    ppc_table(draws, stats, level, seed).to_csv(paths["ppc"], index=False)
+    paths.update(prepare_claims_monitor(pilot, out, doc, draws, stats, p.config, level, seed, smoke))
+    return paths
+
+
+def prepare_claims_monitor(pilot, out: Path, doc: dict, draws: dict, stats, cfg, level: float, seed: int,
+                           smoke: bool) -> dict[str, Path]:
+    """The claims verdicts (``claims.json``) and the week-by-week replay (``monitor.json``) for the report."""
+    from workbench.effects.analyze import to_json
+    from workbench.claims import evaluate, load_register
+    from workbench.design.monitor import monitor_pilot
+
+    treatment = doc["treatments"][0]
+    claims = evaluate(load_register(), draws, stats, doc["control"], treatment, level, cfg.windows.model_dump(), seed)
+    paths = {"claims": out / "claims.json", "monitor": out / "monitor.json"}
+    paths["claims"].write_text(to_json({"level": level, "control": doc["control"], "treatment": treatment,
+                                        "claims": claims}), encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=RuntimeWarning)
+        mon = monitor_pilot(pilot, sims=300 if smoke else 2000, seed=seed)
+    paths["monitor"].write_text(to_json(mon), encoding="utf-8")
+    return paths
+
+
+def ppc_table(draws: dict, stats, level: float, seed: int):
+    """Posterior predictive check of each arm's mean.
+
+    For each metric and arm, replicate the observed mean from the posterior:
+    binary y_rep = Binomial(n, p) / n; count, continuous and csat
+    y_rep = mu + Normal(0, s / sqrt(n)) with s the observed standard deviation;
+    ratio and nps use the posterior of the mean alone. ``tail`` is the two-sided
+    predictive tail probability of the observed mean (small = misfit).
+    """
+    import numpy as np
+    import pandas as pd
+
+    rng, a = np.random.default_rng(seed), (1 - level) / 2
+    rows = []
+    for r in stats.to_dict("records"):
+        mu = draws.get(r["metric"], {}).get(r["arm"])
+        if mu is None or r.get("n") in (None, 0) or pd.isna(r.get("mean")):
+            continue
+        n, fam = int(r["n"]), r["family"]
+        if fam in ("binary", "time-to-event"):
+            rep = rng.binomial(n, np.clip(mu, 0, 1)) / n
+        elif fam in ("count", "continuous") or r["metric"] == "csat":
+            var = (r["sum_sq"] - r["sum"] ** 2 / n) / max(n - 1, 1)
+            rep = mu + rng.normal(0, np.sqrt(max(var, 0) / n), size=len(mu))
+        else:
+            rep = mu
+        obs = float(r["mean"])
+        tail = 2 * min(np.mean(rep <= obs), np.mean(rep >= obs))
+        lo, hi = np.quantile(rep, [a, 1 - a])
+        rows.append({"metric": r["metric"], "arm": r["arm"], "observed": obs, "posterior_mean": float(np.mean(mu)),
+                     "predictive_lo": float(lo), "predictive_hi": float(hi), "tail": float(min(tail, 1.0)),
+                     "inside": bool(lo <= obs <= hi)})
+    return pd.DataFrame(rows)
+
+
+def ensure_results(pilot: str, results: str, level: float, seed: int, smoke: bool) -> Path:
+    """``results.json`` with the CSVs of :func:`prepare` beside it.
+
+    A notebook opened by hand (no ``results``, or a results file from
+    ``workbench analyze`` without the CSVs) fits once into a temporary folder.
+    """
+    if results and all((Path(results).parent / f).is_file() for f in ("stats.csv", "ppc.csv", "claims.json", "monitor.json")):
+        return Path(results)
+    import tempfile
+
+    return prepare(pilot, Path(tempfile.mkdtemp(prefix="workbench-")), level=level, seed=seed, smoke=smoke)["results"]
+
+
+def open_results(pilot: str, results: str, level: float, seed: int, smoke: bool, figure_dpi: int) -> tuple[Path, dict]:
+    """The first cell of the results notebooks: check the parameters, set the
+    figure theme, and return the folder of the shared run files (``results.json``,
+    the CSVs of :func:`prepare`, ``claims.json``, ``monitor.json``) with
+    ``results.json`` parsed.
+
+    Read every shared file from that folder: a notebook opened by hand fits
+    into a new temporary folder on each :func:`ensure_results` call.
+    """
+    from workbench.report.views import use_theme
+
+    check_params(pilot=pilot, results=results, level=level, seed=seed, figure_dpi=figure_dpi)
+    use_theme(figure_dpi)
+    path = ensure_results(pilot, results, level, seed, smoke)
+    return path.parent, json.loads(path.read_text())
+
+
+def notebooks_dir() -> Path:
+    """The notebook templates, ``notebooks/`` at the root of the checkout."""
+    return Path(__file__).resolve().parents[3] / "notebooks"
+
+
+class _ProgressEngine(NBClientEngine):
+    """papermill's nbclient engine, calling ``on_cell(index, total)`` as each cell starts."""
+
+    @classmethod
+    def execute_managed_notebook(cls, nb_man, kernel_name, on_cell: Callable | None = None, **kwargs):
+        if on_cell is not None:
+            start = nb_man.cell_start
+
+            def cell_start(cell, cell_index=None, **kw):
+                on_cell(cell_index, len(nb_man.nb.cells))
+                return start(cell, cell_index, **kw)
+
+            nb_man.cell_start = cell_start
+        return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
+
+
+papermill_engines.register("workbench", _ProgressEngine)
+
+
+def declared_parameters(folder: Path | None = None) -> dict[str, dict[str, str]]:
+    """Parameter name -> {notebook: type name}, from each template's ``parameters`` cell."""
+    out: dict[str, dict[str, str]] = {}
+    for name in NOTEBOOKS:
+        for p, spec in pm.inspect_notebook(str((folder or notebooks_dir()) / f"{name}.ipynb")).items():
+            out.setdefault(p, {})[name] = spec["inferred_type_name"]
+    return out
+
+
+def parse_params(pairs: list[str], declared: dict[str, dict[str, str]]) -> dict:
+    """``["level=0.9", "smoke=true"]`` -> typed values; an unknown name or a bad value is a RunError.
+
+    papermill would only warn about a parameter no notebook declares: fail fast instead.
+    """
+    out: dict = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise RunError(f"-p {pair!r}: expected key=value")
+        if key not in declared:
+            raise RunError(f"-p {key}: unknown parameter (the notebooks take: {', '.join(sorted(declared))})")
+        kind = next(iter(declared[key].values()))
+        try:
+            if kind == "bool":
+                if raw.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                    raise ValueError
+                out[key] = raw.lower() in ("true", "1", "yes")
+            else:
+                out[key] = {"int": int, "float": float}.get(kind, str)(raw)
+        except ValueError:
+            raise RunError(f"-p {key}={raw}: not a valid {kind}") from None
+    return out
+
+
+def html_exporter(no_input: bool):
+    """nbconvert's lab template without any CDN script (require.js, MathJax, mermaid, widgets).
+
+    Images are already base64 PNG in the executed notebook; ``embed_images``
+    also inlines any image a Markdown cell links to.
+    """
+    from jinja2 import DictLoader
+    from nbconvert import HTMLExporter
+
+    offline = DictLoader({"workbench_offline.html.j2": (
+        "{%- extends 'index.html.j2' -%}"
+        "{%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}"
+        "{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}"
+        "{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}"
+        "{% block jupyter_widgets %}{% endblock jupyter_widgets %}")})
+    return HTMLExporter(template_name="lab", template_file="workbench_offline.html.j2", extra_loaders=[offline],
+                        embed_images=True, exclude_input=no_input, exclude_input_prompt=no_input,
+                        exclude_output_prompt=no_input)
+
+
+EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", re.IGNORECASE)
+
+
+def render_html(nb_path: Path, html_path: Path, no_input: bool) -> None:
+    """Render one executed notebook; refuse to write HTML that would fetch anything from outside."""
+    body, _ = html_exporter(no_input).from_filename(str(nb_path))
+    if EXTERNAL.search(body):
+        raise RunError(f"{nb_path.name}: the rendered HTML would load an external URL ({EXTERNAL.search(body).group(0)})")
+    html_path.write_text(body, encoding="utf-8")
+
+
+@dataclass
+class Run:
+    """Where a run is, what it ran with, and how it ended."""
+
+    pilot: Path
+    run_id: str
+    final: Path
+    work: Path
+    params: dict = field(default_factory=dict)
+    status: dict = field(default_factory=dict)
+
+    def write_status(self, status: str, **extra) -> None:
+        self.status.update(status=status, run_id=self.run_id, pilot=str(self.pilot), parameters=self.params, **extra)
+        (self.work / "status.json").write_text(json.dumps(self.status, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+    def close(self) -> Path:
+        """Move the finished (or failed) run to its final name."""
+        self.work.rename(self.final)
+        return self.final
+
+
+def new_run(pilot: Path, base: Path, params: dict) -> Run:
+    """A fresh run folder: run_id = UTC timestamp + a short hash of pilot.yml and the parameters."""
+    from workbench.contract.config import load_config
+    from workbench.metrics.engine import locate
+
+    yml, _ = locate(pilot)
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", load_config(yml).name).strip("-") or "pilot"
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    digest = hashlib.sha256(yml.read_bytes() + json.dumps(params, sort_keys=True).encode()).hexdigest()[:7]
+    run_id, k = f"{stamp}-{digest}", 1
+    while (base / name / run_id).exists() or (base / name / f".{run_id}.partial").exists():
+        k += 1
+        run_id = f"{stamp}-{digest}-{k}"
+    work = base / name / f".{run_id}.partial"
+    work.mkdir(parents=True)
+    return Run(pilot=pilot, run_id=run_id, final=base / name / run_id, work=work, params=params)
+
+
+def _error_line(nb: str, exc: Exception) -> tuple[str, dict]:
+    """One readable line and the status record for a notebook that failed."""
+    if isinstance(exc, pm.PapermillExecutionError):
+        ename, evalue = exc.ename, (exc.evalue or "").strip().splitlines()
+        msg = f"{ename}: {evalue[0] if evalue else ''}".rstrip(": ")
+        where = f"cell {exc.cell_index + 1} (In [{exc.exec_count}])"
+        return f"notebook {nb} failed at {where}: {msg}", {"notebook": nb, "cell": exc.cell_index + 1,
+                                                            "execution_count": exc.exec_count, "error": msg}
+    msg = f"{exc.__class__.__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}".rstrip(": ")
+    return f"notebook {nb} failed: {msg}", {"notebook": nb, "cell": None, "error": msg}
+
+
+def run_pilot(pilot: Path, base: Path = Path("reports"), pairs: list[str] | None = None,
+              progress: Callable | None = None, folder: Path | None = None) -> Path:
+    """Fit once, execute and render every notebook; return the run folder.
+
+    ``progress(event, **info)`` is told ``notebook`` (index, name) and ``cell``
+    (index, total). Raises :class:`RunError` (one line; the run is kept and
+    marked failed) when a notebook fails.
+    """
+    folder = folder or notebooks_dir()
+    declared = declared_parameters(folder)
+    params = parse_params(pairs or [], declared)
+    check_pilot_valid(pilot)
+    run = new_run(pilot, base, params)
+    t0 = time.perf_counter()
+    run.write_status("running", started=datetime.now(UTC).isoformat(timespec="seconds"), notebooks=[])
+    notify = progress or (lambda *a, **k: None)
+    try:
+        notify("analysis")
+        paths = prepare(pilot, run.work, level=params.get("level", 0.95), seed=params.get("seed", 1),
+                                smoke=params.get("smoke", False))
+    except Exception as exc:  # noqa: BLE001 - any failure of the fit becomes the run's one line
+        line = f"analysis failed: {exc.__class__.__name__}: {exc}".splitlines()[0]
+        run.write_status("failed", error={"notebook": None, "error": line})
+        run.close()
+        raise RunError(line + f" (run kept in {run.final})") from None
+    from workbench.runs.manifest import write_manifest
+
+    write_manifest(run.work, Path(pilot), params)
+    # results.json relative to the kernel's working directory (the run folder), so the
+    # parameters recorded in each executed notebook stay true after the final rename.
+    shared = {"pilot": str(Path(pilot).resolve()), "results": paths["results"].name}
+    done = []
+    for i, nb in enumerate(NOTEBOOKS):
+        notify("notebook", index=i, name=nb, total=len(NOTEBOOKS))
+        mine = {k: v for k, v in {**shared, **params}.items() if nb in declared.get(k, {})}
+        out = run.work / f"{nb}.ipynb"
+        try:
+            pm.execute_notebook(str(folder / f"{nb}.ipynb"), str(out), parameters=mine, kernel_name=KERNEL,
+                                engine_name="workbench", progress_bar=False, cwd=str(run.work),
+                                extra_arguments=["--IPKernelApp.log_level=ERROR"],  # no TCP warning per kernel
+                                on_cell=lambda idx, total: notify("cell", index=idx, total=total))
+            render_html(out, out.with_suffix(".html"), no_input=nb == EXECUTIVE)
+        except Exception as exc:  # noqa: BLE001 - papermill, nbclient and nbconvert errors: one line each
+            line, rec = _error_line(nb, exc)
+            run.write_status("failed", error=rec, notebooks=done, seconds=round(time.perf_counter() - t0, 1))
+            write_index(run, done, failed=nb)
+            final = run.close()
+            raise RunError(f"{line} (partial notebook kept: {final / out.name})") from None
+        done.append(nb)
+    write_index(run, done)
+    run.write_status("complete", notebooks=done, seconds=round(time.perf_counter() - t0, 1),
+                     finished=datetime.now(UTC).isoformat(timespec="seconds"))
+    return run.close()
+
+
+def write_index(run: Run, done: list[str], failed: str | None = None) -> None:
+    """``index.html``: one link per report and notebook, inline style only (opens offline)."""
+    import html
+
+    rows = []
+    for nb in NOTEBOOKS:
+        if nb in done:
+            state = "done"
+            links = f'<a href="{nb}.html">{html.escape(TITLES[nb])}</a> (<a href="{nb}.ipynb">notebook</a>)'
+        elif nb == failed:
+            state, links = "FAILED", f'{html.escape(TITLES[nb])} (<a href="{nb}.ipynb">partial notebook</a>)'
+        else:
+            state, links = "not run", html.escape(TITLES[nb])
+        rows.append(f"<tr><td>{nb[:2]}</td><td>{links}</td><td>{state}</td></tr>")
+    title = f"Pilot {html.escape(run.final.parent.name)}, run {run.run_id}"
+    run.work.joinpath("index.html").write_text(
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
+        '<style>body{font-family:sans-serif;max-width:50em;margin:2em auto}td{padding:4px 12px}'
+        "a{color:#0173b2}</style></head><body>"
+        f"<h1>{title}</h1><p>Status: <b>{'failed at ' + failed if failed else 'complete'}</b>. "
+        f'Start with the <a href="{EXECUTIVE}.html">executive summary</a>.</p>'
+        f'<table>{"".join(rows)}</table><p>Analysis: <a href="results.json">results.json</a>, '
+        '<a href="stats.csv">stats.csv</a>; run record: <a href="status.json">status.json</a>, '
+        '<a href="manifest.json">manifest.json</a>.</p></body></html>\n',
+        encoding="utf-8")
