@@ -19,8 +19,8 @@ import pandas as pd
 from scipy import stats as st
 
 from workbench.contract.config import PilotConfig
-from workbench.metrics.stats import sufficient_stats
 from workbench.metrics.accounts import _ts
+from workbench.metrics.stats import sufficient_stats
 
 SRM_ALPHA = 0.001
 SMD_WARN, SMD_FAIL = 0.1, 0.25  # common thresholds for standardized mean differences

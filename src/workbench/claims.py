@@ -25,9 +25,9 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from workbench.metrics.catalogue import CATALOGUE, SCALES
 from workbench.contract.config import ConfigError
 from workbench.effects.compare import interval
+from workbench.metrics.catalogue import CATALOGUE, SCALES
 
 SUPPORT = 0.95
 CONTRADICT = 0.05

@@ -25,9 +25,9 @@ def claims(
     level: Annotated[float, typer.Option(min=0.5, max=0.999, help="interval level")] = 0.95,
 ) -> None:
     """Judge the claims made for empathy-led collections: supported, contradicted or inconclusive."""
-    from workbench.effects.analyze import Design, Settings, analyze_pilot, analyze_stats, to_json
     from workbench.claims import evaluate, load_register
     from workbench.contract.config import ConfigError
+    from workbench.effects.analyze import Design, Settings, analyze_pilot, analyze_stats, to_json
 
     if (pilot is None) == (summary is None):
         _fail(["give either a PILOT or --summary FILE.csv (not both)"])

@@ -139,9 +139,9 @@ def monitor(
 ) -> None:
     """Replay the pilot week by week under a tuned Bayesian stopping rule; show where it would have stopped."""
     from workbench.contract.config import METRICS
-    from workbench.metrics.engine import EngineError
-    from workbench.design.monitor import monitor_pilot
     from workbench.contract.validate import validate_pilot
+    from workbench.design.monitor import monitor_pilot
+    from workbench.metrics.engine import EngineError
 
     if looks != "weekly":
         _fail([f"--looks: only weekly looks are supported, not {looks!r}"])

@@ -107,8 +107,8 @@ def analyze(
     backend: Annotated[str, typer.Option(help="duckdb | pyspark")] = "duckdb",
 ) -> None:
     """Estimate every metric's effect (Bayesian, with diagnostics and a frequentist cross-check)."""
-    from workbench.effects.analyze import Settings, analyze_pilot
     from workbench.contract.validate import validate_pilot
+    from workbench.effects.analyze import Settings, analyze_pilot
 
     report = validate_pilot(pilot)
     if not report.ok:

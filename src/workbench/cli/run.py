@@ -80,8 +80,8 @@ def demo(
     param: Annotated[list[str] | None, typer.Option("--param", "-p", help="notebook parameter key=value")] = None,
 ) -> None:
     """The main job: simulate the default pilot (20,000 accounts, 40 agents), run every notebook, print index.html."""
-    from workbench.simulate.pilot import simulate_pilot
     from workbench.contract.validate import run_validate
+    from workbench.simulate.pilot import simulate_pilot
 
     t0 = time.perf_counter()
     pilot = out / "pilot"

@@ -20,6 +20,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from workbench.errors import ConfigError
+
 CONTRACT_VERSION = 1
 
 METRICS = (
@@ -35,14 +37,6 @@ METRICS = (
     "contact_intensity",
     "nps",
 )
-
-
-class ConfigError(Exception):
-    """pilot.yml is missing, unreadable or invalid; ``problems`` holds one line each."""
-
-    def __init__(self, problems: list[str]):
-        super().__init__("\n".join(problems))
-        self.problems = problems
 
 
 class _Strict(BaseModel):

@@ -17,29 +17,9 @@ import pandas as pd
 
 from workbench.contract.config import ConfigError, PilotConfig, load_config
 from workbench.contract.tables import TABLES, Table
+from workbench.errors import PilotError, Problem
 
 EXAMPLES = 3  # example ids per problem line
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One broken rule: ``table.column [rule]: rows, e.g. ids``."""
-
-    table: str
-    column: str
-    rule: str
-    rows: int = 0
-    examples: tuple[str, ...] = ()
-    severity: str = "error"  # or "warning"
-
-    def line(self) -> str:
-        where = f"{self.table}.{self.column}" if self.column else self.table
-        text = f"{self.severity.upper()} {where} [{self.rule}]"
-        if self.rows:
-            text += f": {self.rows:,} row{'s' if self.rows != 1 else ''}"
-            if self.examples:
-                text += ", e.g. " + ", ".join(self.examples)
-        return text
 
 
 @dataclass
@@ -53,14 +33,6 @@ class Pilot:
     problems: list[Problem] = field(default_factory=list)
     # (table, column) -> index of rows whose value did not parse and was set to null
     unparsed: dict[tuple[str, str], pd.Index] = field(default_factory=dict)
-
-
-class PilotError(Exception):
-    """The pilot cannot be used; ``problems`` lists every reason."""
-
-    def __init__(self, problems: list[Problem]):
-        super().__init__("\n".join(p.line() for p in problems))
-        self.problems = problems
 
 
 def locate(path: str | Path) -> tuple[Path, Path]:

@@ -33,15 +33,9 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
+from workbench.errors import MetaError
+
 GRID = 801
-
-
-class MetaError(Exception):
-    """A results file is unreadable or lacks the metric; ``problems`` holds one line each."""
-
-    def __init__(self, problems: list[str]):
-        super().__init__("\n".join(problems))
-        self.problems = problems
 
 
 def read_effect(path: str | Path, metric: str) -> dict:

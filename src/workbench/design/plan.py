@@ -24,18 +24,12 @@ from pathlib import Path
 
 import yaml
 
+from workbench.errors import PlanError
+
 PLAN_VERSION = 1
 # The engine's decision thresholds (workbench.effects.analyze._verdict): what a plan
 # locks unless it says otherwise.
 ENGINE_THRESHOLDS = {"better": 0.95, "worse": 0.05, "equivalent": 0.95}
-
-
-class PlanError(Exception):
-    """plan.lock is missing, unreadable or invalid; ``problems`` holds one line each."""
-
-    def __init__(self, problems: list[str]):
-        super().__init__("\n".join(problems))
-        self.problems = problems
 
 
 def make_plan(primary_metric: str, guardrails: dict | None = None, rope: dict | None = None,

@@ -35,8 +35,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from workbench.metrics.catalogue import CATALOGUE
 from workbench.contract.config import Windows
+from workbench.metrics.catalogue import CATALOGUE
 
 THRESHOLD = 0.95  # P(better) bar of the engine's verdict (analyze._verdict)
 

@@ -19,11 +19,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from workbench.models import conjugate
-from workbench.effects import cuped
 from workbench.effects import compare as effects
-from workbench.effects import frequentist
+from workbench.effects import cuped, frequentist
 from workbench.metrics.catalogue import CATALOGUE, ORDINAL_QUANTITY, SCALES, score_weights
+from workbench.models import conjugate
 
 SCHEMA_VERSION = 1
 

@@ -14,14 +14,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from workbench.contract.config import ConfigError  # one line per problem, like pilot.yml
+from workbench.errors import SummaryError
 
 REQUIRED = ("metric", "arm")
 KINDS = {"binary": ("successes",), "continuous": ("mean", "sd"), "count": ("exposure", "events")}
-
-
-class SummaryError(ConfigError):
-    """The summary file is unusable; ``problems`` holds one line each."""
 
 
 def _num(v) -> float | None:

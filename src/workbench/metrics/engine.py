@@ -28,16 +28,9 @@ from typing import Any
 
 from workbench.contract.config import PilotConfig, load_config
 from workbench.contract.tables import TABLES
+from workbench.errors import EngineError
 
 _KIND = {"string": "string", "float": "float64", "int": "int64", "bool": "boolean"}
-
-
-class EngineError(Exception):
-    """The pilot's tables could not be opened; ``problems`` holds one line each."""
-
-    def __init__(self, problems: list[str]):
-        super().__init__("\n".join(problems))
-        self.problems = problems
 
 
 @dataclass

@@ -26,7 +26,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from workbench.metrics.catalogue import CATALOGUE, SCALES, score_weights
 from workbench.contract.config import PilotConfig
 from workbench.metrics.accounts import (
     KEPT_ALGORITHM,
@@ -36,6 +35,7 @@ from workbench.metrics.accounts import (
     kept_promises,
     sum_if,
 )
+from workbench.metrics.catalogue import CATALOGUE, SCALES, score_weights
 
 __all__ = [
     "BY",

@@ -21,12 +21,10 @@ import numpy as np
 import pandas as pd
 import pymc as pm
 
+from workbench.errors import ModelInputError
+
 PRODUCTION = {"r_hat": 1.01, "ess_bulk": 400.0, "label": "production"}
 SMOKE = {"r_hat": 1.1, "ess_bulk": 50.0, "label": "smoke"}
-
-
-class ModelInputError(ValueError):
-    """Cells, arms or priors a model cannot take; the message names the problem."""
 
 
 @dataclass

@@ -28,6 +28,8 @@ from pathlib import Path
 import papermill as pm
 from papermill.engines import NBClientEngine, papermill_engines
 
+from workbench.errors import RunError
+
 NOTEBOOKS = ("01_pilot_design", "02_data_quality", "03_metrics", "04_effects", "05_segments", "06_claims_monitoring",
              "07_executive_summary")
 EXECUTIVE = "07_executive_summary"  # rendered without any code
@@ -35,10 +37,6 @@ TITLES = {"01_pilot_design": "Pilot design", "02_data_quality": "Data quality", 
           "04_effects": "Effects and diagnostics", "05_segments": "Segment effects",
           "06_claims_monitoring": "Claims, monitoring and pilot size", "07_executive_summary": "Executive summary"}
 KERNEL = "python3"  # jupyter_client starts "python" kernels with the running interpreter: the venv's
-
-
-class RunError(Exception):
-    """A run could not start or a notebook failed; the message is one readable line."""
 
 
 def check_pilot_valid(pilot: Path) -> None:
@@ -108,9 +106,9 @@ def prepare(pilot: Path | str, out: Path, level: float = 0.95, seed: int = 1, sm
 def prepare_claims_monitor(pilot, out: Path, doc: dict, draws: dict, stats, cfg, level: float, seed: int,
                            smoke: bool) -> dict[str, Path]:
     """The claims verdicts (``claims.json``) and the week-by-week replay (``monitor.json``) for the report."""
-    from workbench.effects.analyze import to_json
     from workbench.claims import evaluate, load_register
     from workbench.design.monitor import monitor_pilot
+    from workbench.effects.analyze import to_json
 
     treatment = doc["treatments"][0]
     claims = evaluate(load_register(), draws, stats, doc["control"], treatment, level, cfg.windows.model_dump(), seed)
