@@ -81,7 +81,7 @@ BROKEN = {
     "unknown complaint kind": (_set("complaints", "kind", 0, "angry"), "parquet", {}, "ERROR complaints.kind [one of internal, regulator]: 1 row, e.g. K1"),
     "closed before assigned": (_set("accounts", "closed_at", 1, ts("2025-12-01")), "parquet", {}, "ERROR accounts.closed_at [closed_at >= assigned_at]: 1 row, e.g. A2"),
     "agent in two arms": (_set("accounts", "agent_id", 2, "G2"), "parquet", {"randomization": "agent"}, "ERROR accounts.agent_id [an agent in one arm only (randomization is agent)]: 3 rows, e.g. G2"),
-    "bad pilot.yml key": (None, "parquet", {"windows": {"outcome_day": 30}}, "ERROR pilot.yml [windows.outcome_day: Extra inputs are not permitted]"),
+    "bad pilot.yml key": (None, "parquet", {"windows": {"outcome_day": 30}}, "ERROR pilot.yml [windows.outcome_day: unknown key; did you mean 'outcome_days'?]"),
     "bad primary metric": (None, "parquet", {"primary_metric": "happiness"}, "ERROR pilot.yml [primary_metric: unknown metric 'happiness'"),
     "no control arm": (None, "parquet", {"arms": {"a": "x", "b": "y"}}, "ERROR pilot.yml [arms: arms needs a 'control' label]"),
 }

@@ -7,18 +7,30 @@ A minimal pilot.yml::
     observed_until: 2026-06-30T00:00:00Z
 
 Everything else has a documented default (see ``docs/contract.md``). Unknown
-keys are errors, so a typo (``outcome_day:``) never silently falls back to a
-default.
+keys are errors at every level (windows, guardrails, priors, source, ...), so
+a typo (``outcome_day:``) never silently falls back to a default; the error
+names the closest known key.
 """
 
 from __future__ import annotations
 
+import difflib
+import typing
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
 
 from workbench.errors import ConfigError
 
@@ -39,8 +51,32 @@ METRICS = (
 )
 
 
+def _did_you_mean(word: str, known: typing.Iterable[str]) -> str:
+    """``did you mean 'x'?`` for the closest known word, else the list of known words."""
+    known = list(known)
+    close = difflib.get_close_matches(str(word), known, n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}?" if close else f"known: {', '.join(known)}"
+
+
+def _metric(name: str) -> str:
+    if name not in METRICS:
+        raise ValueError(f"unknown metric {name!r}; {_did_you_mean(name, METRICS)}")
+    return name
+
+
+# A metric of the catalogue, as a value (primary_metric) or as a mapping key
+# (guardrails, rope), so a misspelt name is reported where it stands.
+Metric = Annotated[str, AfterValidator(_metric)]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _Prior(_Strict):
+    # Priors are numbers only: strict refuses ``true`` (read as 1.0 otherwise)
+    # and quoted numbers; inf and nan make no distribution.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 class Windows(_Strict):
@@ -55,10 +91,14 @@ class Windows(_Strict):
 class Guardrail(_Strict):
     """A guardrail fails when P(harm beyond ``margin``) > ``threshold``.
 
-    ``margin`` is in the metric's own unit (e.g. complaints per account).
+    ``margin`` is in the metric's own unit (e.g. complaints per account). It
+    has no default here: pilot.yml fills in the metric's documented
+    default (:data:`DEFAULT_GUARDRAILS`) when it is omitted, and a metric
+    without one must be given a margin, because a margin of 0 fails a
+    guardrail on noise alone whenever the effect is near zero.
     """
 
-    margin: float = Field(0.0, ge=0)
+    margin: float = Field(ge=0)
     threshold: float = Field(0.05, gt=0, lt=1)
 
 
@@ -92,6 +132,121 @@ class Source(_Strict):
         return self
 
 
+# ---------------------------------------------------------------- priors
+# The defaults below repeat workbench.models.conjugate.DEFAULT_PRIORS and
+# HierarchicalBinary.DEFAULT_PRIORS (the models own them; tests/test_config.py
+# checks they agree), so that reading pilot.yml never imports PyMC.
+
+Positive = Annotated[float, Field(gt=0)]
+
+
+class BinaryPrior(_Prior):
+    """Beta(alpha, beta) on a share (binary metrics, retention at its horizon)."""
+
+    alpha: Positive = 1.0
+    beta: Positive = 1.0
+
+
+class CountPrior(_Prior):
+    """Gamma(shape, rate) on events per account (complaints, contact intensity)."""
+
+    shape: Positive = 1.0
+    rate: Positive = 1.0
+
+
+class OrdinalPrior(_Prior):
+    """Dirichlet(concentration, ...) on the category shares (csat, nps)."""
+
+    concentration: Positive = 1.0
+
+
+class HazardPrior(_Prior):
+    """Gamma(shape, rate_days) on the daily exit hazard (retention, survival view)."""
+
+    shape: Positive = 1.0
+    rate_days: Positive = 1000.0
+
+
+class FamilyPriors(_Strict):
+    """Priors of the exact (conjugate) models, one per outcome family.
+
+    Ratio and continuous metrics (recovery, handle time, kept rate) have no
+    prior to set: their posteriors are large-sample ones under a flat prior.
+    """
+
+    binary: BinaryPrior = BinaryPrior()
+    count: CountPrior = CountPrior()
+    ordinal: OrdinalPrior = OrdinalPrior()
+    hazard: HazardPrior = HazardPrior()
+
+
+class InterceptPrior(_Prior):
+    """Normal(mu, sigma) on the logit of the control rate."""
+
+    mu: float = 0.0
+    sigma: Positive = 1.5
+
+
+class ArmEffectPrior(_Prior):
+    """Normal(mu, sigma) on a treatment's log-odds ratio."""
+
+    mu: float = 0.0
+    sigma: Positive = 1.0
+
+
+class SegmentSdPrior(_Prior):
+    """HalfNormal(sigma) on the between-segment sd of the logit."""
+
+    sigma: Positive = 1.0
+
+
+class InteractionSdPrior(_Prior):
+    """HalfNormal(sigma) on the sd of segment-specific treatment deviations."""
+
+    sigma: Positive = 0.25
+
+
+class AgentSdPrior(_Prior):
+    """HalfNormal(sigma) on the between-agent sd of the logit."""
+
+    sigma: Positive = 0.5
+
+
+class HierarchicalBinaryPriors(_Strict):
+    """Priors of the hierarchical logistic model (binary metrics under agent randomization)."""
+
+    intercept: InterceptPrior = InterceptPrior()
+    arm_effect: ArmEffectPrior = ArmEffectPrior()
+    segment_sd: SegmentSdPrior = SegmentSdPrior()
+    interaction_sd: InteractionSdPrior = InteractionSdPrior()
+    agent_sd: AgentSdPrior = AgentSdPrior()
+
+
+class Priors(_Strict):
+    """pilot.yml ``priors``: overrides of the models' documented priors.
+
+    Every field has the model's default, so ``cfg.priors.families.binary.alpha``
+    is the prior actually used. The engine takes the overrides only
+    (:meth:`overrides`, merged over the models' own defaults); ``dict(priors)``
+    gives the same, so ``Design(priors=dict(cfg.priors))`` stays right.
+    """
+
+    families: FamilyPriors = FamilyPriors()
+    hierarchical_binary: HierarchicalBinaryPriors = HierarchicalBinaryPriors()
+
+    def overrides(self) -> dict[str, dict]:
+        """What pilot.yml set, as plain dicts: ``{"families": {"binary": {"alpha": 2.0}}}``."""
+        return self.model_dump(exclude_unset=True)
+
+    # The mapping protocol (what ``dict()`` uses) over the overrides: the
+    # engine read ``priors`` as a plain dict before it was typed.
+    def keys(self) -> typing.KeysView[str]:
+        return self.overrides().keys()
+
+    def __getitem__(self, key: str) -> dict:
+        return self.overrides()[key]
+
+
 # Default harm margins, in each metric's unit. Assumptions to be replaced by
 # the team's own business minimums (pilot.yml ``guardrails``): one extra
 # complaint per 1,000 accounts; half a point of liquidation rate; one extra
@@ -117,10 +272,10 @@ class PilotConfig(_Strict):
     randomization: Literal["account", "agent"] = "account"
     observed_until: datetime
     windows: Windows = Windows()
-    primary_metric: str = "kept_ptp"
-    guardrails: dict[str, Guardrail] = Field(default_factory=lambda: dict(DEFAULT_GUARDRAILS))
-    rope: dict[str, float] = Field(default_factory=dict)
-    priors: dict[str, dict] = Field(default_factory=dict)
+    primary_metric: Metric = "kept_ptp"
+    guardrails: dict[Metric, Guardrail] = Field(default_factory=lambda: dict(DEFAULT_GUARDRAILS))
+    rope: dict[Metric, float] = Field(default_factory=dict)
+    priors: Priors = Priors()
     min_cell_size: int = Field(10, ge=1)
     portfolio: Portfolio = Portfolio()
     segments: list[str] | None = None
@@ -154,20 +309,42 @@ class PilotConfig(_Strict):
             raise ValueError("arm labels must be non-empty")
         return v
 
-    @field_validator("primary_metric")
+    @field_validator("guardrails", mode="before")
     @classmethod
-    def _primary(cls, v: str) -> str:
-        if v not in METRICS:
-            raise ValueError(f"unknown metric {v!r}; known: {', '.join(METRICS)}")
-        return v
+    def _guardrail_forms(cls, v: Any) -> Any:
+        """Both forms to one mapping, each omitted margin set to the metric's default.
 
-    @field_validator("guardrails", "rope")
-    @classmethod
-    def _known_metrics(cls, v: dict) -> dict:
-        bad = [k for k in v if k not in METRICS]
-        if bad:
-            raise ValueError(f"unknown metric(s) {', '.join(map(repr, bad))}; known: {', '.join(METRICS)}")
-        return v
+        ``[complaints, recovery]`` is ``{complaints: {}, recovery: {}}``; an
+        empty entry (``complaints:`` or ``complaints: {}``) takes the
+        documented margin and threshold. Metric names and the entries' keys
+        are checked afterwards, each where it stands.
+        """
+        if isinstance(v, list):
+            names = [x for x in v if isinstance(x, str)]
+            if len(names) != len(v):
+                raise ValueError("a list of guardrails holds metric names only; "
+                                 "give margins in the mapping form (complaints: {margin: 0.002})")
+            twice = sorted({x for x in names if names.count(x) > 1})
+            if twice:
+                raise ValueError(f"listed twice: {', '.join(twice)}")
+            v = dict.fromkeys(names)
+        if not isinstance(v, dict):
+            raise ValueError(  # noqa: TRY004 - pydantic reports ValueError, not TypeError, as a problem
+                "a list of metric names, or a mapping of metric names to {margin, threshold}")
+        out = {}
+        for name, g in v.items():
+            g = {} if g is None else g
+            default = DEFAULT_GUARDRAILS.get(name)
+            if isinstance(g, dict) and default is not None:
+                g = {**default.model_dump(), **g}
+            out[name] = g
+        return out
+
+    @field_serializer("priors")
+    def _priors_as_given(self, v: Priors) -> dict:
+        # Written back (dump_config) as the overrides only, so a pilot.yml
+        # never pins today's defaults as if someone had chosen them.
+        return v.overrides()
 
     @model_validator(mode="after")
     def _allocation(self) -> PilotConfig:
@@ -201,12 +378,76 @@ class PilotConfig(_Strict):
         return {a: w[a] / total for a in self.arm_labels}
 
 
+# Keys that are not misspellings but a wrong place or a wrong idea, keyed by
+# where they stand (the parent's location) and the key: difflib cannot guess these.
+_HINTS = {
+    ("priors",): {
+        **{f: f"family priors go under priors.families (priors.families.{f})"
+           for f in FamilyPriors.model_fields},
+        **{n: f"model priors go under priors.hierarchical_binary (priors.hierarchical_binary.{n})"
+           for n in HierarchicalBinaryPriors.model_fields},
+    },
+    ("priors", "families"): {
+        **{f: "ratio and continuous metrics have no prior to set (large-sample posteriors under a flat prior)"
+           for f in ("ratio", "continuous")},
+        **{f: "the retention prior is 'hazard' (on the daily exit hazard)"
+           for f in ("survival", "retention", "time-to-event")},
+    },
+}
+
+
+def _keys(model: type[BaseModel]) -> dict[str, Any]:
+    """A model's pilot.yml keys (aliases where set) and their annotations."""
+    return {f.alias or name: f.annotation for name, f in model.model_fields.items()}
+
+
+def _known_keys(parent: tuple) -> list[str] | None:
+    """The keys allowed at ``parent`` (a location in pilot.yml), or None when unknown.
+
+    Walks the models from :class:`PilotConfig`; a mapping of models
+    (``guardrails``) consumes one location step for its key.
+    """
+    model: Any = PilotConfig
+    steps = list(parent)
+    while steps:
+        ann = _keys(model).get(steps.pop(0)) if isinstance(model, type) else None
+        if typing.get_origin(ann) is dict:
+            ann = typing.get_args(ann)[1]
+            if not steps:
+                return None  # the location is the mapping itself: its keys are metrics
+            steps.pop(0)
+        if not (isinstance(ann, type) and issubclass(ann, BaseModel)):
+            return None
+        model = ann
+    return list(_keys(model))
+
+
+def _message(e: dict) -> tuple[tuple, str] | None:
+    """One pydantic error as (location, message) in pilot.yml terms; None to leave it out."""
+    loc = tuple(p for p in e["loc"] if p != "[key]")  # a bad mapping key: point at the key itself
+    msg = e["msg"].removeprefix("Value error, ")
+    if e["type"] == "extra_forbidden":
+        parent, key = loc[:-1], str(loc[-1])
+        hint = _HINTS.get(parent, {}).get(key)
+        known = _known_keys(parent)
+        msg = f"unknown key; {hint or (_did_you_mean(key, known) if known else msg)}"
+    elif e["type"] == "missing" and loc[:1] == ("guardrails",) and loc[-1:] == ("margin",):
+        if loc[1] not in METRICS:
+            return None  # the unknown metric is the problem, reported on its own line
+        msg = (f"required: {loc[1]} has no default margin; give the smallest harm that matters, "
+               "in the metric's unit (a margin of 0 fails on noise alone)")
+    return loc, msg
+
+
 def _format_errors(err: ValidationError) -> list[str]:
     lines = []
     for e in err.errors():
-        loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
-        msg = e["msg"].removeprefix("Value error, ")
-        lines.append(f"pilot.yml: {loc}: {msg}")
+        said = _message(e)
+        if said is None:
+            continue
+        loc, msg = said
+        where = ".".join(str(p) for p in loc) or "(top level)"
+        lines.append(f"pilot.yml: {where}: {msg}")
     return lines
 
 
