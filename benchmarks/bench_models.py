@@ -29,9 +29,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from workbench.models.binary import HierarchicalBinary
 from workbench.models.base import DEFAULT_SAMPLER, SAMPLERS, Compiled, clear_cache, diagnostics, stacked
-from workbench.models.binary import BinaryCells
+from workbench.models.binary import BinaryCells, HierarchicalBinary
 
 CACHE = Path(__file__).parent / ".cache"
 

@@ -167,7 +167,7 @@ def test_failed_srm_makes_the_headline_inconclusive(tmp_path):
 
 def test_analyze_flags_deviation_from_a_locked_plan(tmp_path):
     from workbench.contract.config import load_config
-    from workbench.design.plan import plan_from_config, write_plan
+    from workbench.contract.plan import plan_from_config, write_plan
 
     root = make_pilot(tmp_path / "p")
     assert analyze_pilot(root, Settings(draws=300))["plan"] == {"locked": False}

@@ -33,8 +33,8 @@ def test_bad_register_lists_every_problem(tmp_path):
                  "  - {id: b, text: y, metric: ptp, scale: ratio, range: [null, null]}\n")
     with pytest.raises(ConfigError) as e:
         load_register(f)
-    assert len(e.value.problems) == 2
-    assert "claim a: scale" in e.value.problems[0] and "claim b" in e.value.problems[1]
+    assert len(e.value.lines()) == 2
+    assert "claim a: scale" in e.value.lines()[0] and "claim b" in e.value.lines()[1]
 
 
 def _draws(c_mean, t_mean, sd, n=20000, seed=0):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from workbench.contract.config import Guardrail
+from workbench.contract.plan import check_plan, make_plan, plan_from_config, read_plan, write_plan
 from workbench.design.sizing import DesignSpec, closed_form_n, plan_pilot
-from workbench.design.plan import check_plan, make_plan, plan_from_config, read_plan, write_plan
 
 
 def test_simulated_n_agrees_with_statsmodels():
@@ -71,7 +71,7 @@ def test_plan_lock_round_trip_and_deviations(tmp_path):
 
 
 def test_plan_without_pilot_and_bad_file(tmp_path):
-    from workbench.design.plan import PlanError
+    from workbench.contract.plan import PlanError
 
     p = write_plan(make_plan("kept_ptp", rope={"kept_ptp": 0.005}), tmp_path / "p.lock")
     assert check_plan(p, _config(guardrails={})) == []

@@ -6,10 +6,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from workbench.models import conjugate
-from workbench.effects import cuped
 from workbench.effects import compare as effects
-from workbench.effects import frequentist
+from workbench.effects import cuped, frequentist
+from workbench.models import conjugate
 
 
 def test_compare_direction_and_keys():

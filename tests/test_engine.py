@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 from conftest import config, frames
 
-from workbench.metrics.engine import EngineError, locate, open_pilot
 from workbench.contract.io import write_pilot
+from workbench.metrics.engine import EngineError, locate, open_pilot
 from workbench.metrics.stats import compute_metrics, stats_expr, sufficient_stats, survival_table
 
 KEYS = ["metric", "arm"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from workbench.report import views as report
 from workbench.effects.analyze import Design, Settings, analyze_stats
+from workbench.report import views as report
 
 
 def test_separated_outcome_under_agent_randomization_is_flagged_not_judged():

@@ -6,8 +6,8 @@ import pandas as pd
 import yaml
 from pilot_factory import make_pilot
 
-from workbench.metrics.stats import compute_metrics
 from workbench.contract.validate import validate_pilot
+from workbench.metrics.stats import compute_metrics
 
 
 def test_pilot_by_connection_url_validates_and_matches_the_file(tmp_path):

@@ -2,9 +2,10 @@
 
 from pathlib import Path
 
-from workbench.metrics.catalogue import CATALOGUE, STAT_COLUMNS, render_catalogue
 from workbench.contract.config import METRICS
+from workbench.metrics.catalogue import CATALOGUE, STAT_COLUMNS
 from workbench.metrics.stats import COLUMNS, SPECS
+from workbench.report.catalogue_page import render_catalogue
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -3,15 +3,11 @@
 import json
 
 import pandas as pd
-import typer
 from conftest import config, frames
 from typer.testing import CliRunner
 
-from workbench.cli import metrics as cli_metrics
+from workbench.cli.main import app
 
-app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
-app.command("metrics")(cli_metrics.metrics)
-app.command("checks")(cli_metrics.checks)
 runner = CliRunner()
 
 ACCOUNTS = [{"account_id": f"a{i}", "arm": "empathy" if i % 2 else "pressure", "assigned_at": "2026-01-01",

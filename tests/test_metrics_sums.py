@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from workbench.contract.io import write_pilot
 from workbench.metrics.catalogue import CATALOGUE
 from workbench.metrics.engine import open_pilot
-from workbench.contract.io import write_pilot
 from workbench.metrics.stats import SPECS, account_outcomes, sufficient_stats
 
 

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from workbench.contract.tables import CHANNELS, COMPLAINT_KINDS, DIRECTIONS, TABLES
 from workbench.metrics.reference import eligible_accounts, in_window, reference_metrics
 from workbench.simulate.pilot import simulate_pilot, simulate_tables
-from workbench.contract.tables import CHANNELS, COMPLAINT_KINDS, DIRECTIONS, TABLES
 
 KINDS = {
     "string": pd.api.types.is_string_dtype,

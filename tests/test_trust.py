@@ -16,8 +16,8 @@ from test_run import SMOKE, completed_run, tiny_pilot
 from typer.testing import CliRunner
 
 from workbench.cli.main import app
-from workbench.runs.manifest import sha256
 from workbench.report.privacy import scan
+from workbench.runs.manifest import sha256
 
 
 def _identifiers(pilot: Path) -> list[str]:

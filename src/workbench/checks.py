@@ -19,7 +19,9 @@ import pandas as pd
 from scipy import stats as st
 
 from workbench.contract.config import PilotConfig
+from workbench.contract.tables import TABLES
 from workbench.metrics.accounts import _ts
+from workbench.metrics.engine import open_pilot
 from workbench.metrics.stats import sufficient_stats
 
 SRM_ALPHA = 0.001
@@ -245,7 +247,6 @@ def freshness(tables: dict, config: PilotConfig) -> CheckResult:
     data may stop early) or when events lie after it (they are ignored);
     fail beyond 30 days.
     """
-    from workbench.contract.tables import TABLES
 
     obs = _ts(config.observed_until)
     last, after = {}, {}
@@ -275,7 +276,6 @@ def run_checks(tables: dict, config: PilotConfig) -> list[CheckResult]:
 
 def check_pilot(pilot: str | Path | PilotConfig, backend: str = "duckdb") -> list[CheckResult]:
     """Open a pilot (:func:`workbench.metrics.engine.open_pilot`) and run every check."""
-    from workbench.metrics.engine import open_pilot
 
     p = open_pilot(pilot, backend)
     return run_checks(p.tables, p.config)

@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from workbench.contract.config import ConfigError
 from workbench.effects.compare import interval
 from workbench.metrics.catalogue import CATALOGUE, SCALES
+from workbench.models import conjugate
 
 SUPPORT = 0.95
 CONTRADICT = 0.05
@@ -151,7 +152,6 @@ def _accounts_to_settle(q: np.ndarray, lo, hi, n: float) -> dict:
 def evaluate(claims: list[Claim], draws: dict, stats, control: str, treatment: str, level: float = 0.95,
              windows: dict | None = None, seed: int = 0) -> list[dict]:
     """Judge each claim; ``draws[metric][arm]`` are posterior draws of the arms' means."""
-    from workbench.models import conjugate
 
     out = []
     for claim in claims:

@@ -7,13 +7,14 @@ from typing import Annotated
 
 import typer
 
+from workbench.claims import evaluate, load_register
+from workbench.cli.app import app, fail, require_valid, write_doc
+from workbench.defaults import DEFAULT_SEED
+from workbench.effects.analyze import Design, Settings, analyze_run, analyze_stats
+from workbench.effects.summary import read_summary
 
-def _fail(lines: list[str]) -> None:
-    for line in lines:
-        typer.echo(line, err=True)
-    raise typer.Exit(1)
 
-
+@app.command()
 def claims(
     pilot: Annotated[Path | None, typer.Argument(help="pilot folder, its pilot.yml, or a DuckDB file")] = None,
     summary: Annotated[Path | None, typer.Option(help="arm-level counts CSV (the analyze-summary format) instead of a pilot")] = None,
@@ -21,47 +22,33 @@ def claims(
     treatment: Annotated[str | None, typer.Option(help="treatment arm (with --summary; default: the pilot's first treatment)")] = None,
     register: Annotated[Path | None, typer.Option("--claims", help="a claims register YAML (default: the shipped one)")] = None,
     out: Annotated[Path | None, typer.Option(help="claims JSON")] = None,
-    seed: Annotated[int, typer.Option(help="random seed")] = 0,
+    seed: Annotated[int, typer.Option(help="random seed (the same for every verb)")] = DEFAULT_SEED,
     level: Annotated[float, typer.Option(min=0.5, max=0.999, help="interval level")] = 0.95,
 ) -> None:
     """Judge the claims made for empathy-led collections: supported, contradicted or inconclusive."""
-    from workbench.claims import evaluate, load_register
-    from workbench.contract.config import ConfigError
-    from workbench.effects.analyze import Design, Settings, analyze_pilot, analyze_stats, to_json
 
     if (pilot is None) == (summary is None):
-        _fail(["give either a PILOT or --summary FILE.csv (not both)"])
-    try:
-        register_claims = load_register(register)
-    except ConfigError as err:
-        _fail(err.problems)
+        fail(["give either a PILOT or --summary FILE.csv (not both)"])
+    register_claims = load_register(register)
     settings = Settings(seed=seed, level=level)
     draws: dict = {}
     if summary is not None:
-        from workbench.effects.summary import SummaryError, read_summary
 
         if not control or not treatment:
-            _fail(["--summary needs --control and --treatment"])
-        try:
-            stats, hib, deff = read_summary(summary, control, treatment)
-        except SummaryError as err:
-            _fail(err.problems)
+            fail(["--summary needs --control and --treatment"])
+        stats, hib, deff = read_summary(summary, control, treatment)
         analyze_stats(stats, Design(control, [treatment], higher_is_better=hib, design_effect=deff), settings, draws_out=draws)
         windows = None
     else:
-        from workbench.contract.validate import validate_pilot
 
-        report = validate_pilot(pilot)
-        if not report.ok:
-            _fail([f"pilot {pilot}: invalid; run `workbench validate {pilot}`"] + [p.line() for p in report.errors])
+        report = require_valid(pilot)
         cfg = report.pilot.config
         control = cfg.control
         treatment = treatment or cfg.treatments[0]
         if treatment not in cfg.treatments:
-            _fail([f"--treatment: {treatment!r} is not a treatment arm of the pilot ({', '.join(cfg.treatments)})"])
-        analyze_pilot(pilot, settings, draws_out=draws)
-        stats = draws.pop("_stats")
-        draws.pop("_segment_stats", None)
+            fail([f"--treatment: {treatment!r} is not a treatment arm of the pilot ({', '.join(cfg.treatments)})"])
+        run = analyze_run(pilot, settings)
+        draws, stats = run.draws, run.stats
         windows = cfg.windows.model_dump()
     results = evaluate(register_claims, draws, stats, control, treatment, level, windows, seed)
     for r in results:
@@ -77,7 +64,4 @@ def claims(
         typer.echo(f"{r['verdict']:13} {r['id']:34} P={r['probability']:.3f}  {r['scale']} {r['mean']:.3g} [{lo:.3g}, {hi:.3g}]{extra}")
     if out is not None:
         doc = {"level": level, "control": control, "treatment": treatment, "claims": results}
-        try:
-            out.write_text(to_json(doc), encoding="utf-8")
-        except OSError as exc:
-            _fail([f"--out {out}: cannot write ({exc.strerror or exc})"])
+        write_doc(doc, out)

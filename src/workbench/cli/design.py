@@ -7,25 +7,17 @@ from typing import Annotated
 
 import typer
 
-
-def _fail(lines: list[str]) -> None:
-    for line in lines:
-        typer.echo(line, err=True)
-    raise typer.Exit(1)
+from workbench.cli.app import app, fail, require_valid, write_doc
+from workbench.contract.config import DEFAULT_GUARDRAILS, METRICS, load_config
+from workbench.contract.plan import make_plan, plan_from_config, write_plan
+from workbench.defaults import DEFAULT_SEED
+from workbench.design.meta import meta_analysis
+from workbench.design.monitor import monitor_pilot, tune_threshold
+from workbench.design.sizing import DesignSpec, plan_pilot
 
 
 def _write(doc: dict, out: Path | None) -> None:
-    from workbench.effects.analyze import to_json
-
-    text = to_json(doc)
-    if out is None:
-        return
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        _fail([f"--out {out}: cannot write ({exc.strerror or exc})"])
-    typer.echo(f"written to {out}", err=True)
+    write_doc(doc, out, echo=False)
 
 
 def _iv(d: dict) -> str:
@@ -33,6 +25,7 @@ def _iv(d: dict) -> str:
     return f"{d['mean']:+.4g} [{lo:+.4g}, {hi:+.4g}]"
 
 
+@app.command()
 def meta(
     results: Annotated[list[Path], typer.Argument(help="two or more results JSON files (workbench analyze --out)")],
     metric: Annotated[str, typer.Option(help="metric to pool")] = "kept_ptp",
@@ -41,12 +34,8 @@ def meta(
     out: Annotated[Path | None, typer.Option(help="meta-analysis JSON")] = None,
 ) -> None:
     """Pool several pilots: population effect, between-pilot spread, the next pilot's effect."""
-    from workbench.design.meta import MetaError, meta_analysis
 
-    try:
-        doc = meta_analysis(results, metric, level, tau_scale)
-    except MetaError as err:
-        _fail(err.problems)
+    doc = meta_analysis(results, metric, level, tau_scale)
     typer.echo(f"{metric}: {doc['pilots_pooled']} pilots, {doc['model']}")
     for p in doc["pilots"]:
         typer.echo(f"  {p['pilot']:30} observed {p['observed']:+.4g} (se {p['se']:.3g})  shrunken {_iv(p['shrunken'])}")
@@ -58,6 +47,7 @@ def meta(
     _write(doc, out)
 
 
+@app.command()
 def design(
     metric: Annotated[str, typer.Option(help="binary metric to size the pilot for")],
     baseline: Annotated[float, typer.Option(help="control share (e.g. 0.10)")],
@@ -68,7 +58,7 @@ def design(
     weekly_arrivals: Annotated[float | None, typer.Option(min=1, help="accounts entering the pilot per week")] = None,
     target: Annotated[float, typer.Option(help="probability of a correct decision")] = 0.8,
     sims: Annotated[int, typer.Option(min=20, help="simulated pilots per candidate size")] = 200,
-    seed: Annotated[int, typer.Option(help="random seed")] = 0,
+    seed: Annotated[int, typer.Option(help="random seed (the same for every verb)")] = DEFAULT_SEED,
     rope: Annotated[float | None, typer.Option(help="region of practical equivalence (needed for effect 0)")] = None,
     lock: Annotated[Path | None, typer.Option(help="write the analysis plan (plan.lock) here")] = None,
     pilot: Annotated[Path | None, typer.Option(help="take primary, guardrails and rope for the lock from this pilot.yml")] = None,
@@ -77,16 +67,15 @@ def design(
     out: Annotated[Path | None, typer.Option(help="design JSON")] = None,
 ) -> None:
     """Accounts, agents and weeks a pilot needs, by simulation through the engine (statsmodels beside it)."""
-    from workbench.design.sizing import DesignSpec, plan_pilot
 
     spec = DesignSpec(metric, baseline, effect, unit, icc, accounts_per_agent, weekly_arrivals, target, sims, seed, rope)
     problems = spec.check()
     if problems:
-        _fail(problems)
+        fail(problems)
     try:
         doc = plan_pilot(spec)
     except ValueError as err:
-        _fail([str(err)])
+        fail([str(err)])
     cf = doc["closed_form"]
     typer.echo(f"{metric}: baseline {baseline:.4g}, effect {effect:+.4g}, rule {doc['decision_rule']}, target {target}")
     typer.echo(f"accounts per arm (simulated, {sims} pilots per size): {doc['accounts_per_arm']:,}"
@@ -103,57 +92,43 @@ def design(
 
 
 def _lock(path: Path, pilot: Path | None, primary: str, rope: float | None, looks: int, doc: dict) -> None:
-    from workbench.contract.config import DEFAULT_GUARDRAILS, ConfigError, load_config
-    from workbench.design.plan import make_plan, plan_from_config, write_plan
 
     summary = {k: doc[k] for k in ("metric", "baseline", "effect", "target", "accounts_per_arm") if k in doc}
     if pilot is not None:
-        try:
-            cfg = load_config(pilot / "pilot.yml" if pilot.is_dir() else pilot)
-        except ConfigError as err:
-            _fail(err.problems)
+        cfg = load_config(pilot / "pilot.yml" if pilot.is_dir() else pilot)
         plan = plan_from_config(cfg, looks=looks, design=summary)
     else:
         plan = make_plan(primary, dict(DEFAULT_GUARDRAILS), {primary: rope} if rope else {}, looks=looks,
                          design=summary)
     if looks > 1:
-        from workbench.design.monitor import tune_threshold
 
         per_look = max(round(doc["accounts_per_arm"] / looks), 1)
         plan["looks"]["threshold"] = tune_threshold(looks, doc["baseline"], per_look, 10_000, doc.get("seed", 0))
     try:
         write_plan(plan, path)
     except OSError as exc:
-        _fail([f"--lock {path}: cannot write ({exc.strerror or exc})"])
+        fail([f"--lock {path}: cannot write ({exc.strerror or exc})"])
     typer.echo(f"plan locked in {path}")
 
 
+@app.command()
 def monitor(
     pilot: Annotated[Path, typer.Argument(help="pilot folder, its pilot.yml, or a DuckDB file")],
     metric: Annotated[str | None, typer.Option(help="metric to monitor (default: the primary)")] = None,
     looks: Annotated[str, typer.Option(help="look cadence (weekly only)")] = "weekly",
     sims: Annotated[int, typer.Option(min=100, help="simulated sequences for the operating characteristics")] = 2000,
     effect: Annotated[float | None, typer.Option(help="effect for the power figure (default: 10% of the control rate)")] = None,
-    seed: Annotated[int, typer.Option(help="random seed")] = 0,
+    seed: Annotated[int, typer.Option(help="random seed (the same for every verb)")] = DEFAULT_SEED,
     out: Annotated[Path | None, typer.Option(help="monitor JSON")] = None,
 ) -> None:
     """Replay the pilot week by week under a tuned Bayesian stopping rule; show where it would have stopped."""
-    from workbench.contract.config import METRICS
-    from workbench.contract.validate import validate_pilot
-    from workbench.design.monitor import monitor_pilot
-    from workbench.metrics.engine import EngineError
 
     if looks != "weekly":
-        _fail([f"--looks: only weekly looks are supported, not {looks!r}"])
+        fail([f"--looks: only weekly looks are supported, not {looks!r}"])
     if metric is not None and metric not in METRICS:
-        _fail([f"--metric: unknown metric {metric!r}; known: {', '.join(METRICS)}"])
-    report = validate_pilot(pilot)
-    if not report.ok:
-        _fail([f"pilot {pilot}: invalid; run `workbench validate {pilot}`"] + [p.line() for p in report.errors])
-    try:
-        doc = monitor_pilot(pilot, metric, sims=sims, seed=seed, effect=effect)
-    except EngineError as err:
-        _fail(err.problems)
+        fail([f"--metric: unknown metric {metric!r}; known: {', '.join(METRICS)}"])
+    require_valid(pilot)
+    doc = monitor_pilot(pilot, metric, sims=sims, seed=seed, effect=effect)
     for note in doc["notes"]:
         typer.echo(f"note: {note}")
     for x in doc["looks"]:

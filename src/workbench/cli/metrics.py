@@ -8,10 +8,16 @@ Bad input prints one line per problem to stderr and exits 1, no traceback.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from workbench.checks import checks_frame, run_checks
+from workbench.cli.app import app, fail
+from workbench.metrics.engine import open_pilot
+from workbench.metrics.stats import BY, sufficient_stats
 
 PILOT_HELP = "pilot folder, its pilot.yml, or a DuckDB file with pilot.yml beside it"
 OUT_HELP = "also write the results as data: .json or .csv"
@@ -20,33 +26,25 @@ BACKEND_HELP = "engine: duckdb (default) or pyspark; source.kind ibis in pilot.y
 SHOW = ["metric", "arm", "accounts", "excluded", "n", "mean"]
 
 
-def _fail(lines: list[str] | str) -> None:
-    for line in [lines] if isinstance(lines, str) else lines:
-        typer.echo(line, err=True)
-    raise typer.Exit(1)
 
 
 def _open(pilot: Path, backend: str, out: Path | None):
     """Open the pilot, turning every known input error into one-line messages."""
-    from workbench.contract.config import ConfigError
-    from workbench.metrics.engine import EngineError, open_pilot
 
     if out is not None and out.suffix.lower() not in (".json", ".csv"):
-        _fail(f"--out: must end in .json or .csv, not {out.name!r}")
+        fail(f"--out: must end in .json or .csv, not {out.name!r}")
     if not pilot.exists():
-        _fail(f"pilot: not found: {pilot}")
-    try:
-        return open_pilot(pilot, backend)
-    except (ConfigError, EngineError) as exc:
-        _fail(exc.problems)
+        fail(f"pilot: not found: {pilot}")
+    return open_pilot(pilot, backend)
 
 
 def _runtime_error(exc: Exception) -> None:
     """An engine error on the user's data (bad types, unreadable file) as one line."""
     first = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0][:200]
-    _fail(f"engine: could not compute on this pilot ({exc.__class__.__name__}): {first}")
+    fail(f"engine: could not compute on this pilot ({exc.__class__.__name__}): {first}")
 
 
+@app.command()
 def metrics(
     pilot: Annotated[Path, typer.Argument(help=PILOT_HELP)],
     by: Annotated[list[str] | None, typer.Option("--by", help="split by segment, agent (agent_id) or week: comma-separated or repeated")] = None,
@@ -54,20 +52,18 @@ def metrics(
     backend: Annotated[str, typer.Option("--engine", "--backend", help=BACKEND_HELP)] = "duckdb",
 ) -> None:
     """Sufficient statistics per metric and arm (see docs/metrics.md), on DuckDB by default."""
-    import json
 
-    from workbench.metrics.stats import BY, sufficient_stats
 
     # "--by segment,agent,week" as the issue spells it, or repeated --by; "agent" is agent_id.
     by = [{"agent": "agent_id"}.get(b.strip(), b.strip()) for item in (by or []) for b in item.split(",") if b.strip()]
     bad = [b for b in by if b not in BY]
     if bad:
-        _fail([f"--by: unknown grouping {b!r}; choose from {', '.join(BY)}" for b in bad])
+        fail([f"--by: unknown grouping {b!r}; choose from {', '.join(BY)}" for b in bad])
     p = _open(pilot, backend, out)
     try:
         stats = sufficient_stats(p.tables, p.config, by=by)
     except ValueError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     except Exception as exc:  # noqa: BLE001 - engine errors on user data: one line, no traceback
         _runtime_error(exc)
     notes = p.notes + stats.attrs.get("notes", [])
@@ -84,15 +80,14 @@ def metrics(
             out.write_text(json.dumps({"notes": notes, "stats": rows}, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
+@app.command()
 def checks(
     pilot: Annotated[Path, typer.Argument(help=PILOT_HELP)],
     out: Annotated[Path | None, typer.Option("--out", help=OUT_HELP)] = None,
     backend: Annotated[str, typer.Option("--engine", "--backend", help=BACKEND_HELP)] = "duckdb",
 ) -> None:
     """Pilot checks (SRM, balance, contamination, survey response, manipulation, contact frequency, freshness)."""
-    import json
 
-    from workbench.checks import checks_frame, run_checks
 
     p = _open(pilot, backend, out)
     try:

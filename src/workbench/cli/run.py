@@ -13,11 +13,18 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from workbench.cli.app import app
+from workbench.contract.validate import run_validate
+from workbench.defaults import DEFAULT_SEED
+from workbench.report.terminal import verdict_lines
+from workbench.runs.pipeline import RunError, run_pilot
+from workbench.simulate.pilot import simulate_pilot
 
 
 def _progress():
     """A rich progress bar: the notebook (k of 6) and the cell within it."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     bar = Progress(TextColumn("{task.description:<34}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                    transient=False)
@@ -39,7 +46,6 @@ def _progress():
 
 def execute(pilot: Path, out: Path, params: list[str]) -> Path:
     """Run every notebook with a progress bar; exit 1 with one line when anything fails."""
-    from workbench.runs.pipeline import RunError, run_pilot
 
     bar, notify, tasks = _progress()
     try:
@@ -47,20 +53,13 @@ def execute(pilot: Path, out: Path, params: list[str]) -> Path:
             folder = run_pilot(pilot, base=out, pairs=params, progress=notify)
             bar.update(tasks["nb"], description="every notebook executed and rendered", completed=bar.tasks[0].total)
             bar.remove_task(tasks.pop("cell"))
-    except RunError as err:
-        typer.echo(f"run failed: {err}", err=True)
-        raise typer.Exit(1) from None
     except OSError as exc:  # unwritable folder, disk full, file in the way
         where = exc.filename or out
-        typer.echo(f"run failed: cannot write the run under {out} ({exc.strerror or exc}: {where})", err=True)
-        raise typer.Exit(1) from None
-    except Exception as exc:  # noqa: BLE001 - config and engine errors: one line, never a traceback
-        problems = getattr(exc, "problems", None) or [f"{exc.__class__.__name__}: {exc}"]
-        typer.echo(f"run failed: {'; '.join(problems)}", err=True)
-        raise typer.Exit(1) from None
+        raise RunError(f"run failed: cannot write the run under {out} ({exc.strerror or exc}: {where})") from None
     return folder
 
 
+@app.command()
 def run(
     pilot: Annotated[Path, typer.Argument(help="pilot folder, its pilot.yml, or a DuckDB file")],
     out: Annotated[Path, typer.Option(help="base folder: the run goes to OUT/<pilot name>/<run_id>/")] = Path("reports"),
@@ -71,28 +70,25 @@ def run(
     typer.echo(f"run complete: {folder / 'index.html'}")
 
 
+@app.command()
 def demo(
     out: Annotated[Path, typer.Option(help="where the demo pilot goes; reports go to OUT/reports")] = Path("data/demo"),
     accounts: Annotated[int, typer.Option(min=100, help="accounts in the simulated pilot")] = 20_000,
     agents: Annotated[int, typer.Option(min=2, help="agents")] = 40,
-    seed: Annotated[int, typer.Option(help="random seed")] = 1,
+    seed: Annotated[int, typer.Option(help="random seed (the same for every verb)")] = DEFAULT_SEED,
     reports: Annotated[Path | None, typer.Option(help="base folder for the run (default: reports/)")] = None,
     param: Annotated[list[str] | None, typer.Option("--param", "-p", help="notebook parameter key=value")] = None,
 ) -> None:
     """The main job: simulate the default pilot (20,000 accounts, 40 agents), run every notebook, print index.html."""
-    from workbench.contract.validate import run_validate
-    from workbench.simulate.pilot import simulate_pilot
 
     t0 = time.perf_counter()
     pilot = out / "pilot"
     typer.echo(f"simulating {accounts:,} accounts, {agents} agents (preset realistic, seed {seed}) into {pilot}")
     simulate_pilot(pilot, accounts=accounts, seed=seed, preset="realistic", agents=agents)
     if run_validate(pilot, out=io.StringIO()) != 0:  # the summary is not wanted here; problems still print
-        typer.echo("the simulated pilot failed validation (a bug: please report it)", err=True)
-        raise typer.Exit(1)
+        raise RunError("the simulated pilot failed validation (a bug: please report it)")
     params = [f"seed={seed}", *(param or [])]
     folder = execute(pilot, reports or Path("reports"), params)
-    from workbench.cli.main import verdict_lines
 
     for line in verdict_lines(json.loads((folder / "results.json").read_text(encoding="utf-8"))):
         typer.echo(line)

@@ -32,6 +32,7 @@ from pydantic import (
     model_validator,
 )
 
+from workbench.defaults import THRESHOLDS
 from workbench.errors import ConfigError
 
 CONTRACT_VERSION = 1
@@ -99,7 +100,7 @@ class Guardrail(_Strict):
     """
 
     margin: float = Field(ge=0)
-    threshold: float = Field(0.05, gt=0, lt=1)
+    threshold: float = Field(THRESHOLDS.harm, gt=0, lt=1)  # the one default bar (workbench.defaults)
 
 
 class Portfolio(_Strict):

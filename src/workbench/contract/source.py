@@ -225,7 +225,7 @@ def read_pilot(path: str | Path) -> Pilot:
     try:
         config = load_config(yml)
     except ConfigError as err:
-        raise PilotError([Problem("pilot.yml", "", line.removeprefix("pilot.yml: ")) for line in err.problems]) from None
+        raise PilotError([Problem("pilot.yml", "", line.removeprefix("pilot.yml: ")) for line in err.lines()]) from None
     problems: list[Problem] = []
     raw: dict[str, pd.DataFrame] = {}
     files: dict[str, Path] = {}

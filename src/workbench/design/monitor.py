@@ -30,7 +30,13 @@ import math
 from datetime import timedelta
 
 import numpy as np
+import pandas as pd
 from scipy import stats
+
+from workbench.effects.analyze import Settings, analyze_stats, design_from_config
+from workbench.metrics.catalogue import CATALOGUE
+from workbench.metrics.engine import open_pilot
+from workbench.metrics.stats import sufficient_stats
 
 ALPHA = 0.05  # the false-win rate the tuned rule allows under A/A
 FIXED = 0.95  # the naive bar, shown beside the tuned one
@@ -157,12 +163,7 @@ def replay(pilot, metric: str | None = None, seed: int = 0, backend: str = "duck
     accounts whose window is not over at ``d`` drop out by the metrics' own
     eligibility rule. Returns ``(looks, info)``.
     """
-    import pandas as pd
 
-    from workbench.effects.analyze import Settings, analyze_stats, design_from_config
-    from workbench.metrics.catalogue import CATALOGUE
-    from workbench.metrics.engine import open_pilot
-    from workbench.metrics.stats import sufficient_stats
 
     p = open_pilot(pilot, backend)
     cfg = p.config

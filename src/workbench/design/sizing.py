@@ -34,9 +34,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import statsmodels.api as sm
+from scipy import stats
+from statsmodels.stats.power import NormalIndPower
+from statsmodels.stats.proportion import proportion_effectsize
 
 from workbench.contract.config import Windows
+from workbench.effects.analyze import Design, Settings, analyze_stats
 from workbench.metrics.catalogue import CATALOGUE
+from workbench.models.conjugate import icc_design_effect
 
 THRESHOLD = 0.95  # P(better) bar of the engine's verdict (analyze._verdict)
 
@@ -117,7 +123,6 @@ def _agent_successes(rng, p: float, rho: float, agents: int, m: int) -> np.ndarr
 
 def _deff_from_cells(sc: np.ndarray, st: np.ndarray, m: int) -> float:
     """The engine's estimate of the design effect from per-agent cells (mean over arms)."""
-    from workbench.models.conjugate import icc_design_effect
 
     out = []
     for s in (sc, st):
@@ -141,7 +146,6 @@ def simulated_power(spec: DesignSpec, n: int) -> float:
     Simulation ``i`` draws its data from ``default_rng([seed, i])`` at every
     ``n`` (common random numbers) and runs the engine with seed ``i``.
     """
-    from workbench.effects.analyze import Design, Settings, analyze_stats
 
     p0, p1 = spec.baseline, spec.baseline + spec.effect
     rope = {spec.metric: spec.rope} if spec.rope else None
@@ -173,8 +177,6 @@ def closed_form_n(spec: DesignSpec) -> float | None:
     ``n = ((z_{1-alpha} + z_{power}) / h)^2`` with Cohen's ``h = 2 asin(sqrt(p1)) -
     2 asin(sqrt(p0))``; ``None`` for ``D == 0`` (no closed form used here).
     """
-    from statsmodels.stats.power import NormalIndPower
-    from statsmodels.stats.proportion import proportion_effectsize
 
     if spec.effect == 0:
         return None
@@ -220,8 +222,6 @@ def smooth_n(trace: list[dict], target: float, sims: int) -> float | None:
     sqrt(n)`` over all ``len(trace) * sims`` runs estimates the crossing far more
     precisely than the last bisection step alone; ``None`` if the fit is degenerate.
     """
-    import statsmodels.api as sm
-    from scipy import stats
 
     x = np.sqrt([t["n"] for t in trace])
     y = np.array([t["power"] for t in trace])

@@ -10,6 +10,7 @@ practical equivalence).
 from __future__ import annotations
 
 import numpy as np
+from scipy import stats
 
 DEFAULT_LEVEL = 0.95
 # Region of practical equivalence when pilot.yml sets none: +-1% of the
@@ -111,7 +112,6 @@ def sceptical(control: np.ndarray, treatment: np.ndarray, *, higher_is_better: b
 
         mean = d v0 / (v0 + v),  var = v v0 / (v0 + v)
     """
-    from scipy import stats
 
     diff = np.asarray(treatment) - np.asarray(control)
     d, v = float(np.mean(diff)), float(np.var(diff))

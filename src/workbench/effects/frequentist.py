@@ -15,7 +15,10 @@ import warnings
 
 import numpy as np
 import pandas as pd
+import statsmodels.api as sm
 from scipy import stats
+from statsmodels.stats.proportion import confint_proportions_2indep, test_proportions_2indep
+from statsmodels.stats.rates import confint_poisson_2indep, test_poisson_2indep
 
 
 def _row(method: str, diff: float, lo: float, hi: float, p: float | None, **extra) -> dict:
@@ -32,11 +35,9 @@ def binary(c: dict, t: dict, level: float, cells: pd.DataFrame | None = None) ->
     additive, so grouped rows give the account-level sandwich); the difference
     and its interval come from the delta method on the fitted shares.
     """
-    from statsmodels.stats.proportion import confint_proportions_2indep, test_proportions_2indep
 
     nc, sc, nt, st = c["n"], c["successes"], t["n"], t["successes"]
     if cells is not None and cells["agent_id"].nunique() >= 4:
-        import statsmodels.api as sm
 
         g = cells[cells["n"] > 0]
         endog = np.column_stack([g["successes"], g["n"] - g["successes"]]).astype(float)
@@ -62,7 +63,6 @@ def binary(c: dict, t: dict, level: float, cells: pd.DataFrame | None = None) ->
 
 def count(c: dict, t: dict, level: float) -> dict:
     """Rate difference per account (Poisson, exposure = accounts), Wald interval and score test."""
-    from statsmodels.stats.rates import confint_poisson_2indep, test_poisson_2indep
 
     if min(c["n"], t["n"]) == 0:
         return _row("none", float("nan"), float("nan"), float("nan"), None)

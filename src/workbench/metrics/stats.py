@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import ibis
 import numpy as np
 import pandas as pd
 
@@ -36,6 +37,7 @@ from workbench.metrics.accounts import (
     sum_if,
 )
 from workbench.metrics.catalogue import CATALOGUE, SCALES, score_weights
+from workbench.metrics.engine import open_pilot
 
 __all__ = [
     "BY",
@@ -87,7 +89,6 @@ def _aggs(t, metric: str, covariate: str | None) -> dict[str, tuple[Any, str, bo
     The unit of a metric is an eligible account whose outcome is not NULL;
     outcomes that are never NULL (all but ``NULLABLE_OUTCOMES``) need no test.
     """
-    import ibis
 
     spec = SPECS[metric]
     flag = spec["elig"]
@@ -148,7 +149,6 @@ def stats_expr(tables: dict[str, Any], config: PilotConfig, by: Sequence[str] = 
     if covariate and covariate not in t.columns:
         notes.append(f"covariate {covariate!r} absent: no CUPED sums")
         covariate = None
-    import ibis
 
     stats = {"_total": (t.count(), None, True)}
     for m in todo:
@@ -256,7 +256,6 @@ def sufficient_stats(tables: dict[str, Any], config: PilotConfig, by: Sequence[s
 def compute_metrics(pilot: str | Path | PilotConfig, by: Sequence[str] = (), backend: str = "duckdb",
                     metrics: Sequence[str] | None = None) -> pd.DataFrame:
     """Open a pilot (:func:`workbench.metrics.engine.open_pilot`) and return :func:`sufficient_stats`."""
-    from workbench.metrics.engine import open_pilot
 
     p = open_pilot(pilot, backend)
     out = sufficient_stats(p.tables, p.config, by=by, metrics=metrics)

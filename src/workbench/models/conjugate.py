@@ -16,6 +16,8 @@ import math
 
 import numpy as np
 
+from workbench.metrics.catalogue import score_weights
+
 DEFAULT_PRIORS: dict[str, dict[str, float]] = {
     # Beta(1, 1): uniform on the share. Worth two accounts, negligible in a pilot.
     "binary": {"alpha": 1.0, "beta": 1.0},
@@ -102,7 +104,6 @@ def ordinal(row, priors, rng, draws, categories: list[int], quantity: str = "mea
     counts = np.array([_f(row, f"cat_{k}") for k in categories]) / design_effect
     post = rng.dirichlet(counts + c, draws)
     prior = rng.dirichlet(np.full(len(categories), c), draws)
-    from workbench.metrics.catalogue import score_weights
 
     w = np.array(score_weights(categories, quantity))
     return post @ w, prior @ w

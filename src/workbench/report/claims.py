@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import math
 
+import matplotlib.pyplot as plt
 import pandas as pd
+import seaborn as sns
 
+from workbench.design.sizing import DesignSpec, closed_form_n
 from workbench.report.views import PALETTE, fmt_diff
 
 VERDICT_WORDS = {"supported": "supported", "contradicted": "contradicted by this pilot",
@@ -66,8 +69,6 @@ def claims_summary(claims: dict) -> str:
 
 def monitor_figure(mon: dict, dpi: int = 110):
     """P(better) at each weekly look with the tuned bar and the naive 0.95 bar."""
-    import matplotlib.pyplot as plt
-    import seaborn as sns
 
     pal = sns.color_palette(PALETTE)
     looks = [x for x in mon["looks"] if x.get("status") == "analysed"]
@@ -116,7 +117,6 @@ def oc_rows(oc: dict) -> list[dict]:
 
 def design_line(doc: dict, level: float) -> str:
     """Accounts per arm to detect the observed primary effect with 80% probability (closed form)."""
-    from workbench.design.sizing import DesignSpec, closed_form_n
 
     name = doc["decision"].get("primary_metric")
     m = doc["metrics"].get(name or "")

@@ -12,7 +12,11 @@ from __future__ import annotations
 import html
 import math
 
+import matplotlib as mpl
+import matplotlib.pyplot as plt
 import pandas as pd
+import seaborn as sns
+from IPython.display import display
 
 # Nouns that read well in a sentence ("raised kept promises from ... to ...").
 NOUNS = {
@@ -215,8 +219,6 @@ def effects_figure(doc: dict, dpi: int = 110):
     Outcomes whose control mean is not positive (NPS can be negative) have no
     meaningful relative lift and are left out, with a note under the axis.
     """
-    import matplotlib.pyplot as plt
-    import seaborn as sns
 
     df = effects_frame(doc)
     keep = [doc["metrics"][n]["control"]["mean"] is not None and doc["metrics"][n]["control"]["mean"] > 0 for n in df.metric]
@@ -278,8 +280,6 @@ def segments_frame(doc: dict, name: str) -> pd.DataFrame:
 
 def segments_figure(doc: dict, name: str, dpi: int = 110):
     """Difference per segment with its interval, the overall effect as a band (exploratory)."""
-    import matplotlib.pyplot as plt
-    import seaborn as sns
 
     m = doc["metrics"][name]
     scale = 1000.0 if _kind(m) == "per1000" else 100.0 if _kind(m) in ("share", "per_promise", "balance", "nps") else 1.0
@@ -356,8 +356,6 @@ def money_lines(impact: dict, level: float) -> list[str]:
 
 def use_theme(dpi: int = 110) -> None:
     """seaborn's colour-blind palette on a white grid, sized to read in print."""
-    import matplotlib as mpl
-    import seaborn as sns
 
     sns.set_theme(style="whitegrid", palette=PALETTE, context="notebook")
     mpl.rcParams.update({"figure.dpi": dpi, "savefig.dpi": dpi})
@@ -365,8 +363,6 @@ def use_theme(dpi: int = 110) -> None:
 
 def show(fig) -> None:
     """Display a figure once (as PNG) and free it; returning it would draw it twice."""
-    import matplotlib.pyplot as plt
-    from IPython.display import display
 
     display(fig)
     plt.close(fig)

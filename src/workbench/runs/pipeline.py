@@ -16,8 +16,10 @@ executed notebook kept.
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import re
+import tempfile
 import time
 import warnings
 from collections.abc import Callable
@@ -25,10 +27,24 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import papermill as pm
+from jinja2 import DictLoader
+from nbconvert import HTMLExporter
 from papermill.engines import NBClientEngine, papermill_engines
 
+from workbench.claims import evaluate, load_register
+from workbench.contract.config import load_config
+from workbench.contract.validate import validate_pilot
+from workbench.design.monitor import monitor_pilot
+from workbench.effects.analyze import Settings, analyze_run, to_json
 from workbench.errors import RunError
+from workbench.metrics.engine import locate, open_pilot
+from workbench.metrics.stats import sufficient_stats
+from workbench.report.privacy import suppress_small
+from workbench.report.views import use_theme
+from workbench.runs.manifest import write_manifest
 
 NOTEBOOKS = ("01_pilot_design", "02_data_quality", "03_metrics", "04_effects", "05_segments", "06_claims_monitoring",
              "07_executive_summary")
@@ -41,7 +57,6 @@ KERNEL = "python3"  # jupyter_client starts "python" kernels with the running in
 
 def check_pilot_valid(pilot: Path) -> None:
     """Fail before creating a run folder when the pilot breaks the data contract."""
-    from workbench.contract.validate import validate_pilot
 
     report = validate_pilot(pilot)
     if not report.ok:
@@ -72,22 +87,16 @@ def prepare(pilot: Path | str, out: Path, level: float = 0.95, seed: int = 1, sm
     / ``stats_week.csv`` (sufficient statistics; small segment cells suppressed)
     and ``ppc.csv`` (observed arm means against the posterior).
     """
-    from workbench.effects.analyze import Settings, analyze_pilot, to_json
-    from workbench.metrics.engine import open_pilot
-    from workbench.metrics.stats import sufficient_stats
-    from workbench.report.privacy import suppress_small
-
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     mc = {"mcmc_draws": 200, "mcmc_tune": 200} if smoke else {}
-    draws: dict = {}
     with warnings.catch_warnings():  # the cross-check divides by zero rates in empty cells: noise, not news
         warnings.filterwarnings("ignore", category=RuntimeWarning, module="statsmodels")
-        doc = analyze_pilot(pilot, Settings(level=level, seed=seed, smoke=smoke, **mc), draws_out=draws)
+        run = analyze_run(pilot, Settings(level=level, seed=seed, smoke=smoke, **mc))
+    doc, draws, stats = run.doc, run.draws, run.stats
+    by_segment = run.segment_stats  # already computed by the analysis
     paths = {"results": out / "results.json", "stats": out / "stats.csv", "ppc": out / "ppc.csv"}
     paths["results"].write_text(to_json(doc), encoding="utf-8")
-    stats = draws.pop("_stats")
-    by_segment = draws.pop("_segment_stats", None)  # already computed by the analysis
     stats.to_csv(paths["stats"], index=False)
     p = open_pilot(pilot)
     for by in ("segment", "week"):
@@ -106,9 +115,6 @@ def prepare(pilot: Path | str, out: Path, level: float = 0.95, seed: int = 1, sm
 def prepare_claims_monitor(pilot, out: Path, doc: dict, draws: dict, stats, cfg, level: float, seed: int,
                            smoke: bool) -> dict[str, Path]:
     """The claims verdicts (``claims.json``) and the week-by-week replay (``monitor.json``) for the report."""
-    from workbench.claims import evaluate, load_register
-    from workbench.design.monitor import monitor_pilot
-    from workbench.effects.analyze import to_json
 
     treatment = doc["treatments"][0]
     claims = evaluate(load_register(), draws, stats, doc["control"], treatment, level, cfg.windows.model_dump(), seed)
@@ -131,8 +137,6 @@ def ppc_table(draws: dict, stats, level: float, seed: int):
     ratio and nps use the posterior of the mean alone. ``tail`` is the two-sided
     predictive tail probability of the observed mean (small = misfit).
     """
-    import numpy as np
-    import pandas as pd
 
     rng, a = np.random.default_rng(seed), (1 - level) / 2
     rows = []
@@ -165,7 +169,6 @@ def ensure_results(pilot: str, results: str, level: float, seed: int, smoke: boo
     """
     if results and all((Path(results).parent / f).is_file() for f in ("stats.csv", "ppc.csv", "claims.json", "monitor.json")):
         return Path(results)
-    import tempfile
 
     return prepare(pilot, Path(tempfile.mkdtemp(prefix="workbench-")), level=level, seed=seed, smoke=smoke)["results"]
 
@@ -179,7 +182,6 @@ def open_results(pilot: str, results: str, level: float, seed: int, smoke: bool,
     Read every shared file from that folder: a notebook opened by hand fits
     into a new temporary folder on each :func:`ensure_results` call.
     """
-    from workbench.report.views import use_theme
 
     check_params(pilot=pilot, results=results, level=level, seed=seed, figure_dpi=figure_dpi)
     use_theme(figure_dpi)
@@ -252,8 +254,6 @@ def html_exporter(no_input: bool):
     Images are already base64 PNG in the executed notebook; ``embed_images``
     also inlines any image a Markdown cell links to.
     """
-    from jinja2 import DictLoader
-    from nbconvert import HTMLExporter
 
     offline = DictLoader({"workbench_offline.html.j2": (
         "{%- extends 'index.html.j2' -%}"
@@ -300,8 +300,6 @@ class Run:
 
 def new_run(pilot: Path, base: Path, params: dict) -> Run:
     """A fresh run folder: run_id = UTC timestamp + a short hash of pilot.yml and the parameters."""
-    from workbench.contract.config import load_config
-    from workbench.metrics.engine import locate
 
     yml, _ = locate(pilot)
     name = re.sub(r"[^A-Za-z0-9._-]+", "-", load_config(yml).name).strip("-") or "pilot"
@@ -353,7 +351,6 @@ def run_pilot(pilot: Path, base: Path = Path("reports"), pairs: list[str] | None
         run.write_status("failed", error={"notebook": None, "error": line})
         run.close()
         raise RunError(line + f" (run kept in {run.final})") from None
-    from workbench.runs.manifest import write_manifest
 
     write_manifest(run.work, Path(pilot), params)
     # results.json relative to the kernel's working directory (the run folder), so the
@@ -385,7 +382,6 @@ def run_pilot(pilot: Path, base: Path = Path("reports"), pairs: list[str] | None
 
 def write_index(run: Run, done: list[str], failed: str | None = None) -> None:
     """``index.html``: one link per report and notebook, inline style only (opens offline)."""
-    import html
 
     rows = []
     for nb in NOTEBOOKS:

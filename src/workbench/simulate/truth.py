@@ -22,10 +22,13 @@ import copy
 from functools import lru_cache
 
 import numpy as np
+import pandas as pd
 
 from workbench.contract.config import METRICS, Windows
 from workbench.metrics.reference import reference_metrics
+from workbench.simulate.population import ARRIVAL_WEEKS, build_tables, make_population, pilot_config
 from workbench.simulate.presets import describe, preset_effects
+from workbench.simulate.world import simulate_world
 
 TRUTH_SEED = 20_260_105
 TRUTH_ACCOUNTS = 200_000
@@ -56,8 +59,6 @@ DEFINITIONS = (
 
 
 def _truth_config(windows: Windows):
-    from workbench.simulate.pilot import ARRIVAL_WEEKS, pilot_config
-
     # Observe long enough that every account of the truth population is eligible for every metric.
     w = windows
     longest = max(w.outcome_days + w.max_due_days + w.grace_days, w.retention_days, w.outcome_days)
@@ -71,11 +72,6 @@ def world_metrics(preset: str, windows: Windows, accounts: int = TRUTH_ACCOUNTS,
     Returns a frame like :func:`workbench.metrics.reference.reference_metrics`: one
     row per world (``arm`` = the control or treatment label) x metric.
     """
-    import pandas as pd
-
-    from workbench.simulate.pilot import build_tables, make_population
-    from workbench.simulate.world import simulate_world
-
     effects = preset_effects(preset)
     cfg, observed_days = _truth_config(windows)
     pop = make_population(np.random.default_rng(seed), accounts, TRUTH_AGENTS)

@@ -24,12 +24,12 @@ from pathlib import Path
 
 import yaml
 
+from workbench.defaults import THRESHOLDS, Thresholds
 from workbench.errors import PlanError
 
 PLAN_VERSION = 1
-# The engine's decision thresholds (workbench.effects.analyze._verdict): what a plan
-# locks unless it says otherwise.
-ENGINE_THRESHOLDS = {"better": 0.95, "worse": 0.05, "equivalent": 0.95}
+# The engine's decision thresholds: what a plan locks unless it says otherwise.
+ENGINE_THRESHOLDS = THRESHOLDS.as_dict()
 
 
 def make_plan(primary_metric: str, guardrails: dict | None = None, rope: dict | None = None,
@@ -44,7 +44,7 @@ def make_plan(primary_metric: str, guardrails: dict | None = None, rope: dict | 
     g = {}
     for k, v in (guardrails or {}).items():
         v = v.model_dump() if hasattr(v, "model_dump") else dict(v)
-        g[k] = {"margin": float(v.get("margin", 0.0)), "threshold": float(v.get("threshold", 0.05))}
+        g[k] = {"margin": float(v.get("margin", 0.0)), "threshold": float(v.get("threshold", THRESHOLDS.harm))}
     plan = {
         "plan": PLAN_VERSION,
         "primary_metric": primary_metric,
@@ -91,7 +91,13 @@ def read_plan(path: str | Path) -> dict:
         problems.append(f"plan.lock: {path}: plan version {data['plan']!r}, this workbench reads {PLAN_VERSION}")
     if problems:
         raise PlanError(problems)
+    locked_thresholds(data, path)  # a threshold outside (0, 1) or of an unknown name is an error
     return data
+
+
+def locked_thresholds(plan: dict, path: str | Path = "plan.lock") -> Thresholds:
+    """The decision thresholds a plan locks; thresholds the plan does not name keep the defaults."""
+    return Thresholds.from_mapping(plan.get("thresholds") or {}, where=f"plan.lock: {path}: thresholds")
 
 
 def _close(a, b) -> bool:
@@ -137,8 +143,8 @@ def check_plan(plan_path: str | Path, config, looks_taken: int | None = None,
         if not _close(a, b):
             out.append(f"rope for {k} changed: planned {a if a is not None else 'default'}, "
                        f"analysed {b if b is not None else 'default'}")
-    used = thresholds or ENGINE_THRESHOLDS
-    for k in sorted(set(plan["thresholds"]) | set(used)):
+    used = {**ENGINE_THRESHOLDS, **(thresholds or {})}
+    for k in sorted(plan["thresholds"]):  # a threshold the plan does not name takes the default
         if not _close(plan["thresholds"].get(k), used.get(k)):
             out.append(f"decision threshold {k} changed: planned {plan['thresholds'].get(k)}, analysed {used.get(k)}")
     planned = int(plan["looks"].get("planned", 1))

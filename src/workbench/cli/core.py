@@ -1,0 +1,114 @@
+"""The core verbs: version, simulate, validate, analyze, analyze-summary.
+
+Errors in the user's data or arguments are raised as
+:class:`workbench.errors.WorkbenchError` and printed by the one handler.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from workbench import __version__
+from workbench.cli.app import app, fail, require_valid, write_doc
+from workbench.contract.validate import run_validate
+from workbench.defaults import DEFAULT_LEVEL, DEFAULT_SEED
+from workbench.effects.analyze import Design, Settings, analyze_pilot, analyze_stats
+from workbench.effects.summary import read_summary
+from workbench.simulate.pilot import simulate_pilot
+
+
+@app.callback()
+def _root() -> None:
+    """Empathy pilot workbench: judge A/B pilots of empathy-led against pressure-based collections."""
+
+
+@app.command()
+def version() -> None:
+    """Print the package version."""
+    print(__version__)
+
+
+class Preset(str, Enum):
+    realistic = "realistic"
+    null = "null"
+    vendor_claims = "vendor-claims"
+
+
+class Fmt(str, Enum):
+    parquet = "parquet"
+    csv = "csv"
+    duckdb = "duckdb"
+
+
+@app.command()
+def simulate(
+    out: Annotated[Path, typer.Argument(help="folder to write the pilot into")],
+    accounts: Annotated[int, typer.Option(min=10, help="accounts in the pilot")] = 20_000,
+    seed: Annotated[int, typer.Option(help="random seed: the same seed gives the same pilot")] = 1,
+    preset: Annotated[Preset, typer.Option(help="planted effects")] = Preset.realistic,
+    agents: Annotated[int, typer.Option(min=2, help="agents handling the accounts")] = 40,
+    randomization: Annotated[str, typer.Option(help="account | agent")] = "account",
+    fmt: Annotated[Fmt, typer.Option("--format", help="table files")] = Fmt.parquet,
+) -> None:
+    """Simulate a realistic pilot (every table, pilot.yml and truth.json)."""
+
+    if randomization not in ("account", "agent"):
+        fail(f"--randomization: must be account or agent, not {randomization!r}")
+    path = simulate_pilot(
+        out, accounts=accounts, seed=seed, preset=preset.value, agents=agents, randomization=randomization, fmt=fmt.value
+    )
+    typer.echo(f"pilot written to {path}")
+
+
+@app.command()
+def validate(
+    pilot: Annotated[Path, typer.Argument(help="pilot folder, its pilot.yml, or a DuckDB file")],
+) -> None:
+    """Check a pilot against data contract v1: a summary and exit 0, or every problem and exit 1."""
+
+    raise typer.Exit(run_validate(pilot))
+
+
+
+
+@app.command()
+def analyze(
+    pilot: Annotated[Path, typer.Argument(help="pilot folder, its pilot.yml, or a DuckDB file")],
+    out: Annotated[Path | None, typer.Option(help="results JSON (default: stdout)")] = None,
+    seed: Annotated[int, typer.Option(help="random seed (the same for every verb)")] = DEFAULT_SEED,
+    level: Annotated[float, typer.Option(min=0.5, max=0.999, help="interval level")] = DEFAULT_LEVEL,
+    draws: Annotated[int, typer.Option(min=100, help="posterior draws (conjugate models)")] = 4000,
+    smoke: Annotated[bool, typer.Option(help="short MCMC with low diagnostics thresholds (tests only)")] = False,
+    backend: Annotated[str, typer.Option(help="duckdb | pyspark")] = "duckdb",
+) -> None:
+    """Estimate every metric's effect (Bayesian, with diagnostics and a frequentist cross-check)."""
+
+    require_valid(pilot)
+    mc = {"mcmc_draws": 200, "mcmc_tune": 200} if smoke else {}
+    doc = analyze_pilot(pilot, Settings(level=level, draws=draws, seed=seed, smoke=smoke, **mc), backend=backend)
+    write_doc(doc, out)
+
+
+@app.command("analyze-summary")
+def analyze_summary(
+    file: Annotated[Path, typer.Argument(help="CSV of arm-level counts: metric, arm, n + successes | mean, sd | exposure, events")],
+    control: Annotated[str, typer.Option(help="control arm label")],
+    treatment: Annotated[str, typer.Option(help="treatment arm label")],
+    out: Annotated[Path | None, typer.Option(help="results JSON (default: stdout)")] = None,
+    primary: Annotated[str | None, typer.Option(help="metric that gets the verdict")] = None,
+    seed: Annotated[int, typer.Option(help="random seed (the same for every verb)")] = DEFAULT_SEED,
+    level: Annotated[float, typer.Option(min=0.5, max=0.999, help="interval level")] = DEFAULT_LEVEL,
+) -> None:
+    """Run the effect engine on published arm-level counts."""
+
+    stats, hib, deff = read_summary(file, control, treatment)
+    if primary is not None and primary not in set(stats["metric"]):
+        fail(f"--primary: metric {primary!r} is not in {file.name}")
+    design = Design(control=control, treatments=[treatment], primary=primary, higher_is_better=hib, design_effect=deff)
+    doc = analyze_stats(stats, design, Settings(level=level, seed=seed))
+    doc["source"] = "summary"
+    write_doc(doc, out)

@@ -1,0 +1,64 @@
+"""Segment effects: exact per segment, then partially pooled across segments (exploratory)."""
+
+from __future__ import annotations
+
+import pandas as pd
+from scipy import stats
+
+from workbench.effects.pooling import pool
+from workbench.effects.posterior import compare_metric, direction
+from workbench.effects.spec import Design, Settings
+
+
+def segment_effects(seg: pd.DataFrame, metric: str, design: Design, settings: Settings, priors: dict,
+                    arm: str, min_cell_size: int) -> dict:
+    """Per-segment effects (exploratory, no pooling); cells under the minimum size are suppressed."""
+    out = {}
+    rows = seg[seg["metric"] == metric]
+    for s, g in rows.groupby("segment", dropna=False):
+        arms = {r["arm"]: r for r in g.to_dict("records")}
+        name = "unknown" if pd.isna(s) else str(s)
+        if design.control not in arms or arm not in arms:
+            continue
+        c, t = arms[design.control], arms[arm]
+        if min(c.get("accounts", 0) or 0, t.get("accounts", 0) or 0) < min_cell_size:
+            out[name] = {"suppressed": True, "reason": f"fewer than {min_cell_size} accounts in an arm"}
+            continue
+        r = compare_metric(metric, c, t, design, settings, priors)
+        out[name] = {k: r[k] for k in ("control", "treatment", "effect", "prob_better", "diagnostics", "model")}
+        out[name]["pooling"] = "none (exact per segment)"
+    _pool_segments(out, direction(metric, design), settings.level)
+    return out
+
+
+def _pool_segments(segs: dict, higher_is_better: bool | None, level: float) -> None:
+    """Partial pooling of the segment differences: normal-normal random effects, exact on a tau grid.
+
+    Each segment's difference d_j with standard error s_j (from its interval)
+    is shrunk toward the across-segment mean by ``s_j^2 / (s_j^2 + tau^2)``,
+    integrated over the posterior of the between-segment spread tau
+    (:func:`workbench.design.meta.pool`). Adds ``pooled`` to each segment.
+    """
+
+    z = stats.norm.ppf((1 + level) / 2)
+    names, y, se = [], [], []
+    for name, seg in segs.items():
+        d = seg.get("effect", {}).get("difference") if not seg.get("suppressed") else None
+        if d and d.get("mean") is not None and d["interval"][0] is not None and seg["diagnostics"].get("ok"):
+            width = (d["interval"][1] - d["interval"][0]) / (2 * z)
+            if width > 0:
+                names.append(name)
+                y.append(d["mean"])
+                se.append(width)
+    if len(y) < 2:
+        return
+    res = pool(y, se, names, higher_is_better is not False, level)
+    sign = -1 if higher_is_better is False else 1
+    for p in res["pilots"]:
+        th = p["shrunken"]
+        segs[p["pilot"]]["pooled"] = {
+            "difference": {"mean": th["mean"], "interval": th["interval"]},
+            "prob_better": float(stats.norm.cdf(sign * th["mean"] / th["sd"])) if th["sd"] > 0 else None,
+            "between_segment_sd": res["tau"]["median"],
+            "model": "partial pooling: normal-normal random effects across segments (exact on a tau grid)",
+        }
