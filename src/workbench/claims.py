@@ -26,6 +26,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from workbench.contract.config import ConfigError
+from workbench.defaults import DEFAULT_SEED
 from workbench.effects.compare import interval
 from workbench.metrics.catalogue import CATALOGUE, SCALES
 from workbench.models import conjugate
@@ -150,7 +151,7 @@ def _accounts_to_settle(q: np.ndarray, lo, hi, n: float) -> dict:
 
 
 def evaluate(claims: list[Claim], draws: dict, stats, control: str, treatment: str, level: float = 0.95,
-             windows: dict | None = None, seed: int = 0) -> list[dict]:
+             windows: dict | None = None, seed: int = DEFAULT_SEED) -> list[dict]:
     """Judge each claim; ``draws[metric][arm]`` are posterior draws of the arms' means."""
 
     out = []

@@ -103,7 +103,7 @@ def _lock(path: Path, pilot: Path | None, primary: str, rope: float | None, look
     if looks > 1:
 
         per_look = max(round(doc["accounts_per_arm"] / looks), 1)
-        plan["looks"]["threshold"] = tune_threshold(looks, doc["baseline"], per_look, 10_000, doc.get("seed", 0))
+        plan["looks"]["threshold"] = tune_threshold(looks, doc["baseline"], per_look, 10_000, doc.get("seed", DEFAULT_SEED))
     try:
         write_plan(plan, path)
     except OSError as exc:

@@ -18,8 +18,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from workbench.cli.app import app
 from workbench.contract.validate import run_validate
 from workbench.defaults import DEFAULT_SEED
+from workbench.errors import RunError
 from workbench.report.terminal import verdict_lines
-from workbench.runs.pipeline import RunError, run_pilot
 from workbench.simulate.pilot import simulate_pilot
 
 
@@ -46,6 +46,7 @@ def _progress():
 
 def execute(pilot: Path, out: Path, params: list[str]) -> Path:
     """Run every notebook with a progress bar; exit 1 with one line when anything fails."""
+    from workbench.runs.pipeline import run_pilot  # papermill and nbformat take ~1.5 s to import: only run and demo need them
 
     bar, notify, tasks = _progress()
     try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
+import duckdb
 import pandas as pd
 
 from workbench.contract.config import PilotConfig, dump_config
@@ -37,8 +38,6 @@ def write_pilot(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     if fmt == "duckdb":
-        import duckdb
-
         config = config.model_copy(update={"source": config.source.model_copy(update={"kind": "duckdb", "path": "pilot.duckdb"})})
         db = out / "pilot.duckdb"
         db.unlink(missing_ok=True)

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from workbench.defaults import DEFAULT_SEED
 from workbench.effects.analyze import Settings, analyze_stats, design_from_config
 from workbench.metrics.catalogue import CATALOGUE
 from workbench.metrics.engine import open_pilot
@@ -71,7 +72,7 @@ def _paths(rng, sims: int, looks: int, p_c: float, p_t: float, m: int):
     return s_c, s_t, np.broadcast_to(n, s_c.shape)
 
 
-def tune_threshold(max_looks: int, baseline: float, accounts_per_look: int, sims: int = 4000, seed: int = 0,
+def tune_threshold(max_looks: int, baseline: float, accounts_per_look: int, sims: int = 4000, seed: int = DEFAULT_SEED,
                    alpha: float = ALPHA) -> float:
     """Smallest ``u`` with P(any look has P(better) > u | A/A) <= ``alpha``, by simulation.
 
@@ -119,7 +120,7 @@ def _mean(x) -> dict:
 
 
 def operating_characteristics(u: float, max_looks: int, baseline: float, effect: float, accounts_per_look: int,
-                              sims: int = 2000, seed: int = 1, higher_is_better: bool = True,
+                              sims: int = 2000, seed: int = DEFAULT_SEED, higher_is_better: bool = True,
                               rope: float = 0.0, e: float = 0.95, epsilon: float = 0.0) -> dict:
     """False-win rate (A/A), power (under ``effect``) and expected duration of the rule, with MC errors.
 
@@ -156,7 +157,7 @@ def look_dates(first_assigned, observed_until) -> list:
     return out
 
 
-def replay(pilot, metric: str | None = None, seed: int = 0, backend: str = "duckdb") -> tuple[list[dict], dict]:
+def replay(pilot, metric: str | None = None, seed: int = DEFAULT_SEED, backend: str = "duckdb") -> tuple[list[dict], dict]:
     """Per-look numbers of ``metric`` (default: the primary) as if the data stopped at each look.
 
     Each look sets ``observed_until = d`` on a copy of the configuration, so
@@ -213,7 +214,7 @@ def first_stop(looks: list[dict], u: float, e: float = 0.95, epsilon: float = 0.
     return {"stopped": False, "reason": "no stopping bar crossed by the last look", "counted_look": counted}
 
 
-def monitor_pilot(pilot, metric: str | None = None, sims: int = 2000, seed: int = 0, effect: float | None = None,
+def monitor_pilot(pilot, metric: str | None = None, sims: int = 2000, seed: int = DEFAULT_SEED, effect: float | None = None,
                   e: float = 0.95, epsilon: float = 0.0, backend: str = "duckdb") -> dict:
     """Replay, tune the bar for the pilot's number of looks, report the stop and the rule's OC.
 

@@ -40,6 +40,7 @@ from statsmodels.stats.power import NormalIndPower
 from statsmodels.stats.proportion import proportion_effectsize
 
 from workbench.contract.config import Windows
+from workbench.defaults import DEFAULT_SEED
 from workbench.effects.analyze import Design, Settings, analyze_stats
 from workbench.metrics.catalogue import CATALOGUE
 from workbench.models.conjugate import icc_design_effect
@@ -60,7 +61,7 @@ class DesignSpec:
     weekly_arrivals: float | None = None
     target: float = 0.8
     sims: int = 200
-    seed: int = 0
+    seed: int = DEFAULT_SEED
     rope: float | None = None
     windows: Windows = field(default_factory=Windows)
 

@@ -26,7 +26,6 @@ from workbench.metrics.catalogue import CATALOGUE
 from workbench.metrics.engine import open_pilot
 from workbench.metrics.stats import sufficient_stats
 from workbench.models import conjugate
-from workbench.models.binary import HierarchicalBinary
 
 __all__ = ["Analysis", "Design", "Settings", "analyze_pilot", "analyze_run", "analyze_stats", "design_from_config",
            "fit_hierarchical", "to_json"]
@@ -81,6 +80,7 @@ def analyze_stats(stats: pd.DataFrame, design: Design, settings: Settings | None
 def fit_hierarchical(agent_stats: pd.DataFrame, segment_agent: pd.DataFrame | None, design: Design,
                      settings: Settings, metrics: list[str]) -> dict:
     """Hierarchical logistic fits (agents partially pooled) for the binary metrics."""
+    from workbench.models.binary import HierarchicalBinary  # PyMC and nutpie load only for agent pilots
 
     fits = {}
     src = segment_agent if segment_agent is not None else agent_stats

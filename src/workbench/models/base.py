@@ -20,6 +20,7 @@ import arviz as az
 import numpy as np
 import pandas as pd
 import pymc as pm
+from pymc.initial_point import make_initial_point_fn
 
 from workbench.errors import ModelInputError
 
@@ -229,7 +230,7 @@ class Compiled:
         self.target_accept = target_accept
         self._data: dict[str, np.ndarray] = {}
         if sampler == "nutpie":
-            import nutpie
+            import nutpie  # Numba compiles on import: only when the nutpie sampler is asked for
 
             with _quiet():
                 self._nutpie = nutpie.compile_pymc_model(model, backend="numba")
@@ -237,8 +238,6 @@ class Compiled:
         with model:
             self.step = pm.NUTS(model=model, target_accept=target_accept)
         self.fresh = copy.deepcopy(self.step.sampling_state)
-        from pymc.initial_point import make_initial_point_fn
-
         # constrained values (by RV name), jittered uniform(-1, 1) in the
         # unconstrained space, exactly as PyMC's own "jitter+adapt_diag" init
         self._jitter = make_initial_point_fn(
@@ -253,7 +252,7 @@ class Compiled:
 
     def sample(self, draws: int, tune: int, chains: int, seed: int) -> az.InferenceData:
         if self.sampler == "nutpie":
-            import nutpie
+            import nutpie  # Numba compiles on import: only when the nutpie sampler is asked for
 
             compiled = self._nutpie.with_data(**self._data) if self._data else self._nutpie
             with _quiet():

@@ -15,6 +15,7 @@ import pandas as pd
 import pymc as pm
 import pytensor.tensor as pt
 
+from workbench.defaults import DEFAULT_SEED
 from workbench.models.base import (
     DEFAULT_SAMPLER,
     Compiled,
@@ -269,7 +270,7 @@ class HierarchicalBinary:
     # ------------------------------------------------------------ fit
 
     def fit(self, cells: pd.DataFrame, control: str, treatments: list[str], *, draws: int = 2000,
-            tune: int = 2000, chains: int = 2, seed: int = 0, smoke: bool = False,
+            tune: int = 2000, chains: int = 2, seed: int = DEFAULT_SEED, smoke: bool = False,
             target_accept: float = 0.9, sampler: str = DEFAULT_SAMPLER) -> Fit:
         """Sample the posterior and the prior of the arms' marginal means.
 

@@ -10,6 +10,7 @@ import pandas as pd
 import pymc as pm
 import pytensor.tensor as pt
 
+from workbench.defaults import DEFAULT_SEED
 from workbench.metrics.catalogue import SCALES as CATALOGUE_SCALES
 from workbench.models.base import (
     DEFAULT_SAMPLER,
@@ -120,7 +121,7 @@ class CumulativeLogit:
         return model
 
     def fit(self, cells: pd.DataFrame, control: str, treatments: list[str], *, quantity: str = "mean",
-            scale: str | None = None, draws: int = 1000, tune: int = 1000, chains: int = 2, seed: int = 0,
+            scale: str | None = None, draws: int = 1000, tune: int = 1000, chains: int = 2, seed: int = DEFAULT_SEED,
             smoke: bool = False, target_accept: float = 0.8, sampler: str = DEFAULT_SAMPLER) -> Fit:
         """Sample; ``Fit.draws`` holds ``quantity`` per arm (mean | nps | top2).
 

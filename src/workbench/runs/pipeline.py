@@ -37,6 +37,7 @@ from papermill.engines import NBClientEngine, papermill_engines
 from workbench.claims import evaluate, load_register
 from workbench.contract.config import load_config
 from workbench.contract.validate import validate_pilot
+from workbench.defaults import DEFAULT_SEED
 from workbench.design.monitor import monitor_pilot
 from workbench.effects.analyze import Settings, analyze_run, to_json
 from workbench.errors import RunError
@@ -63,7 +64,7 @@ def check_pilot_valid(pilot: Path) -> None:
         raise RunError(f"pilot {pilot}: invalid ({len(report.errors)} problem(s)); run `workbench validate {pilot}`")
 
 
-def check_params(pilot: str, level: float = 0.95, seed: int = 1, figure_dpi: int = 110, results: str = "") -> None:
+def check_params(pilot: str, level: float = 0.95, seed: int = DEFAULT_SEED, figure_dpi: int = 110, results: str = "") -> None:
     """The notebooks' validation cell: fail fast on a value papermill would pass through."""
     problems = []
     if not pilot or not Path(pilot).exists():
@@ -80,7 +81,7 @@ def check_params(pilot: str, level: float = 0.95, seed: int = 1, figure_dpi: int
         raise ValueError("invalid parameter(s): " + "; ".join(problems))
 
 
-def prepare(pilot: Path | str, out: Path, level: float = 0.95, seed: int = 1, smoke: bool = False) -> dict[str, Path]:
+def prepare(pilot: Path | str, out: Path, level: float = 0.95, seed: int = DEFAULT_SEED, smoke: bool = False) -> dict[str, Path]:
     """Fit every model once and write what the notebooks share into ``out``.
 
     Writes ``results.json`` (the analysis), ``stats.csv`` / ``stats_segment.csv``
