@@ -134,6 +134,10 @@ def test_every_verb_refuses_two_files_for_one_table(pilots, tmp_path):
         r = _run(args[0], str(root), *args[1:])
         assert r.exit_code == 1, (args, r.output)
         assert DUPLICATE in r.output.splitlines(), (args, r.output)
+    # `run` refuses before creating a run folder, in one line that points at `validate`.
+    r = _run("run", str(root), "--out", str(tmp_path / "reports"))
+    assert r.exit_code == 1 and "invalid (1 problem(s))" in r.output, r.output
+    assert not (tmp_path / "reports").exists()
     assert _hashes(root) == before
 
 
