@@ -43,6 +43,11 @@ class Problem:
             text += ": " + ", ".join(self.examples)
         return text
 
+    def __str__(self) -> str:
+        # The command line echoes ``err.problems`` as they are: each must print as
+        # its one line (a message with a newline inside stays one line), not its repr.
+        return " ".join(self.line().split("\n"))
+
 
 def _as_problem(p: Problem | str) -> Problem:
     return p if isinstance(p, Problem) else Problem("", "", str(p))

@@ -1,14 +1,25 @@
-"""Load a pilot (data contract v1) from a folder, a pilot.yml, or a DuckDB file.
+"""One way in: locate a pilot, find its table files, and read them for validation.
+
+Every verb opens a pilot through this module. :func:`resolve` turns what the
+user typed (a folder, its ``pilot.yml``, a ``.duckdb`` file, or a pilot.yml
+whose ``source:`` names a folder, a DuckDB file or an ibis URL) into a
+:class:`Location`; the file-name rules (one file per table: ``<table>.parquet``,
+``<table>.csv`` or ``<table>.csv.gz``) live here once, so the ibis engine
+(:func:`workbench.metrics.engine.open_pilot`), the run manifest and the pandas
+reader below accept exactly the same files.
 
 Loading is read-only: files are opened for reading and DuckDB files with
 ``read_only=True``; nothing is ever written next to the input. Every problem
-met while reading (missing or unreadable file, missing required column, value
-of the wrong type, unparseable timestamp) becomes a :class:`Problem`, never an
-exception, so that validation can list them all.
+met while reading (missing or unreadable file, two files for one table,
+missing required column, value of the wrong type, unparseable timestamp)
+becomes a :class:`Problem`, never an exception, so that validation can list
+them all.
 """
 
 from __future__ import annotations
 
+import csv
+import gzip
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +31,10 @@ from workbench.contract.tables import TABLES, Table
 from workbench.errors import PilotError, Problem
 
 EXAMPLES = 3  # example ids per problem line
+
+# The table file names a folder pilot may hold, in order of preference.
+SUFFIXES = (".parquet", ".csv", ".csv.gz")
+DUCKDB_SUFFIXES = (".duckdb", ".db")
 
 
 @dataclass
@@ -35,6 +50,28 @@ class Pilot:
     unparsed: dict[tuple[str, str], pd.Index] = field(default_factory=dict)
 
 
+@dataclass
+class Location:
+    """Where a pilot's tables live, resolved once for every reader.
+
+    ``kind`` is ``folder`` (``files`` maps each table found to its one file),
+    ``duckdb`` (``db``) or ``ibis`` (``url`` and ``schema``). ``problems`` are
+    the errors met while locating (folder or DuckDB file missing, two files
+    for one table); readers report them and do not guess.
+    """
+
+    config: PilotConfig
+    kind: str
+    root: Path | None = None
+    yml: Path | None = None
+    folder: Path | None = None
+    db: Path | None = None
+    url: str | None = None
+    schema: str | None = None
+    files: dict[str, Path] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+
 def locate(path: str | Path) -> tuple[Path, Path]:
     """Return ``(root folder, pilot.yml path)`` for a folder, a yml, or a DuckDB file.
 
@@ -45,9 +82,106 @@ def locate(path: str | Path) -> tuple[Path, Path]:
         return path, path / "pilot.yml"
     if path.suffix in (".yml", ".yaml"):
         return path.parent, path
-    if path.suffix in (".duckdb", ".db"):
+    if path.suffix in DUCKDB_SUFFIXES:
         return path.parent, path.parent / "pilot.yml"
     return path, path / "pilot.yml"
+
+
+def duckdb_file(path: str | Path) -> Path | None:
+    """The DuckDB file the user named (it wins over pilot.yml's ``source``), else None."""
+    p = Path(path)
+    return p if p.suffix in DUCKDB_SUFFIXES and not p.is_dir() else None
+
+
+def table_files(folder: Path) -> dict[str, list[Path]]:
+    """Every table file in ``folder``, per contract table (in :data:`SUFFIXES` order)."""
+    found = {name: [folder / f"{name}{suffix}" for suffix in SUFFIXES] for name in TABLES}
+    return {name: hits for name, paths in found.items() if (hits := [p for p in paths if p.is_file()])}
+
+
+def pick_files(folder: Path) -> tuple[dict[str, Path], list[Problem]]:
+    """The one file per table, and an error for each table that has two or more.
+
+    With two files the reader cannot know which one is the table (a stale
+    export beside a new one gives other numbers): it is an error for every
+    verb. ``files`` still holds the first, so validation can list that file's
+    other problems too; the engine refuses to open the pilot.
+    """
+    files, problems = {}, []
+    for name, hits in table_files(folder).items():
+        files[name] = hits[0]
+        if len(hits) > 1:
+            names = ", ".join(p.name for p in hits)
+            problems.append(Problem(name, "", f"one file per table; found {names}: keep one"))
+    return files, problems
+
+
+def is_csv(path: Path) -> bool:
+    """Whether a table file is CSV text (``.csv`` or gzipped ``.csv.gz``), not Parquet."""
+    return path.name.endswith((".csv", ".csv.gz"))
+
+
+def csv_header(path: Path) -> list[str]:
+    """The column names of a CSV table file, gzipped or not."""
+    opener = gzip.open if path.name.endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8", newline="") as fh:
+        return next(csv.reader(fh), [])
+
+
+def resolve(path: str | Path | PilotConfig) -> Location:
+    """Locate a pilot: its configuration and where its tables are.
+
+    Parameters
+    ----------
+    path : a pilot folder, its ``pilot.yml``, a ``.duckdb`` file with pilot.yml
+        beside it, or a loaded :class:`PilotConfig` (then ``source.path`` must
+        be absolute, or ``source.kind`` ibis).
+
+    Raises
+    ------
+    PilotError : the pilot or its pilot.yml is missing; ConfigError : pilot.yml is invalid.
+    """
+    if isinstance(path, PilotConfig):
+        config, root, yml, named_db = path, None, None, None
+    else:
+        root, yml = locate(path)
+        if not root.exists():
+            raise PilotError([Problem("pilot", "", f"not found: {path}")])
+        config, named_db = load_config(yml), duckdb_file(path)
+    src = config.source
+    loc = Location(config=config, kind=src.kind, root=root, yml=yml)
+    if src.kind == "ibis" and named_db is None:
+        loc.url, loc.schema = src.url, src.schema_
+        return loc
+    base = root / src.path if root is not None and src.path else Path(src.path) if src.path else root
+    if named_db is not None or src.kind == "duckdb":
+        loc.kind, loc.db = "duckdb", named_db or base
+        if not loc.db.is_file():
+            loc.problems.append(Problem("pilot.yml", "source.path", f"DuckDB file not found: {loc.db}"))
+        return loc
+    if base is None:
+        raise PilotError([Problem("pilot.yml", "source.path", "a pilot.yml without a file needs source.path")])
+    loc.folder = base
+    if not base.is_dir():
+        loc.problems.append(Problem("pilot.yml", "source.path", f"pilot folder not found: {base}"))
+        return loc
+    loc.files, loc.problems = pick_files(base)
+    return loc
+
+
+def input_files(path: str | Path) -> list[Path]:
+    """pilot.yml and every file the pilot's tables are read from (all table files found, or the DuckDB file)."""
+    _, yml = locate(path)
+    files = [yml] if yml.is_file() else []
+    try:
+        loc = resolve(path)
+    except (ConfigError, PilotError):
+        return files  # nothing readable to record; the run itself reports why
+    if loc.kind == "folder" and loc.folder is not None and loc.folder.is_dir():
+        files += [p for hits in table_files(loc.folder).values() for p in hits]
+    elif loc.kind == "duckdb" and loc.db is not None and loc.db.is_file():
+        files.append(loc.db)
+    return files
 
 
 def examples(ids: pd.Series, n: int = EXAMPLES) -> tuple[str, ...]:
@@ -66,33 +200,25 @@ def row_labels(df: pd.DataFrame, table: Table, mask: pd.Series) -> pd.Series:
 # --- reading ---------------------------------------------------------------
 
 
-def _read_folder(root: Path, name: str) -> tuple[pd.DataFrame | None, Path | None, list[Problem]]:
-    candidates = [root / f"{name}.parquet", root / f"{name}.csv", root / f"{name}.csv.gz"]
-    found = [p for p in candidates if p.exists()]
-    if not found:
-        return None, None, []
-    problems = []
-    if len(found) > 1:
-        problems.append(Problem(name, "", f"several files ({', '.join(p.name for p in found)}); read {found[0].name}", severity="warning"))
-    p = found[0]
+def read_file(name: str, path: Path) -> tuple[pd.DataFrame | None, list[Problem]]:
+    """Read one table file with pandas (Parquet, CSV or gzipped CSV); an unreadable file is a problem."""
     try:
-        if p.suffix == ".parquet":
-            df = pd.read_parquet(p)
-        else:
+        if is_csv(path):
             # Everything as text first: types are checked column by column below,
             # so a stray "n/a" becomes one problem line instead of a parser crash.
-            df = pd.read_csv(p, dtype="string", keep_default_na=False, na_values=[""])
+            # pandas infers gzip from the ".gz" suffix, as DuckDB and Spark do.
+            df = pd.read_csv(path, dtype="string", keep_default_na=False, na_values=[""])
+        else:
+            df = pd.read_parquet(path)
     except Exception as exc:  # noqa: BLE001 - any reader error is the user's file, not our bug
         msg = str(exc).splitlines()[0][:160] if str(exc) else exc.__class__.__name__
-        return None, p, [*problems, Problem(name, "", f"unreadable file {p.name}: {msg}")]
-    return df, p, problems
+        return None, [Problem(name, "", f"unreadable file {path.name}: {msg}")]
+    return df, []
 
 
 def _read_duckdb(db: Path, names: list[str]) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
-    import duckdb
+    import duckdb  # only DuckDB-file pilots need it; validating a folder stays light
 
-    if not db.exists():
-        return {}, [Problem("pilot.yml", "source.path", f"DuckDB file not found: {db}")]
     try:
         con = duckdb.connect(str(db), read_only=True)
     except Exception as exc:  # noqa: BLE001 - a corrupt or locked DuckDB file
@@ -110,7 +236,7 @@ def _read_duckdb(db: Path, names: list[str]) -> tuple[dict[str, pd.DataFrame], l
 
 
 def _read_ibis(url: str, schema: str | None, names: list[str]) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
-    import ibis
+    import ibis  # only warehouse pilots need it (and its backend drivers)
 
     try:
         con = ibis.connect(url)
@@ -217,36 +343,31 @@ def coerce(name: str, df: pd.DataFrame) -> tuple[pd.DataFrame, list[Problem], di
 def read_pilot(path: str | Path) -> Pilot:
     """Read configuration and tables, collecting problems instead of raising.
 
+    The tables are the ones :func:`resolve` finds, the same the engine opens.
     Raises :class:`PilotError` only when not even pilot.yml can be read.
     """
-    root, yml = locate(path)
-    if not root.exists():
-        raise PilotError([Problem("pilot", "", f"not found: {path}")])
     try:
-        config = load_config(yml)
+        loc = resolve(path)
     except ConfigError as err:
         raise PilotError([Problem("pilot.yml", "", line.removeprefix("pilot.yml: ")) for line in err.lines()]) from None
-    problems: list[Problem] = []
+    problems: list[Problem] = list(loc.problems)
     raw: dict[str, pd.DataFrame] = {}
     files: dict[str, Path] = {}
-    src = config.source
     names = list(TABLES)
-    if src.kind == "folder":
-        folder = root / src.path if src.path else root
-        for name in names:
-            df, p, probs = _read_folder(folder, name)
+    if loc.kind == "folder":
+        for name, file in loc.files.items():
+            df, probs = read_file(name, file)
             problems += probs
+            files[name] = file
             if df is not None:
                 raw[name] = df
-            if p is not None:
-                files[name] = p
-    elif src.kind == "duckdb":
-        db = Path(path) if Path(path).suffix in (".duckdb", ".db") else root / src.path
-        raw, probs = _read_duckdb(db, names)
-        problems += probs
-        files = {n: db for n in raw}
+    elif loc.kind == "duckdb":
+        if not loc.problems:
+            raw, probs = _read_duckdb(loc.db, names)
+            problems += probs
+            files = {n: loc.db for n in raw}
     else:
-        raw, probs = _read_ibis(src.url, src.schema_, names)
+        raw, probs = _read_ibis(loc.url, loc.schema, names)
         problems += probs
     tables: dict[str, pd.DataFrame] = {}
     unparsed: dict[tuple[str, str], pd.Index] = {}
@@ -255,9 +376,10 @@ def read_pilot(path: str | Path) -> Pilot:
         tables[name] = typed
         problems += probs
         unparsed |= {(name, col): idx for col, idx in bad.items()}
-    if "accounts" not in raw and not any(p.table == "accounts" for p in problems):
-        problems.append(Problem("accounts", "", "required table not found (accounts.parquet or accounts.csv)"))
-    return Pilot(config=config, tables=tables, root=root, files=files, problems=problems, unparsed=unparsed)
+    if "accounts" not in raw and not any(p.table in ("accounts", "pilot.yml") for p in problems):
+        wanted = " or ".join(f"accounts{s}" for s in SUFFIXES) if loc.kind == "folder" else "table accounts"
+        problems.append(Problem("accounts", "", f"required table not found ({wanted})"))
+    return Pilot(config=loc.config, tables=tables, root=loc.root, files=files, problems=problems, unparsed=unparsed)
 
 
 def load_pilot(path: str | Path) -> Pilot:

@@ -3,10 +3,14 @@
 The metric definitions (:mod:`workbench.metrics.stats`) are ibis expressions, so
 the same definitions run wherever the tables live:
 
-- ``duckdb`` (default): an in-memory DuckDB reads the Parquet/CSV files in
-  place (``read_parquet`` / ``read_csv``: no pandas round trip), or a DuckDB
-  file opened read-only.
-- ``pyspark``: the active (or a new local) SparkSession reads the files.
+- ``duckdb`` (default): an in-memory DuckDB reads the Parquet/CSV/CSV.GZ files
+  in place (``read_parquet`` / ``read_csv``, which unzips ``.gz`` itself: no
+  pandas round trip), or a DuckDB file opened read-only.
+- ``pyspark``: the active (or a new local) SparkSession reads the files
+  (Spark's CSV reader unzips ``.gz`` by its suffix too).
+
+Which files are read is decided once, by :func:`workbench.contract.source.resolve`
+(the same rules ``workbench validate`` applies).
 - ``source.kind: ibis`` in pilot.yml: ``ibis.connect(source.url)``; tables are
   read from ``source.schema``.
 
@@ -19,16 +23,17 @@ contract type, so ids read from CSV as integers still join.
 
 from __future__ import annotations
 
-import csv
 import functools
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from workbench.contract.config import PilotConfig, load_config
+from workbench.contract.config import PilotConfig
+from workbench.contract.source import csv_header, duckdb_file, is_csv, resolve
+from workbench.contract.source import locate as locate_pilot
 from workbench.contract.tables import TABLES
-from workbench.errors import EngineError
+from workbench.errors import EngineError, PilotError
 
 _KIND = {"string": "string", "float": "float64", "int": "int64", "bool": "boolean"}
 
@@ -47,13 +52,10 @@ class Pilot:
 def locate(pilot: str | Path) -> tuple[Path, Path | None]:
     """Find ``pilot.yml`` from a folder, a pilot.yml path or a ``.duckdb`` file.
 
-    Returns ``(pilot_yml, duckdb_file_or_None)``.
+    Returns ``(pilot_yml, duckdb_file_or_None)``; the rules are
+    :func:`workbench.contract.source.locate`'s.
     """
-    from workbench.contract.source import locate as locate_pilot  # the one set of path rules
-
-    _, yml = locate_pilot(pilot)
-    p = Path(pilot)
-    return yml, (p if p.suffix in (".duckdb", ".db") and not p.is_dir() else None)
+    return locate_pilot(pilot)[1], duckdb_file(pilot)
 
 
 @functools.cache
@@ -161,8 +163,7 @@ def _read_csv(con: Any, backend: str, path: Path, name: str, view: str) -> Any:
     """
     if backend != "duckdb":
         return con.read_csv(str(path), table_name=view)
-    with path.open(encoding="utf-8", newline="") as fh:
-        header = next(csv.reader(fh), [])
+    header = csv_header(path)
     spec = TABLES[name].columns
     types = {c: "VARCHAR" for c in header if c in spec and spec[c].kind in ("string", "timestamp")}
     return con.read_csv(str(path), table_name=view, types=types or None)
@@ -193,58 +194,47 @@ def open_pilot(pilot: str | Path | PilotConfig, backend: str = "duckdb") -> Pilo
 
     Raises
     ------
-    EngineError, workbench.contract.config.ConfigError : one line per problem.
+    EngineError, workbench.errors.ConfigError : one line per problem (a
+        missing folder or DuckDB file, two files for one table, no accounts).
     """
     import ibis
 
-    duck_file = None
-    if isinstance(pilot, PilotConfig):
-        config, root = pilot, None
-    else:
-        yml, duck_file = locate(pilot)
-        config, root = load_config(yml), yml.parent
-    src = config.source
-    if src.path:
-        base = Path(src.path) if root is None else root / src.path
-    elif root is not None:
-        base = root
-    elif src.kind != "ibis":
-        raise EngineError(["engine: a PilotConfig without a file needs source.path"])
-    if src.kind == "duckdb" and duck_file is None:
-        duck_file = base
+    try:
+        loc = resolve(pilot)
+    except PilotError as err:
+        raise EngineError(err.problems) from None
+    if loc.problems:
+        raise EngineError(loc.problems)
+    config = loc.config
     notes: list[str] = []
     raw: dict[str, Any] = {}
-    if src.kind == "ibis":
+    if loc.kind == "ibis":
         try:
-            con = ibis.connect(src.url)
+            con = ibis.connect(loc.url)
         except Exception as exc:  # noqa: BLE001 - any backend's connection error, shown as one line
             raise EngineError([f"engine: cannot connect to source.url: {exc.__class__.__name__}: {exc}"]) from None
         for name in TABLES:
             # Table by table, not list_tables(): that fails on some backend/driver pairs
             # (ibis 12 with duckdb 2), and an absent optional table is no error.
             try:
-                raw[name] = con.table(name, database=src.schema_) if src.schema_ else con.table(name)
+                raw[name] = con.table(name, database=loc.schema) if loc.schema else con.table(name)
             except Exception:  # noqa: BLE001, S112 - absent table; accounts is checked below
                 continue
-    elif duck_file is not None:
-        if not duck_file.exists():
-            raise EngineError([f"engine: DuckDB file not found: {duck_file}"])
-        con = _connect(backend, duck_file)
+    elif loc.kind == "duckdb":
+        con = _connect(backend, loc.db)
         # Not con.list_tables(): ibis 12 calls a cursor method DuckDB 2.0 removed.
         present = {r[0] for r in con.raw_sql("SELECT table_name FROM information_schema.tables").fetchall()}
         raw = {name: con.table(name) for name in TABLES if name in present}
     else:
-        if not base.is_dir():
-            raise EngineError([f"engine: pilot folder not found: {base}"])
         con = _connect(backend, None)
-        for name in TABLES:
-            pq, text = base / f"{name}.parquet", base / f"{name}.csv"
-            # Unique view names: several pilots can share one Spark session.
-            view = f"{name}_{zlib.crc32(str(base.resolve()).encode()):08x}"
-            if pq.exists():
-                raw[name] = con.read_parquet(str(pq), table_name=view)
-            elif text.exists():
-                raw[name] = _read_csv(con, backend, text, name, view)
+        # Unique view names: several pilots can share one Spark session.
+        tag = f"{zlib.crc32(str(loc.folder.resolve()).encode()):08x}"
+        for name, file in loc.files.items():
+            view = f"{name}_{tag}"
+            if is_csv(file):
+                raw[name] = _read_csv(con, backend, file, name, view)
+            else:
+                raw[name] = con.read_parquet(str(file), table_name=view)
     problems = [f"engine: required table {n!r} not found" for n, t in TABLES.items() if t.required and n not in raw]
     if problems:
         raise EngineError(problems)
@@ -252,7 +242,7 @@ def open_pilot(pilot: str | Path | PilotConfig, backend: str = "duckdb") -> Pilo
     for name, spec in TABLES.items():
         if name not in tables:
             notes.append(f"table {name!r} absent: skipped {spec.unlocks}")
-    return Pilot(config=config, tables=tables, con=con, root=root, notes=notes)
+    return Pilot(config=config, tables=tables, con=con, root=loc.root, notes=notes)
 
 
 def open_tables(pilot: str | Path | PilotConfig, backend: str = "duckdb") -> dict[str, Any]:

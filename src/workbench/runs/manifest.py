@@ -15,6 +15,8 @@ import subprocess
 from importlib import metadata
 from pathlib import Path
 
+from workbench.contract import source
+
 PACKAGES = ("workbench", "pymc", "arviz", "pytensor", "numpy", "scipy", "pandas", "statsmodels", "ibis-framework",
             "duckdb", "pyarrow", "pandera", "papermill", "nbconvert", "seaborn", "matplotlib")
 
@@ -50,25 +52,22 @@ def versions() -> dict:
 
 
 def input_files(pilot: Path) -> list[Path]:
-    """pilot.yml and every table file the contract reads (folder or DuckDB file)."""
-    from workbench.contract.source import locate
-    from workbench.contract.tables import TABLES
+    """pilot.yml, every table file the pilot is read from, and plan.lock when there is one.
 
-    root, yml = locate(pilot)
-    files = [yml] if yml.exists() else []
-    for name in TABLES:
-        files += [p for p in (root / f"{name}.parquet", root / f"{name}.csv", root / f"{name}.csv.gz") if p.exists()]
-    files += sorted(root.glob("*.duckdb"))
-    if (root / "plan.lock").exists():
-        files.append(root / "plan.lock")
+    The files are the ones :func:`workbench.contract.source.input_files` finds,
+    by the same rules every verb reads them with (a second file for one table
+    is listed too: the run refuses it, and the manifest shows why).
+    """
+    files = source.input_files(pilot)
+    lock = source.locate(pilot)[0] / "plan.lock"
+    if lock.is_file():
+        files.append(lock)
     return files
 
 
 def write_manifest(folder: Path, pilot: Path, params: dict) -> Path:
     """Write ``folder/manifest.json`` for a run of ``pilot`` with ``params``."""
-    from workbench.contract.source import locate
-
-    _, yml = locate(pilot)
+    _, yml = source.locate(pilot)
     project = Path(__file__).resolve().parents[3]
     doc = {
         "inputs": {p.name: {"sha256": sha256(p), "bytes": p.stat().st_size} for p in input_files(Path(pilot))},
