@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 from pilot_factory import config_dict, make_pilot, ts
 
-from workbench.contract.source import PilotError, load_pilot, read_pilot
-from workbench.contract.validate import validate_pilot
+from workbench.contract.source import PilotError, read_pilot
+from workbench.contract.validate import load_pilot, validate_pilot
 
 
 def _set(table, col, row, value):

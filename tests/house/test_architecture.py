@@ -11,15 +11,13 @@ PKG = ROOT / "src" / "workbench"
 MAP = (ROOT / "ARCHITECTURE.md").read_text(encoding="utf-8")
 
 # Function-level imports allowed: heavy optional backends only.
-LAZY_OK = ("pyspark", "pymc", "nutpie", "duckdb", "ibis", "pyarrow", "os", "workbench.models.binary",
-           "workbench.runs.pipeline", "workbench.contract.validate", "workbench.contract.source",
-           "workbench.contract.tables")
+LAZY_OK = ("pyspark", "pymc", "nutpie", "duckdb", "ibis", "workbench.models.binary", "workbench.runs.pipeline")
 
 
 def _layer_ranks() -> dict[str, int]:
     """Layer name (e.g. ``contract``, ``checks``, ``errors``) -> rank, from the Layers table."""
     ranks = {}
-    for rank, names in re.findall(r"^\| (\d+) \| ([^|]+) \|", MAP, flags=re.M):
+    for rank, names in re.findall(r"^\| (\d+) \| ([^|]+) \|", MAP, flags=re.MULTILINE):
         for name in re.findall(r"`([a-z_]+)/?`", names):
             ranks[name] = int(rank)
     return ranks

@@ -380,16 +380,3 @@ def read_pilot(path: str | Path) -> Pilot:
         wanted = " or ".join(f"accounts{s}" for s in SUFFIXES) if loc.kind == "folder" else "table accounts"
         problems.append(Problem("accounts", "", f"required table not found ({wanted})"))
     return Pilot(config=loc.config, tables=tables, root=loc.root, files=files, problems=problems, unparsed=unparsed)
-
-
-def load_pilot(path: str | Path) -> Pilot:
-    """Load and fully validate a pilot; raise :class:`PilotError` listing every error.
-
-    Warnings do not stop loading; they are kept in ``Pilot.problems``.
-    """
-    from workbench.contract.validate import validate_pilot
-
-    report = validate_pilot(path)
-    if report.errors:
-        raise PilotError(report.errors)
-    return report.pilot

@@ -29,6 +29,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import duckdb
+import ibis
+
 from workbench.contract.config import PilotConfig
 from workbench.contract.source import csv_header, duckdb_file, is_csv, resolve
 from workbench.contract.source import locate as locate_pilot
@@ -61,8 +64,6 @@ def locate(pilot: str | Path) -> tuple[Path, Path | None]:
 @functools.cache
 def _duckdb_functions() -> tuple[Any, Any, Any]:
     """DuckDB's ``epoch_us``, ``make_timestamp`` and ``isfinite`` as ibis builtin functions."""
-    import ibis
-
     udf = ibis.udf.scalar.builtin
     return (udf(lambda x: None, name="epoch_us", signature=((None,), "int64")),
             udf(lambda x: None, name="make_timestamp", signature=(("int64",), "timestamp")),
@@ -78,8 +79,6 @@ def _duckdb_naive_utc(col: Any) -> Any:
     instant's microseconds and gives the same timestamp; infinities, which it
     would turn into NULL, keep the plain cast.
     """
-    import ibis
-
     epoch_us, make_timestamp, isfinite = _duckdb_functions()
     return ibis.ifelse(isfinite(col), make_timestamp(epoch_us(col)), col.cast("timestamp"))
 
@@ -117,14 +116,11 @@ def normalize(t: Any, name: str) -> Any:
 
 
 def _duckdb(path: Path | None) -> Any:
-    import ibis
-
     con = ibis.duckdb.connect(str(path), read_only=True) if path else ibis.duckdb.connect()
     con.raw_sql("SET TimeZone = 'UTC'")
     # DuckDB draws a progress bar on stdout for queries over 2 s: it would end up
     # in CLI tables and piped JSON of large pilots. Inside a Jupyter kernel DuckDB
     # refuses to change the setting without ipywidgets, and draws no text bar there.
-    import duckdb
 
     try:
         con.raw_sql("SET enable_progress_bar = false")
@@ -135,7 +131,7 @@ def _duckdb(path: Path | None) -> Any:
 
 def spark_session(memory: str = "1g") -> Any:
     """The active SparkSession, or a new local one with UTC session time."""
-    from pyspark.sql import SparkSession
+    from pyspark.sql import SparkSession  # Spark (and a JVM) only when the pyspark engine is asked for
 
     spark = SparkSession.getActiveSession()
     if spark is None:
@@ -170,8 +166,6 @@ def _read_csv(con: Any, backend: str, path: Path, name: str, view: str) -> Any:
 
 
 def _connect(backend: str, duck_file: Path | None) -> Any:
-    import ibis
-
     if backend == "duckdb":
         return _duckdb(duck_file)
     if duck_file is not None:
@@ -197,8 +191,6 @@ def open_pilot(pilot: str | Path | PilotConfig, backend: str = "duckdb") -> Pilo
     EngineError, workbench.errors.ConfigError : one line per problem (a
         missing folder or DuckDB file, two files for one table, no accounts).
     """
-    import ibis
-
     try:
         loc = resolve(pilot)
     except PilotError as err:
