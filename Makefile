@@ -1,7 +1,7 @@
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: help demo test lint bench
+.PHONY: help demo test lint format bench
 
 help: ## list targets
 	@grep -E '^[a-z]+:.*##' Makefile | sed 's/:.*##/ -/'
@@ -19,8 +19,13 @@ test: $(VENV)/.installed ## run the test suite (installs headless Chromium for t
 	-./.ci/install-browser
 	$(PY) -m pytest -q
 
-lint: $(VENV)/.installed ## ruff
+lint: $(VENV)/.installed ## ruff: lint rules and formatting
 	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff format --check src tests benchmarks
+
+format: $(VENV)/.installed ## ruff: fix what can be fixed, then format
+	$(VENV)/bin/ruff check --fix src tests benchmarks
+	$(VENV)/bin/ruff format src tests benchmarks
 
 bench: $(VENV)/.installed ## benchmarks (slow; print figures)
 	$(PY) benchmarks/bench_simulate.py

@@ -31,7 +31,12 @@ def step(name: str, code: str) -> dict:
         print(r.stderr[-2000:], file=sys.stderr)
         raise SystemExit(f"{name} failed")
     lines = r.stdout.strip().splitlines()
-    return {"step": name, "seconds": round(secs, 1), "peak_rss_mib": round(int(lines[-1]) / 1024), "out": " ".join(lines[:-1])[-300:]}
+    return {
+        "step": name,
+        "seconds": round(secs, 1),
+        "peak_rss_mib": round(int(lines[-1]) / 1024),
+        "out": " ".join(lines[:-1])[-300:],
+    }
 
 
 def main() -> None:
@@ -43,15 +48,32 @@ def main() -> None:
     pilot = CACHE / f"pilot-{a.accounts}-{a.seed}"
     rows = []
     if not (pilot / "pilot.yml").exists():
-        rows.append(step("simulate", f"from workbench.simulate.pilot import simulate_pilot; simulate_pilot({str(pilot)!r}, accounts={a.accounts}, seed={a.seed})"))
-    rows.append(step("validate", f"from workbench.contract.validate import validate_pilot; r = validate_pilot({str(pilot)!r}); print(r.ok, len(r.errors))"))
-    rows.append(step("metrics", f"from workbench.metrics.stats import compute_metrics; print(len(compute_metrics({str(pilot)!r})))"))
-    rows.append(step("analyze", f"from workbench.effects.analyze import analyze_pilot, to_json; d = analyze_pilot({str(pilot)!r}); print(len(d['metrics']))"))
+        rows.append(
+            step(
+                "simulate",
+                f"from workbench.simulate.pilot import simulate_pilot; simulate_pilot({str(pilot)!r}, accounts={a.accounts}, seed={a.seed})",
+            )
+        )
+    rows.append(
+        step(
+            "validate",
+            f"from workbench.contract.validate import validate_pilot; r = validate_pilot({str(pilot)!r}); print(r.ok, len(r.errors))",
+        )
+    )
+    rows.append(
+        step("metrics", f"from workbench.metrics.stats import compute_metrics; print(len(compute_metrics({str(pilot)!r})))")
+    )
+    rows.append(
+        step(
+            "analyze",
+            f"from workbench.effects.analyze import analyze_pilot, to_json; d = analyze_pilot({str(pilot)!r}); print(len(d['metrics']))",
+        )
+    )
     try:
         import pyarrow.parquet as pq
 
         contacts = pq.ParquetFile(pilot / "contacts.parquet").metadata.num_rows
-    except Exception:  # noqa: BLE001 - only for the printout
+    except Exception:
         contacts = None
     print(json.dumps({"accounts": a.accounts, "contacts": contacts}, indent=None))
     for r in rows:

@@ -22,8 +22,20 @@ from pathlib import Path
 def timed_demo(out: Path, compiledir: Path, accounts: int, agents: int) -> float:
     """One ``workbench demo`` in a fresh process; seconds of wall time (raises on failure)."""
     env = dict(os.environ, PYTENSOR_FLAGS=f"base_compiledir={compiledir}")
-    cmd = [sys.executable, "-m", "workbench", "demo", "--out", str(out / "data"), "--reports", str(out / "reports"),
-           "--accounts", str(accounts), "--agents", str(agents)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "workbench",
+        "demo",
+        "--out",
+        str(out / "data"),
+        "--reports",
+        str(out / "reports"),
+        "--accounts",
+        str(accounts),
+        "--agents",
+        str(agents),
+    ]
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, check=False, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - t0

@@ -89,8 +89,10 @@ def main() -> None:
     print(f"{'engine':8} {'wall s':>8} {'cpu s':>7} {'peak MiB':>9}")
     for e, r in res.items():
         print(f"{e:8} {r['wall']:8.2f} {r['cpu']:7.2f} {r['rss_mb']:9.0f}")
-    print(f"ratio pandas/duckdb: wall {p['wall'] / d['wall']:.2f}x, cpu {p['cpu'] / d['cpu']:.2f}x, "
-          f"peak memory {p['rss_mb'] / d['rss_mb']:.2f}x")
+    print(
+        f"ratio pandas/duckdb: wall {p['wall'] / d['wall']:.2f}x, cpu {p['cpu'] / d['cpu']:.2f}x, "
+        f"peak memory {p['rss_mb'] / d['rss_mb']:.2f}x"
+    )
 
 
 if __name__ == "__main__":

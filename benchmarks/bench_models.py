@@ -45,12 +45,14 @@ def simulate_accounts(n_accounts: int = 100_000, n_segments: int = 6, n_agents: 
     agent = rng.integers(0, n_agents, n_accounts)
     eta = -1.2 + 0.15 * arm + seg_eff[seg] + agent_eff[agent] + 0.05 * arm * (seg % 2)
     y = rng.random(n_accounts) < 1 / (1 + np.exp(-eta))
-    return pd.DataFrame({
-        "arm": np.where(arm == 1, "empathy", "control"),
-        "segment": np.array([f"s{i}" for i in range(n_segments)])[seg],
-        "agent_id": np.array([f"a{i:02d}" for i in range(n_agents)])[agent],
-        "y": y.astype("int64"),
-    })
+    return pd.DataFrame(
+        {
+            "arm": np.where(arm == 1, "empathy", "control"),
+            "segment": np.array([f"s{i}" for i in range(n_segments)])[seg],
+            "agent_id": np.array([f"a{i:02d}" for i in range(n_agents)])[agent],
+            "y": y.astype("int64"),
+        }
+    )
 
 
 def summarise(diff: np.ndarray) -> dict:
@@ -80,9 +82,12 @@ def bench_samplers(draws: int, tune: int, seed: int = 0) -> None:
     for sampler in SAMPLERS:
         cold, warm, fit = timed_cells_fit(cells, draws, tune, seed, sampler)
         d = fit.diagnostics
-        print(f"{sampler:>7}: first call {cold:6.1f} s, cached {warm:6.1f} s; r_hat_max {d['r_hat_max']:.4f} "
-              f"ess_bulk_min {d['ess_bulk_min']:.0f} divergences {d['divergences']} production gate "
-              f"{'passed' if d['ok'] else 'FAILED'}", flush=True)
+        print(
+            f"{sampler:>7}: first call {cold:6.1f} s, cached {warm:6.1f} s; r_hat_max {d['r_hat_max']:.4f} "
+            f"ess_bulk_min {d['ess_bulk_min']:.0f} divergences {d['divergences']} production gate "
+            f"{'passed' if d['ok'] else 'FAILED'}",
+            flush=True,
+        )
 
 
 def bench_speed(draws: int, tune: int, seed: int = 0, sampler: str = DEFAULT_SAMPLER) -> None:
@@ -101,8 +106,12 @@ def bench_speed(draws: int, tune: int, seed: int = 0, sampler: str = DEFAULT_SAM
 
     # row by row: the same model, one Bernoulli cell per account
     per_row = rows.rename(columns={"y": "successes"}).assign(n=1)
-    prepared = BinaryCells(per_row[["arm", "segment", "agent_id", "n", "successes"]],
-                           ["control", "empathy"], sorted(rows["segment"].unique()), sorted(rows["agent_id"].unique()))
+    prepared = BinaryCells(
+        per_row[["arm", "segment", "agent_id", "n", "successes"]],
+        ["control", "empathy"],
+        sorted(rows["segment"].unique()),
+        sorted(rows["agent_id"].unique()),
+    )
     t0 = time.perf_counter()
     comp = Compiled(model.build(prepared, likelihood="bernoulli"), [], target_accept=0.9, sampler=sampler)  # as fit()
     t_row_compile = time.perf_counter() - t0
@@ -112,7 +121,12 @@ def bench_speed(draws: int, tune: int, seed: int = 0, sampler: str = DEFAULT_SAM
     d_row = stacked(idata, "difference").values.ravel()
 
     out = {
-        "sampler": sampler, "draws": draws, "tune": tune, "chains": 2, "accounts": len(rows), "cells": len(cells),
+        "sampler": sampler,
+        "draws": draws,
+        "tune": tune,
+        "chains": 2,
+        "accounts": len(rows),
+        "cells": len(cells),
         "cells_fit_seconds_first_call": round(t_cells_cold, 2),
         "cells_fit_seconds_cached": round(t_cells, 2),
         "rows_compile_seconds": round(t_row_compile, 2),
@@ -140,12 +154,17 @@ def sbc_structure(per_cell: int = 40) -> pd.DataFrame:
     40 per cell (240 per agent) samples the group effects non-centred; 200 per
     cell (1,200 per agent, 1,600 per segment) centred.
     """
-    return pd.DataFrame([{"arm": a, "segment": s, "agent_id": g, "n": per_cell, "successes": 0}
-                         for a in ("control", "empathy") for s in ("s0", "s1", "s2") for g in ("g0", "g1", "g2", "g3")])
+    return pd.DataFrame(
+        [
+            {"arm": a, "segment": s, "agent_id": g, "n": per_cell, "successes": 0}
+            for a in ("control", "empathy")
+            for s in ("s0", "s1", "s2")
+            for g in ("g0", "g1", "g2", "g3")
+        ]
+    )
 
 
-def bench_sbc(reps: int, draws: int, tune: int, thin: int, seed: int = 0, target_accept: float = 0.9,
-              per_cell: int = 40) -> None:
+def bench_sbc(reps: int, draws: int, tune: int, thin: int, seed: int = 0, target_accept: float = 0.9, per_cell: int = 40) -> None:
     import pymc as pm
 
     folder = CACHE / f"sbc_hb_{DEFAULT_SAMPLER}_zsn_auto_n{per_cell}"
@@ -165,8 +184,9 @@ def bench_sbc(reps: int, draws: int, tune: int, thin: int, seed: int = 0, target
             continue
         y = prior["y"].values[0, r]
         cells = prepared.frame.assign(successes=y)
-        fit = model.fit(cells, "control", ["empathy"], draws=draws, tune=tune, chains=2, seed=seed + 1 + r,
-                         target_accept=target_accept)
+        fit = model.fit(
+            cells, "control", ["empathy"], draws=draws, tune=tune, chains=2, seed=seed + 1 + r, target_accept=target_accept
+        )
         post = fit.idata.posterior
         ranks = {}
         for v in SBC_VARS:
@@ -174,20 +194,38 @@ def bench_sbc(reps: int, draws: int, tune: int, thin: int, seed: int = 0, target
             sample = post[v].values.reshape(2, draws, -1)[:, ::thin, 0].ravel()
             ranks[v] = int((sample < truth).sum())
         centred = model.centred(model.prepare(cells, "control", ["empathy"]))
-        path.write_text(json.dumps({"ranks": ranks, "L": len(sample), "ok": fit.diagnostics["ok"], "centred": centred,
-                                    "divergences": fit.diagnostics["divergences"]}))
+        path.write_text(
+            json.dumps(
+                {
+                    "ranks": ranks,
+                    "L": len(sample),
+                    "ok": fit.diagnostics["ok"],
+                    "centred": centred,
+                    "divergences": fit.diagnostics["divergences"],
+                }
+            )
+        )
         done += 1
         print(f"rep {r}: {ranks} ok={fit.diagnostics['ok']} div={fit.diagnostics['divergences']}", flush=True)
     elapsed = time.perf_counter() - t_all
-    results = [json.loads(p.read_text()) for p in sorted(folder.glob(f"rep_*_seed{seed}_d{draws}_t{tune}_k{thin}_ta{target_accept}.json"))]
+    results = [
+        json.loads(p.read_text())
+        for p in sorted(folder.glob(f"rep_*_seed{seed}_d{draws}_t{tune}_k{thin}_ta{target_accept}.json"))
+    ]
     results = results[:reps]
     L = results[0]["L"]
     bins = 10
     print(f"replications {len(results)} (fitted now {done} in {elapsed:.0f} s); ranks 0..{L}; {bins} bins")
-    print("parametrization (segment, agent) centred: "
-          + ", ".join(f"{k}: {v}" for k, v in sorted(pd.Series([str(tuple(r["centred"].values())) for r in results]).value_counts().items())))
-    print(f"fits with divergences: {sum(r['divergences'] > 0 for r in results)}; "
-          f"fits failing the production gate: {sum(not r['ok'] for r in results)}")
+    print(
+        "parametrization (segment, agent) centred: "
+        + ", ".join(
+            f"{k}: {v}" for k, v in sorted(pd.Series([str(tuple(r["centred"].values())) for r in results]).value_counts().items())
+        )
+    )
+    print(
+        f"fits with divergences: {sum(r['divergences'] > 0 for r in results)}; "
+        f"fits failing the production gate: {sum(not r['ok'] for r in results)}"
+    )
     for v in SBC_VARS:
         ranks = np.array([r["ranks"][v] for r in results])
         hist = np.histogram(ranks, bins=bins, range=(0, L + 1))[0]

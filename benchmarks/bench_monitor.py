@@ -32,9 +32,11 @@ def main() -> None:
         for name, bar in (("fixed 0.95", 0.95), ("tuned", u)):
             oc = operating_characteristics(bar, k, a.baseline, a.effect, a.per_look, a.sims, a.seed + 1)
             fw, pw, la, le = oc["false_win"], oc["power"], oc["aa"]["looks"], oc["effect"]["looks"]
-            print(f"{k:3} {name:>12} {bar:7.4f}  {fw['rate']:7.4f} +- {fw['mc_error']:.4f}  "
-                  f"{pw['rate']:7.4f} +- {pw['mc_error']:.4f}  {la['mean']:6.2f} +- {la['mc_error']:.2f}"
-                  f"  {le['mean']:6.2f} +- {le['mc_error']:.2f}")
+            print(
+                f"{k:3} {name:>12} {bar:7.4f}  {fw['rate']:7.4f} +- {fw['mc_error']:.4f}  "
+                f"{pw['rate']:7.4f} +- {pw['mc_error']:.4f}  {la['mean']:6.2f} +- {la['mc_error']:.2f}"
+                f"  {le['mean']:6.2f} +- {le['mc_error']:.2f}"
+            )
     print(f"({time.perf_counter() - t0:.1f} s)")
 
 

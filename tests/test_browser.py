@@ -18,9 +18,17 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM, DRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--window-size=1280,1600"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1280,1600",
+]
 
 
 def _ensure_chromium() -> None:
@@ -29,8 +37,10 @@ def _ensure_chromium() -> None:
     proc = subprocess.run([str(ROOT / ".ci" / "install-browser")], check=False, capture_output=True, text=True)
     if CHROMIUM.exists() and DRIVER.exists():
         return
-    reason = (f"BROWSER TEST NOT RUN: chromium could not be installed by .ci/install-browser "
-              f"(exit {proc.returncode}: {(proc.stderr or proc.stdout).strip().splitlines()[-1:]})")
+    reason = (
+        f"BROWSER TEST NOT RUN: chromium could not be installed by .ci/install-browser "
+        f"(exit {proc.returncode}: {(proc.stderr or proc.stdout).strip().splitlines()[-1:]})"
+    )
     if os.environ.get("CI") == "true":
         pytest.fail(reason)
     pytest.skip(reason)
@@ -65,7 +75,8 @@ def test_executive_summary_in_chromium(browser) -> None:
     widths = browser.execute_script("return Array.from(document.images).map(i => i.complete ? i.naturalWidth : 0)")
     assert len(widths) >= 2 and all(w > 0 for w in widths), widths
     code = browser.execute_script(
-        "return document.querySelectorAll('.jp-CodeCell .jp-InputArea, .jp-InputPrompt, .highlight').length")
+        "return document.querySelectorAll('.jp-CodeCell .jp-InputArea, .jp-InputPrompt, .highlight').length"
+    )
     assert code == 0, f"{code} code element(s) visible in the executive summary"
     fetched = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
     outside = [u for u in fetched if not u.startswith(("file:", "data:"))]

@@ -16,8 +16,9 @@ def _run(build, cfg, **tables):
 def _accounts(n_emp, n_pre, **kw):
     rows = []
     for arm, n in (("empathy", n_emp), ("pressure", n_pre)):
-        rows += [{"account_id": f"{arm}{i}", "arm": arm, "assigned_at": "2026-01-01", "balance": 100.0 + i % 7, **kw}
-                 for i in range(n)]
+        rows += [
+            {"account_id": f"{arm}{i}", "arm": arm, "assigned_at": "2026-01-01", "balance": 100.0 + i % 7, **kw} for i in range(n)
+        ]
     return rows
 
 
@@ -53,8 +54,18 @@ def test_contamination_under_agent_randomization(build):
     acc = _accounts(50, 50)
     for a in acc:
         a["agent_id"] = "gE" if a["arm"] == "empathy" else "gP"
-    contacts = [{"contact_id": f"c{i}", "account_id": f"pressure{i}", "at": "2026-01-05", "channel": "call",
-                 "direction": "outbound", "reached": True, "agent_id": "gE"} for i in range(10)]
+    contacts = [
+        {
+            "contact_id": f"c{i}",
+            "account_id": f"pressure{i}",
+            "at": "2026-01-05",
+            "channel": "call",
+            "direction": "outbound",
+            "reached": True,
+            "agent_id": "gE",
+        }
+        for i in range(10)
+    ]
     r = _run(build, config(randomization="agent"), accounts=acc, contacts=contacts)["contamination"]
     assert r.numbers["pressure"]["contacted"] == 10 and r.numbers["share"] == 0.1
     assert r.status == "fail"
@@ -63,13 +74,25 @@ def test_contamination_under_agent_randomization(build):
 
 
 def _calls(account, days, arm_score=None):
-    return [{"contact_id": f"{account}_{i}", "account_id": account, "at": d, "channel": "call", "direction": "outbound",
-             "reached": False, "empathy_score": arm_score} for i, d in enumerate(days)]
+    return [
+        {
+            "contact_id": f"{account}_{i}",
+            "account_id": account,
+            "at": d,
+            "channel": "call",
+            "direction": "outbound",
+            "reached": False,
+            "empathy_score": arm_score,
+        }
+        for i, d in enumerate(days)
+    ]
 
 
 def test_regulation_f_more_than_seven_calls_in_seven_days(build):
     acc = _accounts(2, 2)
-    eight_in_6_days = [f"2026-01-{d:02d}T{h:02d}:00" for d, h in [(2, 9), (3, 9), (4, 9), (5, 9), (6, 9), (7, 9), (8, 9), (8, 10)]]
+    eight_in_6_days = [
+        f"2026-01-{d:02d}T{h:02d}:00" for d, h in [(2, 9), (3, 9), (4, 9), (5, 9), (6, 9), (7, 9), (8, 9), (8, 10)]
+    ]
     eight_in_8_days = [f"2026-01-{d:02d}T09:00" for d in range(2, 10)]
     seven_in_a_day = [f"2026-01-02T{h:02d}:00" for h in range(9, 16)]
     contacts = _calls("empathy0", eight_in_6_days) + _calls("pressure0", eight_in_8_days) + _calls("pressure1", seven_in_a_day)
@@ -108,6 +131,13 @@ def test_survey_response_difference_and_freshness(build):
 def test_every_check_reports_and_frames(build):
     path = build(config(), frames(accounts=_accounts(3, 3)))
     df = checks_frame(check_pilot(path))
-    assert df.check.tolist() == ["srm", "balance", "contamination", "survey_response", "manipulation",
-                                 "contact_frequency", "freshness"]
+    assert df.check.tolist() == [
+        "srm",
+        "balance",
+        "contamination",
+        "survey_response",
+        "manipulation",
+        "contact_frequency",
+        "freshness",
+    ]
     assert set(df.status) <= {"pass", "warn", "fail"}

@@ -20,17 +20,26 @@ def _cli(*args):
 
 def test_shipped_register_has_the_industry_claims():
     ids = {c.id for c in load_register()}
-    assert {"symend-engagement-3-5x", "officegurus-recovery-35pct", "officegurus-retention-60pct", "foundever-ptp-6pct",
-            "foundever-collections-30pct-6mo", "encore-positive-92-5pct", "fusioncx-fewer-complaints",
-            "fusioncx-more-kept-promises"} <= ids
+    assert {
+        "symend-engagement-3-5x",
+        "officegurus-recovery-35pct",
+        "officegurus-retention-60pct",
+        "foundever-ptp-6pct",
+        "foundever-collections-30pct-6mo",
+        "encore-positive-92-5pct",
+        "fusioncx-fewer-complaints",
+        "fusioncx-more-kept-promises",
+    } <= ids
     six = next(c for c in load_register() if c.id == "foundever-collections-30pct-6mo")
     assert six.horizon_days == 180
 
 
 def test_bad_register_lists_every_problem(tmp_path):
     f = tmp_path / "c.yml"
-    f.write_text("claims:\n  - {id: a, text: x, metric: ptp, scale: bigger, range: [1, 2]}\n"
-                 "  - {id: b, text: y, metric: ptp, scale: ratio, range: [null, null]}\n")
+    f.write_text(
+        "claims:\n  - {id: a, text: x, metric: ptp, scale: bigger, range: [1, 2]}\n"
+        "  - {id: b, text: y, metric: ptp, scale: ratio, range: [null, null]}\n"
+    )
     with pytest.raises(ConfigError) as e:
         load_register(f)
     assert len(e.value.lines()) == 2
@@ -62,8 +71,10 @@ def test_arithmetic_check_five_times_thirty_percent_is_not_a_rate():
 
 def test_claims_on_summary_counts_via_cli(tmp_path):
     f = tmp_path / "s.csv"
-    f.write_text("metric,arm,n,successes\nengagement,pressure,5000,500\nengagement,empathy,5000,2000\n"
-                 "kept_ptp,pressure,5000,300\nkept_ptp,empathy,5000,290\n")
+    f.write_text(
+        "metric,arm,n,successes\nengagement,pressure,5000,500\nengagement,empathy,5000,2000\n"
+        "kept_ptp,pressure,5000,300\nkept_ptp,empathy,5000,290\n"
+    )
     out = tmp_path / "claims.json"
     r = _cli("claims", "--summary", str(f), "--control", "pressure", "--treatment", "empathy", "--out", str(out))
     assert r.returncode == 0, r.stderr

@@ -38,15 +38,23 @@ def _lines(**over) -> list[str]:
     [
         ({"priors": {"famlies": {}}}, "pilot.yml: priors.famlies: unknown key; did you mean 'families'?"),
         ({"priors": {"families": {"binery": {}}}}, "pilot.yml: priors.families.binery: unknown key; did you mean 'binary'?"),
-        ({"priors": {"families": {"binary": {"alpa": 2}}}},
-         "pilot.yml: priors.families.binary.alpa: unknown key; did you mean 'alpha'?"),
-        ({"priors": {"hierarchical_binary": {"arm_efect": {"sigma": 1}}}},
-         "pilot.yml: priors.hierarchical_binary.arm_efect: unknown key; did you mean 'arm_effect'?"),
+        (
+            {"priors": {"families": {"binary": {"alpa": 2}}}},
+            "pilot.yml: priors.families.binary.alpa: unknown key; did you mean 'alpha'?",
+        ),
+        (
+            {"priors": {"hierarchical_binary": {"arm_efect": {"sigma": 1}}}},
+            "pilot.yml: priors.hierarchical_binary.arm_efect: unknown key; did you mean 'arm_effect'?",
+        ),
         # Accepted and silently ignored before priors were typed: the engine reads priors.families.
-        ({"priors": {"binary": {"alpha": 1000}}},
-         "pilot.yml: priors.binary: unknown key; family priors go under priors.families (priors.families.binary)"),
-        ({"priors": {"families": {"survival": {"shape": 2}}}},
-         "pilot.yml: priors.families.survival: unknown key; the retention prior is 'hazard' (on the daily exit hazard)"),
+        (
+            {"priors": {"binary": {"alpha": 1000}}},
+            "pilot.yml: priors.binary: unknown key; family priors go under priors.families (priors.families.binary)",
+        ),
+        (
+            {"priors": {"families": {"survival": {"shape": 2}}}},
+            "pilot.yml: priors.families.survival: unknown key; the retention prior is 'hazard' (on the daily exit hazard)",
+        ),
     ],
 )
 def test_misspelt_priors_key_is_an_error_with_a_did_you_mean(over, expected):
@@ -58,10 +66,19 @@ def test_misspelt_priors_key_is_an_error_with_a_did_you_mean(over, expected):
     [
         ({"families": {"binary": {"alpha": 0}}}, "priors.families.binary.alpha: Input should be greater than 0"),
         ({"families": {"count": {"rate": -1}}}, "priors.families.count.rate: Input should be greater than 0"),
-        ({"families": {"ordinal": {"concentration": 0.0}}}, "priors.families.ordinal.concentration: Input should be greater than 0"),
-        ({"families": {"hazard": {"rate_days": float("inf")}}}, "priors.families.hazard.rate_days: Input should be a finite number"),
+        (
+            {"families": {"ordinal": {"concentration": 0.0}}},
+            "priors.families.ordinal.concentration: Input should be greater than 0",
+        ),
+        (
+            {"families": {"hazard": {"rate_days": float("inf")}}},
+            "priors.families.hazard.rate_days: Input should be a finite number",
+        ),
         ({"families": {"binary": {"beta": True}}}, "priors.families.binary.beta: Input should be a valid number"),
-        ({"hierarchical_binary": {"agent_sd": {"sigma": 0}}}, "priors.hierarchical_binary.agent_sd.sigma: Input should be greater than 0"),
+        (
+            {"hierarchical_binary": {"agent_sd": {"sigma": 0}}},
+            "priors.hierarchical_binary.agent_sd.sigma: Input should be greater than 0",
+        ),
     ],
 )
 def test_priors_parameters_are_checked(priors, where):
@@ -153,8 +170,13 @@ def test_a_metric_without_a_default_margin_needs_one():
         ({"complaints": {"margn": 0.1}}, "pilot.yml: guardrails.complaints.margn: unknown key; did you mean 'margin'?"),
         ({"complaints": {"margin": -1}}, "pilot.yml: guardrails.complaints.margin: Input should be greater than or equal to 0"),
         (["complaints", "complaints"], "pilot.yml: guardrails: listed twice: complaints"),
-        (["complaints", {"recovery": {}}], ("pilot.yml: guardrails: a list of guardrails holds metric names only; "
-                                            "give margins in the mapping form (complaints: {margin: 0.002})")),
+        (
+            ["complaints", {"recovery": {}}],
+            (
+                "pilot.yml: guardrails: a list of guardrails holds metric names only; "
+                "give margins in the mapping form (complaints: {margin: 0.002})"
+            ),
+        ),
     ],
 )
 def test_guardrail_errors(guardrails, expected):

@@ -44,28 +44,36 @@ def test_invalid_specs_are_reported():
 def _config(**over):
     from workbench.contract.config import parse_config
 
-    data = {"name": "t", "arms": {"control": "pressure", "treatment": "empathy"},
-            "observed_until": "2026-06-30T00:00:00Z", "rope": {"kept_ptp": 0.005}}
+    data = {
+        "name": "t",
+        "arms": {"control": "pressure", "treatment": "empathy"},
+        "observed_until": "2026-06-30T00:00:00Z",
+        "rope": {"kept_ptp": 0.005},
+    }
     data.update(over)
     return parse_config(data)
 
 
 def test_plan_lock_round_trip_and_deviations(tmp_path):
     cfg = _config()
-    path = write_plan(plan_from_config(cfg, looks=4, look_threshold=0.985, design={"accounts_per_arm": 1300}),
-                      tmp_path / "plan.lock")
+    path = write_plan(
+        plan_from_config(cfg, looks=4, look_threshold=0.985, design={"accounts_per_arm": 1300}), tmp_path / "plan.lock"
+    )
     plan = read_plan(path)
-    assert plan["primary_metric"] == "kept_ptp" and plan["looks"] == {"planned": 4, "cadence": "weekly",
-                                                                      "threshold": 0.985}
+    assert plan["primary_metric"] == "kept_ptp" and plan["looks"] == {"planned": 4, "cadence": "weekly", "threshold": 0.985}
     assert check_plan(path, cfg, looks_taken=4) == []
     guards = dict(cfg.guardrails)
     guards["complaints"] = Guardrail(margin=0.01)
-    changed = _config(primary_metric="ptp", rope={"kept_ptp": 0.01},
-                      guardrails={k: v.model_dump() for k, v in guards.items()})
+    changed = _config(primary_metric="ptp", rope={"kept_ptp": 0.01}, guardrails={k: v.model_dump() for k, v in guards.items()})
     lines = check_plan(path, changed, looks_taken=6, thresholds={"better": 0.9, "worse": 0.05, "equivalent": 0.95})
     text = "\n".join(lines)
-    for needle in ("primary metric changed", "guardrail complaints margin changed", "rope for kept_ptp changed",
-                   "decision threshold better changed", "more looks than planned"):
+    for needle in (
+        "primary metric changed",
+        "guardrail complaints margin changed",
+        "rope for kept_ptp changed",
+        "decision threshold better changed",
+        "more looks than planned",
+    ):
         assert needle in text
     assert len(lines) == 5
 

@@ -86,7 +86,14 @@ def test_ratio_delta_method_matches_simulation():
     rng = np.random.default_rng(6)
     x = rng.gamma(2, 500, 5000)
     y = np.where(rng.random(5000) < 0.3, x * rng.uniform(0, 0.4, 5000), 0)
-    row = {"n": 5000, "sum": y.sum(), "sum_sq": (y * y).sum(), "denom": x.sum(), "denom_sq": (x * x).sum(), "cross": (x * y).sum()}
+    row = {
+        "n": 5000,
+        "sum": y.sum(),
+        "sum_sq": (y * y).sum(),
+        "denom": x.sum(),
+        "denom_sq": (x * x).sum(),
+        "cross": (x * y).sum(),
+    }
     post, _ = conjugate.ratio(row, conjugate.DEFAULT_PRIORS, rng, 20000)
     boot = [(y[i].sum() / x[i].sum()) for i in (rng.integers(0, 5000, 5000) for _ in range(400))]
     assert post.mean() == pytest.approx(y.sum() / x.sum(), rel=1e-3)
@@ -117,8 +124,14 @@ def test_frequentist_binary_matches_newcombe_and_glm():
     assert r["interval"][0] < 0.02 < r["interval"][1]
     import pandas as pd
 
-    cells = pd.DataFrame({"arm": ["p"] * 5 + ["e"] * 5, "agent_id": [f"g{i}" for i in range(10)], "n": [1000] * 10,
-                          "successes": [90, 110, 100, 95, 105, 120, 115, 125, 118, 122]})
+    cells = pd.DataFrame(
+        {
+            "arm": ["p"] * 5 + ["e"] * 5,
+            "agent_id": [f"g{i}" for i in range(10)],
+            "n": [1000] * 10,
+            "successes": [90, 110, 100, 95, 105, 120, 115, 125, 118, 122],
+        }
+    )
     g = frequentist.binary(c, t, 0.95, cells)
     assert g["method"] == "glm_binomial_cluster_robust_by_agent"
     assert g["difference"] == pytest.approx(0.02, abs=1e-9)
@@ -130,8 +143,15 @@ def test_cuped_reduces_variance_when_covariate_predicts():
     for arm, eff in (("c", 0.0), ("t", 1.0)):
         cov = rng.normal(10, 3, 4000)
         y = 2 * cov + eff + rng.normal(0, 1, 4000)
-        rows[arm] = {"n": 4000, "sum": y.sum(), "sum_sq": (y * y).sum(), "cov_n": 4000, "cov_sum": cov.sum(),
-                     "cov_sum_sq": (cov * cov).sum(), "cov_cross": (cov * y).sum()}
+        rows[arm] = {
+            "n": 4000,
+            "sum": y.sum(),
+            "sum_sq": (y * y).sum(),
+            "cov_n": 4000,
+            "cov_sum": cov.sum(),
+            "cov_sum_sq": (cov * cov).sum(),
+            "cov_cross": (cov * y).sum(),
+        }
     a = cuped.adjusted_difference(rows["c"], rows["t"], 0.95)
     assert a["variance_reduction"] > 0.9
     half = (a["difference"]["interval"][1] - a["difference"]["interval"][0]) / 2

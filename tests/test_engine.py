@@ -84,8 +84,10 @@ def test_survival_table_matches_the_exposure(sim):
 
 def test_csv_timestamps_with_offsets_are_read_as_utc(build, tmp_path):
     cfg = config()
-    t = frames(accounts=[{"account_id": "1", "arm": "empathy", "assigned_at": "2026-01-01", "balance": 10.0}],
-               payments=[{"payment_id": "y", "account_id": "1", "paid_at": "2026-03-01T23:30:00", "amount": 5.0}])
+    t = frames(
+        accounts=[{"account_id": "1", "arm": "empathy", "assigned_at": "2026-01-01", "balance": 10.0}],
+        payments=[{"payment_id": "y", "account_id": "1", "paid_at": "2026-03-01T23:30:00", "amount": 5.0}],
+    )
     folder = write_pilot(tmp_path / "csv", cfg, t, "csv")
     # 2026-03-02T01:30+02:00 is 2026-03-01T23:30Z: inside the 60-day window (ends 2026-03-02T00:00Z).
     (folder / "payments.csv").write_text("payment_id,account_id,paid_at,amount\ny,1,2026-03-02T01:30:00+02:00,5.0\n")
@@ -154,6 +156,7 @@ def test_duckdb_sessions_are_utc_and_draw_no_progress_bar(sim):
 
     for path in sim[2]["parquet"], sim[2]["duckdb"]:
         con = open_pilot(path).con
-        settings = dict(con.raw_sql(
-            "SELECT name, value FROM duckdb_settings() WHERE name IN ('TimeZone', 'enable_progress_bar')").fetchall())
+        settings = dict(
+            con.raw_sql("SELECT name, value FROM duckdb_settings() WHERE name IN ('TimeZone', 'enable_progress_bar')").fetchall()
+        )
         assert settings == {"TimeZone": "UTC", "enable_progress_bar": "false"}, path

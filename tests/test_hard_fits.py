@@ -12,16 +12,29 @@ def test_separated_outcome_under_agent_randomization_is_flagged_not_judged():
     from workbench.models.binary import HierarchicalBinary
 
     # Separation: no control account promises, every treated one does; four agents per arm.
-    cells = pd.DataFrame({"arm": ["pressure"] * 4 + ["empathy"] * 4, "agent_id": [f"G{i}" for i in range(8)],
-                          "n": [12] * 8, "successes": [0] * 4 + [12] * 4})
+    cells = pd.DataFrame(
+        {
+            "arm": ["pressure"] * 4 + ["empathy"] * 4,
+            "agent_id": [f"G{i}" for i in range(8)],
+            "n": [12] * 8,
+            "successes": [0] * 4 + [12] * 4,
+        }
+    )
     # A short chain, judged by the production gate (R-hat <= 1.01, bulk ESS >= 400, no divergences).
     fit = HierarchicalBinary().fit(cells, "pressure", ["empathy"], draws=60, tune=60, chains=2, seed=1)
     assert fit.diagnostics["ok"] is False
-    stats = cells.groupby("arm", as_index=False)[["n", "successes"]].sum().assign(
-        metric="ptp", family="binary", sum=lambda d: d["successes"], accounts=lambda d: d["n"], excluded=0)
-    doc = analyze_stats(stats, Design("pressure", ["empathy"], primary="ptp", randomization="agent"), Settings(),
-                        agent_stats=cells.assign(metric="ptp", family="binary", sum=cells["successes"]),
-                        hierarchical={"ptp": fit})
+    stats = (
+        cells.groupby("arm", as_index=False)[["n", "successes"]]
+        .sum()
+        .assign(metric="ptp", family="binary", sum=lambda d: d["successes"], accounts=lambda d: d["n"], excluded=0)
+    )
+    doc = analyze_stats(
+        stats,
+        Design("pressure", ["empathy"], primary="ptp", randomization="agent"),
+        Settings(),
+        agent_stats=cells.assign(metric="ptp", family="binary", sum=cells["successes"]),
+        hierarchical={"ptp": fit},
+    )
     m = doc["metrics"]["ptp"]
     assert m["model"] == "hierarchical_logistic" and m["diagnostics"]["ok"] is False
     assert m["decision"]["verdict"] == "inconclusive" and doc["decision"]["verdict"] == "inconclusive"
@@ -33,8 +46,19 @@ def test_tiny_segments_are_suppressed_not_judged():
     rows = []
     for seg, n in (("big", 500), ("tiny", 4)):
         for arm, s in (("pressure", n // 10), ("empathy", n // 5)):
-            rows.append({"metric": "ptp", "family": "binary", "arm": arm, "segment": seg, "n": n, "successes": s,
-                         "sum": s, "accounts": n, "excluded": 0})
+            rows.append(
+                {
+                    "metric": "ptp",
+                    "family": "binary",
+                    "arm": arm,
+                    "segment": seg,
+                    "n": n,
+                    "successes": s,
+                    "sum": s,
+                    "accounts": n,
+                    "excluded": 0,
+                }
+            )
     seg = pd.DataFrame(rows)
     overall = seg.groupby("arm", as_index=False)[["n", "successes", "sum", "accounts", "excluded"]].sum()
     overall["metric"], overall["family"] = "ptp", "binary"

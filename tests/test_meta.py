@@ -48,8 +48,13 @@ def test_direction_aware_probability():
 
 
 def _results(path, mean, lo, hi, level=0.95, name="p"):
-    doc = {"pilot": name, "level": level, "metrics": {"kept_ptp": {"level": level, "higher_is_better": True,
-           "effect": {"difference": {"mean": mean, "interval": [lo, hi]}}}}}
+    doc = {
+        "pilot": name,
+        "level": level,
+        "metrics": {
+            "kept_ptp": {"level": level, "higher_is_better": True, "effect": {"difference": {"mean": mean, "interval": [lo, hi]}}}
+        },
+    }
     path.write_text(json.dumps(doc), encoding="utf-8")
     return path
 

@@ -10,8 +10,17 @@ from workbench.cli.main import app
 
 runner = CliRunner()
 
-ACCOUNTS = [{"account_id": f"a{i}", "arm": "empathy" if i % 2 else "pressure", "assigned_at": "2026-01-01",
-             "balance": 100.0, "segment": "medical" if i % 3 else "retiree", "closed_at": None} for i in range(40)]
+ACCOUNTS = [
+    {
+        "account_id": f"a{i}",
+        "arm": "empathy" if i % 2 else "pressure",
+        "assigned_at": "2026-01-01",
+        "balance": 100.0,
+        "segment": "medical" if i % 3 else "retiree",
+        "closed_at": None,
+    }
+    for i in range(40)
+]
 
 
 def test_metrics_prints_a_table_and_writes_json_and_csv(build, tmp_path):
@@ -60,7 +69,9 @@ def test_by_accepts_the_comma_list_and_engine_flag(tmp_path):
     from workbench.cli.main import app
 
     root = make_pilot(tmp_path / "p")
-    r = CliRunner().invoke(app, ["metrics", str(root), "--by", "segment,agent", "--engine", "duckdb", "--out", str(tmp_path / "s.csv")])
+    r = CliRunner().invoke(
+        app, ["metrics", str(root), "--by", "segment,agent", "--engine", "duckdb", "--out", str(tmp_path / "s.csv")]
+    )
     assert r.exit_code == 0, r.output
     import pandas as pd
 

@@ -153,25 +153,52 @@ def test_kept_promise_rule(build):
 
 
 def test_complaints_recovery_handle_time(build):
-    accounts = [acc("a", balance=1000.0, prior_paid=10.0), acc("b", balance=500.0, prior_paid=0.0),
-                acc("c", arm="pressure", balance=400.0)]
+    accounts = [
+        acc("a", balance=1000.0, prior_paid=10.0),
+        acc("b", balance=500.0, prior_paid=0.0),
+        acc("c", arm="pressure", balance=400.0),
+    ]
     complaints = [
         {"complaint_id": "k1", "account_id": "a", "filed_at": "2026-01-05"},
         {"complaint_id": "k2", "account_id": "a", "filed_at": "2026-02-05"},
         {"complaint_id": "k3", "account_id": "b", "filed_at": "2026-03-05"},  # after the window
     ]
-    payments = [_payment("y1", "a", "2026-01-10", 100.0), _payment("y2", "b", "2026-01-10", 50.0),
-                _payment("y3", "b", "2026-04-10", 500.0), _payment("y4", "c", "2025-12-10", 40.0)]
-    contacts = [
-        {"contact_id": "c1", "account_id": "a", "at": "2026-01-03", "channel": "call", "direction": "outbound",
-         "reached": True, "handle_seconds": 300.0},
-        {"contact_id": "c2", "account_id": "a", "at": "2026-01-04", "channel": "call", "direction": "inbound",
-         "reached": True, "handle_seconds": 100.0},
-        {"contact_id": "c3", "account_id": "b", "at": "2026-01-04", "channel": "call", "direction": "outbound",
-         "reached": False, "handle_seconds": 20.0},  # not reached: not handle time
+    payments = [
+        _payment("y1", "a", "2026-01-10", 100.0),
+        _payment("y2", "b", "2026-01-10", 50.0),
+        _payment("y3", "b", "2026-04-10", 500.0),
+        _payment("y4", "c", "2025-12-10", 40.0),
     ]
-    s = stats(build, config(), {"accounts": accounts, "complaints": complaints, "payments": payments,
-                                 "contacts": contacts})
+    contacts = [
+        {
+            "contact_id": "c1",
+            "account_id": "a",
+            "at": "2026-01-03",
+            "channel": "call",
+            "direction": "outbound",
+            "reached": True,
+            "handle_seconds": 300.0,
+        },
+        {
+            "contact_id": "c2",
+            "account_id": "a",
+            "at": "2026-01-04",
+            "channel": "call",
+            "direction": "inbound",
+            "reached": True,
+            "handle_seconds": 100.0,
+        },
+        {
+            "contact_id": "c3",
+            "account_id": "b",
+            "at": "2026-01-04",
+            "channel": "call",
+            "direction": "outbound",
+            "reached": False,
+            "handle_seconds": 20.0,
+        },  # not reached: not handle time
+    ]
+    s = stats(build, config(), {"accounts": accounts, "complaints": complaints, "payments": payments, "contacts": contacts})
     c = row(s, "complaints")
     assert (c.n, c.sum, c.sum_sq, c.mean) == (2, 2.0, 4.0, 1.0)
     r = row(s, "recovery")
@@ -215,9 +242,11 @@ def test_retention_binary_and_censored_exposure(build):
 
 
 def test_grouping_by_segment_week_agent(build):
-    accounts = [acc("a", segment="medical", agent_id="g1", at="2026-01-07"),  # Wednesday
-                acc("b", segment="retiree", agent_id="g1", at="2026-01-12"),
-                acc("c", arm="pressure", segment="medical", agent_id="g2", at="2026-01-11")]
+    accounts = [
+        acc("a", segment="medical", agent_id="g1", at="2026-01-07"),  # Wednesday
+        acc("b", segment="retiree", agent_id="g1", at="2026-01-12"),
+        acc("c", arm="pressure", segment="medical", agent_id="g2", at="2026-01-11"),
+    ]
     accounts = [a | {"closed_at": None} for a in accounts]
     s = stats(build, config(), {"accounts": accounts}, by=["segment", "week", "agent_id"])
     r = s[s.metric == "retention"]

@@ -66,8 +66,14 @@ def test_parametrization_auto_follows_the_data():
     assert m.centred(prepared) == {"segment": False, "agent": False}
     assert {"segment_z", "agent_z"} <= {v.name for v in m.build(prepared).free_RVs}
     # agents nested in arms with a large arm difference but equal agents: still non-centred
-    nested = pd.DataFrame({"arm": ["control"] * 3 + ["empathy"] * 3, "agent_id": list("abcdef"),
-                           "n": [1000] * 6, "successes": [200] * 3 + [500] * 3})
+    nested = pd.DataFrame(
+        {
+            "arm": ["control"] * 3 + ["empathy"] * 3,
+            "agent_id": list("abcdef"),
+            "n": [1000] * 6,
+            "successes": [200] * 3 + [500] * 3,
+        }
+    )
     assert m.centred(m.prepare(nested, "control", ["empathy"])) == {"segment": False, "agent": False}
     forced = HierarchicalBinary(parametrization="centred")
     assert forced.centred(prepared) == {"segment": True, "agent": True}
@@ -280,4 +286,4 @@ def test_ordinal_nps_quantity():
     observed = (2 - 7) / 11  # promoters (9-10) minus detractors (0-6) of a uniform scale
     for arm in ("control", "empathy"):
         assert abs(fit.draws[arm].mean() - observed) < 0.08
-        assert -1 <= fit.prior_draws[arm].min() and fit.prior_draws[arm].max() <= 1
+        assert fit.prior_draws[arm].min() >= -1 and fit.prior_draws[arm].max() <= 1

@@ -71,6 +71,10 @@ def test_apply_rule_outcomes():
 
 
 def test_cli_rejects_bad_cadence(tmp_path):
-    r = subprocess.run([sys.executable, "-m", "workbench", "monitor", str(tmp_path), "--looks", "daily"],
-                       capture_output=True, text=True, check=False)
+    r = subprocess.run(
+        [sys.executable, "-m", "workbench", "monitor", str(tmp_path), "--looks", "daily"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert r.returncode == 1 and "Traceback" not in r.stderr and "weekly" in r.stderr

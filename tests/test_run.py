@@ -132,14 +132,28 @@ def test_unknown_or_badly_typed_parameter_fails_before_any_work(tmp_path: Path) 
 def test_verdict_wording_by_unit_and_gate() -> None:
     from workbench.report import views as report
 
-    doc = {"level": 0.95, "treatments": ["empathy"], "control": "pressure", "data_quality": {"ok": True, "failed": []},
-           "metrics": {"kept_ptp": {"unit": "share of accounts", "role": "primary", "prob_better": 0.9999,
-                                    "control": {"mean": 0.084}, "treatment": {"mean": 0.155},
-                                    "effect": {"difference": {"mean": 0.071, "interval": [0.061, 0.080]}},
-                                    "diagnostics": {"ok": True}, "decision": {"verdict": "better"}}}}
+    doc = {
+        "level": 0.95,
+        "treatments": ["empathy"],
+        "control": "pressure",
+        "data_quality": {"ok": True, "failed": []},
+        "metrics": {
+            "kept_ptp": {
+                "unit": "share of accounts",
+                "role": "primary",
+                "prob_better": 0.9999,
+                "control": {"mean": 0.084},
+                "treatment": {"mean": 0.155},
+                "effect": {"difference": {"mean": 0.071, "interval": [0.061, 0.080]}},
+                "diagnostics": {"ok": True},
+                "decision": {"verdict": "better"},
+            }
+        },
+    }
     assert report.verdict_sentence(doc, "kept_ptp") == (
         "Empathy-led contact raised kept promises from 8.4% to 15.5% of accounts, +7.1 points "
-        "(95% interval +6.1 to +8.0); probability it helps: over 99.9%.")
+        "(95% interval +6.1 to +8.0); probability it helps: over 99.9%."
+    )
     doc["metrics"]["kept_ptp"]["diagnostics"]["ok"] = False
     s = report.verdict_sentence(doc, "kept_ptp")
     assert "inconclusive" in s and "%" not in s  # never a number dressed as a finding

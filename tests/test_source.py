@@ -24,8 +24,14 @@ from workbench.metrics import engine
 from workbench.runs import manifest
 
 # How each table of the mixed pilot is stored: every format, accounts gzipped.
-MIXED = {"accounts": ".csv.gz", "contacts": ".csv", "promises": ".csv.gz", "payments": ".parquet",
-         "complaints": ".csv", "surveys": ".csv.gz"}
+MIXED = {
+    "accounts": ".csv.gz",
+    "contacts": ".csv",
+    "promises": ".csv.gz",
+    "payments": ".parquet",
+    "complaints": ".csv",
+    "surveys": ".csv.gz",
+}
 DUPLICATE = "ERROR accounts [one file per table; found accounts.csv, accounts.csv.gz: keep one]"
 
 
@@ -116,8 +122,10 @@ def test_every_verb_reads_the_mixed_pilot_like_the_parquet_one(pilots, tmp_path)
         assert r.exit_code == 0, r.output
         r = _run("claims", str(folder), "--out", str(tmp_path / f"claims-{name}.json"))
         assert r.exit_code == 0, r.output
-        out[name] = {verb: json.loads((tmp_path / f"{verb}-{name}.json").read_text())
-                     for verb in ("metrics", "checks", "analyze", "claims")}
+        out[name] = {
+            verb: json.loads((tmp_path / f"{verb}-{name}.json").read_text())
+            for verb in ("metrics", "checks", "analyze", "claims")
+        }
     for verb in out["parquet"]:
         _close(out["parquet"][verb], out["mixed"][verb], verb)
     assert out["mixed"]["metrics"]["stats"], "no statistics computed"

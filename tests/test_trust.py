@@ -75,7 +75,8 @@ def test_killed_run_is_never_complete_and_the_next_run_succeeds(tmp_path):
     statuses = [json.loads(p.read_text())["status"] for p in base.rglob("status.json")]
     assert "complete" not in statuses
     assert not list(base.glob("*/*/index.html")) or all(
-        json.loads((p.parent / "status.json").read_text())["status"] != "complete" for p in base.glob("*/*/index.html"))
+        json.loads((p.parent / "status.json").read_text())["status"] != "complete" for p in base.glob("*/*/index.html")
+    )
     res = CliRunner().invoke(app, ["run", str(tiny_pilot()), "--out", str(base), *SMOKE])
     assert res.exit_code == 0, res.output
     complete = [p for p in base.rglob("status.json") if json.loads(p.read_text())["status"] == "complete"]

@@ -50,39 +50,146 @@ def _concat(table, row: dict):
 
 BROKEN = {
     # name: (edit, fmt, config overrides, expected line fragments)
-    "duplicate account id": (_set("accounts", "account_id", 1, "A1"), "parquet", {}, "ERROR accounts.account_id [unique]: 2 rows, e.g. A1"),
-    "account in two arms": (_set("accounts", "account_id", 1, "A1"), "parquet", {}, "ERROR accounts.arm [an account in one arm only]: 2 rows, e.g. A1"),
-    "orphan contact": (_set("contacts", "account_id", 0, "A99"), "parquet", {}, "ERROR contacts.account_id [exists in accounts]: 1 row, e.g. A99"),
-    "orphan payment": (_set("payments", "account_id", 1, "ZZ"), "parquet", {}, "ERROR payments.account_id [exists in accounts]: 1 row, e.g. ZZ"),
-    "undeclared arm": (_set("accounts", "arm", 0, "nice"), "parquet", {}, "ERROR accounts.arm [declared in pilot.yml arms (found 'nice')]: 1 row, e.g. A1"),
+    "duplicate account id": (
+        _set("accounts", "account_id", 1, "A1"),
+        "parquet",
+        {},
+        "ERROR accounts.account_id [unique]: 2 rows, e.g. A1",
+    ),
+    "account in two arms": (
+        _set("accounts", "account_id", 1, "A1"),
+        "parquet",
+        {},
+        "ERROR accounts.arm [an account in one arm only]: 2 rows, e.g. A1",
+    ),
+    "orphan contact": (
+        _set("contacts", "account_id", 0, "A99"),
+        "parquet",
+        {},
+        "ERROR contacts.account_id [exists in accounts]: 1 row, e.g. A99",
+    ),
+    "orphan payment": (
+        _set("payments", "account_id", 1, "ZZ"),
+        "parquet",
+        {},
+        "ERROR payments.account_id [exists in accounts]: 1 row, e.g. ZZ",
+    ),
+    "undeclared arm": (
+        _set("accounts", "arm", 0, "nice"),
+        "parquet",
+        {},
+        "ERROR accounts.arm [declared in pilot.yml arms (found 'nice')]: 1 row, e.g. A1",
+    ),
     "declared arm without accounts": (
-        None, "parquet", {"arms": {"control": "pressure", "treatment": "empathy", "treatment_b": "hybrid"}},
+        None,
+        "parquet",
+        {"arms": {"control": "pressure", "treatment": "empathy", "treatment_b": "hybrid"}},
         "ERROR accounts.arm [declared arm 'hybrid' has accounts (it has none)]",
     ),
-    "due before made": (_set("promises", "due_at", 0, ts("2026-01-01")), "parquet", {}, "ERROR promises.due_at [due_at >= made_at]: 1 row, e.g. P1"),
+    "due before made": (
+        _set("promises", "due_at", 0, ts("2026-01-01")),
+        "parquet",
+        {},
+        "ERROR promises.due_at [due_at >= made_at]: 1 row, e.g. P1",
+    ),
     "zero promise amount": (_set("promises", "amount", 1, 0.0), "parquet", {}, "ERROR promises.amount [> 0]: 1 row, e.g. P2"),
     "negative payment": (_set("payments", "amount", 0, -5.0), "parquet", {}, "ERROR payments.amount [> 0]: 1 row, e.g. Y1"),
     "negative balance": (_set("accounts", "balance", 2, -1.0), "parquet", {}, "ERROR accounts.balance [>= 0]: 1 row, e.g. A3"),
-    "negative handle time": (_set("contacts", "handle_seconds", 0, -3.0), "parquet", {}, "ERROR contacts.handle_seconds [>= 0]: 1 row, e.g. C1"),
+    "negative handle time": (
+        _set("contacts", "handle_seconds", 0, -3.0),
+        "parquet",
+        {},
+        "ERROR contacts.handle_seconds [>= 0]: 1 row, e.g. C1",
+    ),
     "csat out of range": (_set("surveys", "csat", 0, 7), "parquet", {}, "ERROR surveys.csat [an integer 1-5]: 1 row, e.g. A1"),
     "csat not integer": (_set("surveys", "csat", 1, 4.5), "csv", {}, "ERROR surveys.csat [an integer]: 1 row, e.g. A2"),
     "nps out of range": (_set("surveys", "nps", 1, 11), "parquet", {}, "ERROR surveys.nps [an integer 0-10]: 1 row, e.g. A2"),
-    "unknown channel": (_set("contacts", "channel", 2, "pigeon"), "parquet", {}, "ERROR contacts.channel [one of call, sms, email, letter, chat, portal]: 1 row, e.g. C3"),
-    "unknown direction": (_set("contacts", "direction", 1, "sideways"), "parquet", {}, "ERROR contacts.direction [one of outbound, inbound]: 1 row, e.g. C2"),
-    "empathy score above 100": (_set("contacts", "empathy_score", 1, 130.0), "parquet", {}, "ERROR contacts.empathy_score [between 0 and 100]: 1 row, e.g. C2"),
-    "unparseable timestamp": (_set("contacts", "at", 3, "next tuesday"), "csv", {}, "ERROR contacts.at [parseable timestamp (ISO 8601, read in UTC)]: 1 row, e.g. C4"),
+    "unknown channel": (
+        _set("contacts", "channel", 2, "pigeon"),
+        "parquet",
+        {},
+        "ERROR contacts.channel [one of call, sms, email, letter, chat, portal]: 1 row, e.g. C3",
+    ),
+    "unknown direction": (
+        _set("contacts", "direction", 1, "sideways"),
+        "parquet",
+        {},
+        "ERROR contacts.direction [one of outbound, inbound]: 1 row, e.g. C2",
+    ),
+    "empathy score above 100": (
+        _set("contacts", "empathy_score", 1, 130.0),
+        "parquet",
+        {},
+        "ERROR contacts.empathy_score [between 0 and 100]: 1 row, e.g. C2",
+    ),
+    "unparseable timestamp": (
+        _set("contacts", "at", 3, "next tuesday"),
+        "csv",
+        {},
+        "ERROR contacts.at [parseable timestamp (ISO 8601, read in UTC)]: 1 row, e.g. C4",
+    ),
     "text in a number": (_set("accounts", "balance", 0, "n/a"), "csv", {}, "ERROR accounts.balance [a number]: 1 row, e.g. A1"),
-    "not a boolean": (_set("contacts", "reached", 0, "maybe"), "csv", {}, "ERROR contacts.reached [a boolean (true/false)]: 1 row, e.g. C1"),
-    "null required value": (_set("accounts", "assigned_at", 3, None), "csv", {}, "ERROR accounts.assigned_at [not null]: 1 row, e.g. A4"),
-    "missing required column": (_drop_col("payments", "paid_at"), "parquet", {}, "ERROR payments.paid_at [required column missing]"),
+    "not a boolean": (
+        _set("contacts", "reached", 0, "maybe"),
+        "csv",
+        {},
+        "ERROR contacts.reached [a boolean (true/false)]: 1 row, e.g. C1",
+    ),
+    "null required value": (
+        _set("accounts", "assigned_at", 3, None),
+        "csv",
+        {},
+        "ERROR accounts.assigned_at [not null]: 1 row, e.g. A4",
+    ),
+    "missing required column": (
+        _drop_col("payments", "paid_at"),
+        "parquet",
+        {},
+        "ERROR payments.paid_at [required column missing]",
+    ),
     "missing accounts table": (_drop_table("accounts"), "parquet", {}, "ERROR accounts [required table not found"),
-    "empty accounts": (lambda t: t.update(accounts=t["accounts"].iloc[0:0], **{k: t[k].iloc[0:0] for k in t if k != "accounts"}), "parquet", {}, "ERROR accounts [at least one account (the table is empty)]"),
-    "duplicate contact id": (_set("contacts", "contact_id", 3, "C1"), "parquet", {}, "ERROR contacts.contact_id [unique]: 2 rows, e.g. C1"),
-    "unknown complaint kind": (_set("complaints", "kind", 0, "angry"), "parquet", {}, "ERROR complaints.kind [one of internal, regulator]: 1 row, e.g. K1"),
-    "closed before assigned": (_set("accounts", "closed_at", 1, ts("2025-12-01")), "parquet", {}, "ERROR accounts.closed_at [closed_at >= assigned_at]: 1 row, e.g. A2"),
-    "agent in two arms": (_set("accounts", "agent_id", 2, "G2"), "parquet", {"randomization": "agent"}, "ERROR accounts.agent_id [an agent in one arm only (randomization is agent)]: 3 rows, e.g. G2"),
-    "bad pilot.yml key": (None, "parquet", {"windows": {"outcome_day": 30}}, "ERROR pilot.yml [windows.outcome_day: unknown key; did you mean 'outcome_days'?]"),
-    "bad primary metric": (None, "parquet", {"primary_metric": "happiness"}, "ERROR pilot.yml [primary_metric: unknown metric 'happiness'"),
+    "empty accounts": (
+        lambda t: t.update(accounts=t["accounts"].iloc[0:0], **{k: t[k].iloc[0:0] for k in t if k != "accounts"}),
+        "parquet",
+        {},
+        "ERROR accounts [at least one account (the table is empty)]",
+    ),
+    "duplicate contact id": (
+        _set("contacts", "contact_id", 3, "C1"),
+        "parquet",
+        {},
+        "ERROR contacts.contact_id [unique]: 2 rows, e.g. C1",
+    ),
+    "unknown complaint kind": (
+        _set("complaints", "kind", 0, "angry"),
+        "parquet",
+        {},
+        "ERROR complaints.kind [one of internal, regulator]: 1 row, e.g. K1",
+    ),
+    "closed before assigned": (
+        _set("accounts", "closed_at", 1, ts("2025-12-01")),
+        "parquet",
+        {},
+        "ERROR accounts.closed_at [closed_at >= assigned_at]: 1 row, e.g. A2",
+    ),
+    "agent in two arms": (
+        _set("accounts", "agent_id", 2, "G2"),
+        "parquet",
+        {"randomization": "agent"},
+        "ERROR accounts.agent_id [an agent in one arm only (randomization is agent)]: 3 rows, e.g. G2",
+    ),
+    "bad pilot.yml key": (
+        None,
+        "parquet",
+        {"windows": {"outcome_day": 30}},
+        "ERROR pilot.yml [windows.outcome_day: unknown key; did you mean 'outcome_days'?]",
+    ),
+    "bad primary metric": (
+        None,
+        "parquet",
+        {"primary_metric": "happiness"},
+        "ERROR pilot.yml [primary_metric: unknown metric 'happiness'",
+    ),
     "no control arm": (None, "parquet", {"arms": {"a": "x", "b": "y"}}, "ERROR pilot.yml [arms: arms needs a 'control' label]"),
 }
 
@@ -103,7 +210,11 @@ def test_broken_pilot_names_the_problem(tmp_path, case):
 
 def test_every_problem_is_listed_not_just_the_first(tmp_path):
     def edit(t):
-        for f in (_set("accounts", "balance", 2, -1.0), _set("contacts", "channel", 2, "pigeon"), _set("payments", "account_id", 1, "ZZ")):
+        for f in (
+            _set("accounts", "balance", 2, -1.0),
+            _set("contacts", "channel", 2, "pigeon"),
+            _set("payments", "account_id", 1, "ZZ"),
+        ):
             f(t)
 
     report = validate_pilot(make_pilot(tmp_path / "p", edit=edit))

@@ -21,7 +21,9 @@ cell = st.one_of(
 )
 
 
-@settings(max_examples=40, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     table=st.sampled_from(sorted(TABLES)),
     rows=st.lists(st.lists(cell, min_size=0, max_size=10), min_size=0, max_size=6),

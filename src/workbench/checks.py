@@ -74,8 +74,14 @@ def srm(tables: dict, config: PilotConfig) -> CheckResult:
     exp = obs.sum() * np.array([shares[arm] for arm in config.arm_labels])
     chi2, p = st.chisquare(obs, exp) if obs.sum() > 0 else (np.nan, np.nan)
     unit = "agents" if by_agent else "accounts"
-    nums = {"unit": unit, "observed": counts, "expected": dict(zip(config.arm_labels, exp.round(2).tolist(), strict=True)),
-            "chi2": float(chi2), "p_value": float(p), "alpha": SRM_ALPHA}
+    nums = {
+        "unit": unit,
+        "observed": counts,
+        "expected": dict(zip(config.arm_labels, exp.round(2).tolist(), strict=True)),
+        "chi2": float(chi2),
+        "p_value": float(p),
+        "alpha": SRM_ALPHA,
+    }
     if unknown:
         return CheckResult("srm", "fail", f"arm labels not in pilot.yml: {', '.join(unknown)}", nums)
     status = "fail" if p < SRM_ALPHA else ("warn" if exp.min() < 5 else "pass")
@@ -117,8 +123,12 @@ def balance(tables: dict, config: PilotConfig) -> CheckResult:
     worst = max((abs(x) for d in smd.values() for x in d.values() if not np.isnan(x)), default=0.0)
     status = "fail" if worst > SMD_FAIL else "warn" if worst > SMD_WARN else "pass"
     means = {name: {str(k): float(x) for k, x in m.items()} for name, (m, _) in moments.items()}
-    return CheckResult("balance", status, f"largest |SMD| = {worst:.3f} over {len(moments)} covariates",
-                       {"smd": smd, "means": means, "warn": SMD_WARN, "fail": SMD_FAIL})
+    return CheckResult(
+        "balance",
+        status,
+        f"largest |SMD| = {worst:.3f} over {len(moments)} covariates",
+        {"smd": smd, "means": means, "warn": SMD_WARN, "fail": SMD_FAIL},
+    )
 
 
 def _home_arms(tables: dict):
@@ -159,8 +169,13 @@ def contamination(tables: dict, config: PilotConfig) -> CheckResult:
     share = float(df[["owned", "contacted"]].max(axis=1).sum() / max(df.accounts.sum(), 1))
     nums = {arm: {k: int(v) for k, v in r.items()} for arm, r in df.iterrows()} | {"share": share}
     if config.randomization != "agent":
-        return CheckResult("contamination", "pass", f"account randomization: {share:.1%} of accounts met an agent "
-                           "whose accounts are mostly in another arm (for information)", nums)
+        return CheckResult(
+            "contamination",
+            "pass",
+            f"account randomization: {share:.1%} of accounts met an agent "
+            "whose accounts are mostly in another arm (for information)",
+            nums,
+        )
     status = "fail" if share > CONTAMINATION_FAIL else "warn" if share > CONTAMINATION_WARN else "pass"
     return CheckResult("contamination", status, f"{share:.1%} of accounts handled or contacted by the other arm's agents", nums)
 
@@ -179,8 +194,12 @@ def survey_response(tables: dict, config: PilotConfig) -> CheckResult:
     p = float(st.chi2_contingency(tab)[1]) if ok else 1.0
     status = "fail" if p < 0.001 else "warn" if p < 0.05 else "pass"
     spread = max(rates.values()) - min(rates.values()) if rates else 0.0
-    return CheckResult("survey_response", status, f"response rates {({k: round(v, 3) for k, v in rates.items()})}, "
-                       f"spread {spread:.3f}, p={p:.3g}", {"response_rate": rates, "p_value": p, "spread": spread})
+    return CheckResult(
+        "survey_response",
+        status,
+        f"response rates { ({k: round(v, 3) for k, v in rates.items()}) }, spread {spread:.3f}, p={p:.3g}",
+        {"response_rate": rates, "p_value": p, "spread": spread},
+    )
 
 
 def manipulation(tables: dict, config: PilotConfig) -> CheckResult:
@@ -209,7 +228,9 @@ def manipulation(tables: dict, config: PilotConfig) -> CheckResult:
         p = float(st.norm.sf(d / se)) if se > 0 else float(d <= 0)
         nums[t] = {"difference": float(d), "p_value": p}
         status = _worst(status, "fail" if d <= 0 else "warn" if p >= 0.05 else "pass")
-    return CheckResult("manipulation", status, f"empathy_score by arm {({k: round(v, 1) for k, v in nums['mean'].items()})}", nums)
+    return CheckResult(
+        "manipulation", status, f"empathy_score by arm { ({k: round(v, 1) for k, v in nums['mean'].items()}) }", nums
+    )
 
 
 def contact_frequency(tables: dict, config: PilotConfig) -> CheckResult:
@@ -232,12 +253,19 @@ def contact_frequency(tables: dict, config: PilotConfig) -> CheckResult:
     per = calls.group_by(["arm", "account_id"]).aggregate(hit=calls.hit.max())
     df = per.group_by("arm").aggregate(over=per.hit.sum(), called=per.count()).execute()
     total = a.group_by("arm").aggregate(accounts=a.count()).execute().set_index("arm")
-    nums = {str(r.arm): {"accounts_over": int(r.over), "accounts_called": int(r.called),
-                         "share": float(r.over / total.loc[r.arm, "accounts"]) if r.arm in total.index else np.nan}
-            for r in df.itertuples()}
+    nums = {
+        str(r.arm): {
+            "accounts_over": int(r.over),
+            "accounts_called": int(r.called),
+            "share": float(r.over / total.loc[r.arm, "accounts"]) if r.arm in total.index else np.nan,
+        }
+        for r in df.itertuples()
+    }
     over = sum(v["accounts_over"] for v in nums.values())
     status = "fail" if over else "pass"
-    return CheckResult("contact_frequency", status, f"{over} account(s) with more than {REG_F_CALLS} calls in {REG_F_DAYS} days", nums)
+    return CheckResult(
+        "contact_frequency", status, f"{over} account(s) with more than {REG_F_CALLS} calls in {REG_F_DAYS} days", nums
+    )
 
 
 def freshness(tables: dict, config: PilotConfig) -> CheckResult:
@@ -261,9 +289,12 @@ def freshness(tables: dict, config: PilotConfig) -> CheckResult:
     cut = pd.Timestamp(config.observed_until).tz_localize(None)
     gap = (cut - max(stamps)).total_seconds() / 86400 if stamps else np.inf
     status = "fail" if gap > FRESH_FAIL_DAYS else "warn" if gap > FRESH_WARN_DAYS or sum(after.values()) else "pass"
-    return CheckResult("freshness", status, f"last event {gap:.1f} days before observed_until; "
-                       f"{sum(after.values())} event(s) after it (ignored)",
-                       {"last_event": last, "events_after": after, "gap_days": float(gap)})
+    return CheckResult(
+        "freshness",
+        status,
+        f"last event {gap:.1f} days before observed_until; {sum(after.values())} event(s) after it (ignored)",
+        {"last_event": last, "events_after": after, "gap_days": float(gap)},
+    )
 
 
 CHECKS = {f.__name__: f for f in (srm, balance, contamination, survey_response, manipulation, contact_frequency, freshness)}

@@ -127,9 +127,12 @@ def _arithmetic(claim: Claim, c_mean: float) -> dict:
     top = {"ratio": 1 / c_mean, "relative_lift": 1 / c_mean - 1, "difference": 1 - c_mean}[claim.scale]
     lo = claim.range[0]
     if lo is not None and lo > top:
-        return {"feasible": False, "max_possible": top,
-                "note": f"impossible at this baseline: the control share is {c_mean:.1%}, so the {claim.scale.replace('_', ' ')} "
-                        f"cannot exceed {top:.3g} (a share cannot pass 100%)"}
+        return {
+            "feasible": False,
+            "max_possible": top,
+            "note": f"impossible at this baseline: the control share is {c_mean:.1%}, so the {claim.scale.replace('_', ' ')} "
+            f"cannot exceed {top:.3g} (a share cannot pass 100%)",
+        }
     return {"feasible": True, "max_possible": top}
 
 
@@ -150,18 +153,38 @@ def _accounts_to_settle(q: np.ndarray, lo, hi, n: float) -> dict:
     return {"accounts_per_arm": math.ceil(need), "note": f"about {math.ceil(need):,} accounts per arm (now {int(n):,})"}
 
 
-def evaluate(claims: list[Claim], draws: dict, stats, control: str, treatment: str, level: float = 0.95,
-             windows: dict | None = None, seed: int = DEFAULT_SEED) -> list[dict]:
+def evaluate(
+    claims: list[Claim],
+    draws: dict,
+    stats,
+    control: str,
+    treatment: str,
+    level: float = 0.95,
+    windows: dict | None = None,
+    seed: int = DEFAULT_SEED,
+) -> list[dict]:
     """Judge each claim; ``draws[metric][arm]`` are posterior draws of the arms' means."""
 
     out = []
     for claim in claims:
-        rec = {"id": claim.id, "text": claim.text, "source": claim.source, "metric": claim.metric, "scale": claim.scale,
-               "range": list(claim.range), "direction": claim.direction}
+        rec = {
+            "id": claim.id,
+            "text": claim.text,
+            "source": claim.source,
+            "metric": claim.metric,
+            "scale": claim.scale,
+            "range": list(claim.range),
+            "direction": claim.direction,
+        }
         d = draws.get(claim.metric, {})
         if control not in d or treatment not in d:
-            rec.update(verdict="not testable", probability=None, mean=None, interval=[None, None],
-                       reason=f"metric {claim.metric!r} is not in the data")
+            rec.update(
+                verdict="not testable",
+                probability=None,
+                mean=None,
+                interval=[None, None],
+                reason=f"metric {claim.metric!r} is not in the data",
+            )
             out.append(rec)
             continue
         c, t = np.asarray(d[control]), np.asarray(d[treatment])
@@ -174,15 +197,27 @@ def evaluate(claims: list[Claim], draws: dict, stats, control: str, treatment: s
         try:
             q = _quantity(claim, c, t, top2)
         except KeyError:
-            rec.update(verdict="not testable", probability=None, mean=None, interval=[None, None],
-                       reason="the data has no category counts for top-2-box")
+            rec.update(
+                verdict="not testable",
+                probability=None,
+                mean=None,
+                interval=[None, None],
+                reason="the data has no category counts for top-2-box",
+            )
             out.append(rec)
             continue
         p = float(np.mean(_inside(q, *claim.range)))
         verdict = "supported" if p >= SUPPORT else "contradicted" if p <= CONTRADICT else "inconclusive"
         qf = q[np.isfinite(q)]
-        rec.update(probability=p, verdict=verdict, mean=float(np.mean(qf)), median=float(np.median(qf)),
-                   interval=interval(qf, level), level=level, arithmetic=_arithmetic(claim, float(np.mean(c))))
+        rec.update(
+            probability=p,
+            verdict=verdict,
+            mean=float(np.mean(qf)),
+            median=float(np.median(qf)),
+            interval=interval(qf, level),
+            level=level,
+            arithmetic=_arithmetic(claim, float(np.mean(c))),
+        )
         if verdict == "inconclusive":
             n = None
             if stats is not None:

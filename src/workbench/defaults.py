@@ -46,7 +46,9 @@ class Thresholds:
     def from_mapping(cls, values: Mapping[str, float] | None, where: str = "thresholds") -> Thresholds:
         """Defaults overridden by ``values`` (e.g. plan.lock's ``thresholds``); each in (0, 1)."""
         known = {f.name for f in fields(cls)}
-        problems = [f"{where}.{k}: unknown threshold; known: {', '.join(sorted(known))}" for k in (values or {}) if k not in known]
+        problems = [
+            f"{where}.{k}: unknown threshold; known: {', '.join(sorted(known))}" for k in (values or {}) if k not in known
+        ]
         out = {}
         for k, v in (values or {}).items():
             if k not in known:

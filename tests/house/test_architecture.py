@@ -90,8 +90,9 @@ def test_no_import_runs_against_the_flow():
                 if _layer(module) != "cli":
                     bad.append(f"{module}:{line} imports {imported} (the simulator is for the cli only)")
                 continue
-            if _rank(imported) > _rank(module) or (_layer(module) == "simulate" and _rank(imported) > 2
-                                                    and _layer(imported) != "simulate"):
+            if _rank(imported) > _rank(module) or (
+                _layer(module) == "simulate" and _rank(imported) > 2 and _layer(imported) != "simulate"
+            ):
                 bad.append(f"{module}:{line} imports {imported} (rank {_rank(imported)} > {_rank(module)})")
     assert not bad, "imports against the flow:\n" + "\n".join(bad)
 
@@ -113,7 +114,7 @@ def test_no_import_cycle():
         stack.append(n)
         for k in sorted(graph[n]):
             if state.get(k) == 1:
-                cycles.append(stack[stack.index(k):] + [k])
+                cycles.append([*stack[stack.index(k) :], k])
             elif k not in state:
                 visit(k)
         stack.pop()

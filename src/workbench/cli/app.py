@@ -45,8 +45,14 @@ class HandledGroup(TyperGroup):
             if os.environ.get("WORKBENCH_DEBUG"):
                 raise
             first = (str(exc).strip().splitlines() or [""])[0][:200]
-            _echo_lines([(f"ERROR internal [{exc.__class__.__name__}]: {first} "
-                         "(a defect of the workbench; WORKBENCH_DEBUG=1 shows the traceback)")])
+            _echo_lines(
+                [
+                    (
+                        f"ERROR internal [{exc.__class__.__name__}]: {first} "
+                        "(a defect of the workbench; WORKBENCH_DEBUG=1 shows the traceback)"
+                    )
+                ]
+            )
             raise typer.Exit(1) from None
 
 

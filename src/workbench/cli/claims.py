@@ -17,9 +17,13 @@ from workbench.effects.summary import read_summary
 @app.command()
 def claims(
     pilot: Annotated[Path | None, typer.Argument(help="pilot folder, its pilot.yml, or a DuckDB file")] = None,
-    summary: Annotated[Path | None, typer.Option(help="arm-level counts CSV (the analyze-summary format) instead of a pilot")] = None,
+    summary: Annotated[
+        Path | None, typer.Option(help="arm-level counts CSV (the analyze-summary format) instead of a pilot")
+    ] = None,
     control: Annotated[str | None, typer.Option(help="control arm (with --summary)")] = None,
-    treatment: Annotated[str | None, typer.Option(help="treatment arm (with --summary; default: the pilot's first treatment)")] = None,
+    treatment: Annotated[
+        str | None, typer.Option(help="treatment arm (with --summary; default: the pilot's first treatment)")
+    ] = None,
     register: Annotated[Path | None, typer.Option("--claims", help="a claims register YAML (default: the shipped one)")] = None,
     out: Annotated[Path | None, typer.Option(help="claims JSON")] = None,
     seed: Annotated[int, typer.Option(help="random seed (the same for every verb)")] = DEFAULT_SEED,
@@ -33,14 +37,12 @@ def claims(
     settings = Settings(seed=seed, level=level)
     draws: dict = {}
     if summary is not None:
-
         if not control or not treatment:
             fail(["--summary needs --control and --treatment"])
         stats, hib, deff = read_summary(summary, control, treatment)
         analyze_stats(stats, Design(control, [treatment], higher_is_better=hib, design_effect=deff), settings, draws_out=draws)
         windows = None
     else:
-
         report = require_valid(pilot)
         cfg = report.pilot.config
         control = cfg.control
@@ -61,7 +63,9 @@ def claims(
             extra = "  [" + r["arithmetic"]["note"] + "]"
         elif r["verdict"] == "inconclusive" and r.get("to_settle", {}).get("accounts_per_arm"):
             extra = f"  [to settle: {r['to_settle']['note']}]"
-        typer.echo(f"{r['verdict']:13} {r['id']:34} P={r['probability']:.3f}  {r['scale']} {r['mean']:.3g} [{lo:.3g}, {hi:.3g}]{extra}")
+        typer.echo(
+            f"{r['verdict']:13} {r['id']:34} P={r['probability']:.3f}  {r['scale']} {r['mean']:.3g} [{lo:.3g}, {hi:.3g}]{extra}"
+        )
     if out is not None:
         doc = {"level": level, "control": control, "treatment": treatment, "claims": results}
         write_doc(doc, out)

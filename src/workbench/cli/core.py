@@ -6,7 +6,7 @@ Errors in the user's data or arguments are raised as
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -32,13 +32,13 @@ def version() -> None:
     print(__version__)
 
 
-class Preset(str, Enum):
+class Preset(StrEnum):
     realistic = "realistic"
     null = "null"
     vendor_claims = "vendor-claims"
 
 
-class Fmt(str, Enum):
+class Fmt(StrEnum):
     parquet = "parquet"
     csv = "csv"
     duckdb = "duckdb"
@@ -73,8 +73,6 @@ def validate(
     raise typer.Exit(run_validate(pilot))
 
 
-
-
 @app.command()
 def analyze(
     pilot: Annotated[Path, typer.Argument(help="pilot folder, its pilot.yml, or a DuckDB file")],
@@ -95,7 +93,9 @@ def analyze(
 
 @app.command("analyze-summary")
 def analyze_summary(
-    file: Annotated[Path, typer.Argument(help="CSV of arm-level counts: metric, arm, n + successes | mean, sd | exposure, events")],
+    file: Annotated[
+        Path, typer.Argument(help="CSV of arm-level counts: metric, arm, n + successes | mean, sd | exposure, events")
+    ],
     control: Annotated[str, typer.Option(help="control arm label")],
     treatment: Annotated[str, typer.Option(help="treatment arm label")],
     out: Annotated[Path | None, typer.Option(help="results JSON (default: stdout)")] = None,

@@ -41,8 +41,10 @@ def meta(
         typer.echo(f"  {p['pilot']:30} observed {p['observed']:+.4g} (se {p['se']:.3g})  shrunken {_iv(p['shrunken'])}")
     typer.echo(f"population effect mu   {_iv(doc['mu'])}  P(better) {doc['mu']['prob_better']:.3f}")
     t = doc["tau"]
-    typer.echo(f"between-pilot sd tau   {t['median']:.4g} [{t['interval'][0]:.4g}, {t['interval'][1]:.4g}]"
-               f"  (half-normal prior, scale {t['prior']['scale']:.4g})")
+    typer.echo(
+        f"between-pilot sd tau   {t['median']:.4g} [{t['interval'][0]:.4g}, {t['interval'][1]:.4g}]"
+        f"  (half-normal prior, scale {t['prior']['scale']:.4g})"
+    )
     typer.echo(f"next pilot theta_new   {_iv(doc['theta_new'])}  P(better) {doc['theta_new']['prob_better']:.3f}")
     _write(doc, out)
 
@@ -78,8 +80,10 @@ def design(
         fail([str(err)])
     cf = doc["closed_form"]
     typer.echo(f"{metric}: baseline {baseline:.4g}, effect {effect:+.4g}, rule {doc['decision_rule']}, target {target}")
-    typer.echo(f"accounts per arm (simulated, {sims} pilots per size): {doc['accounts_per_arm']:,}"
-               f"  (bisection {doc['search']['n']:,}, power {doc['search']['power']:.3f} +- {doc['search']['power_mc_error']:.3f})")
+    typer.echo(
+        f"accounts per arm (simulated, {sims} pilots per size): {doc['accounts_per_arm']:,}"
+        f"  (bisection {doc['search']['n']:,}, power {doc['search']['power']:.3f} +- {doc['search']['power_mc_error']:.3f})"
+    )
     if cf["accounts_per_arm"]:
         typer.echo(f"accounts per arm (statsmodels, design effect {cf['design_effect']:.3g}): {cf['accounts_per_arm']:,}")
     if unit == "agent":
@@ -98,10 +102,8 @@ def _lock(path: Path, pilot: Path | None, primary: str, rope: float | None, look
         cfg = load_config(pilot / "pilot.yml" if pilot.is_dir() else pilot)
         plan = plan_from_config(cfg, looks=looks, design=summary)
     else:
-        plan = make_plan(primary, dict(DEFAULT_GUARDRAILS), {primary: rope} if rope else {}, looks=looks,
-                         design=summary)
+        plan = make_plan(primary, dict(DEFAULT_GUARDRAILS), {primary: rope} if rope else {}, looks=looks, design=summary)
     if looks > 1:
-
         per_look = max(round(doc["accounts_per_arm"] / looks), 1)
         plan["looks"]["threshold"] = tune_threshold(looks, doc["baseline"], per_look, 10_000, doc.get("seed", DEFAULT_SEED))
     try:
@@ -134,15 +136,21 @@ def monitor(
     for x in doc["looks"]:
         if x.get("status") != "analysed":
             continue
-        typer.echo(f"look {x['look']:3} {x['date'][:10]}  n {x['n_control']:>6}/{x['n_treatment']:<6}"
-                   f" diff {x['difference']:+.4g}  P(better) {x['prob_better']:.3f}{'' if x['new_data'] else '  (no new data)'}")
+        typer.echo(
+            f"look {x['look']:3} {x['date'][:10]}  n {x['n_control']:>6}/{x['n_treatment']:<6}"
+            f" diff {x['difference']:+.4g}  P(better) {x['prob_better']:.3f}{'' if x['new_data'] else '  (no new data)'}"
+        )
     if "rule" in doc and "u" in doc["rule"]:
         r, s = doc["rule"], doc["stop"]
-        typer.echo(f"rule: benefit P(better) > {r['u']:.4f}, harm < {1 - r['u']:.4f} (tuned for {r['max_looks']} looks);"
-                   f" futility {r['futility']}")
+        typer.echo(
+            f"rule: benefit P(better) > {r['u']:.4f}, harm < {1 - r['u']:.4f} (tuned for {r['max_looks']} looks);"
+            f" futility {r['futility']}"
+        )
         typer.echo(f"stop: {s['reason']}" + (f" at look {s['look']} ({s['date'][:10]})" if s["stopped"] else ""))
         for name, oc in doc["operating_characteristics"].items():
-            typer.echo(f"OC {name:9} u={oc['threshold']:.4f}: false win {oc['false_win']['rate']:.3f} +- "
-                       f"{oc['false_win']['mc_error']:.3f}, power {oc['power']['rate']:.3f} +- {oc['power']['mc_error']:.3f}"
-                       f" (effect {oc['effect_size']:.3g}), looks {oc['aa']['looks']['mean']:.2f} (A/A)")
+            typer.echo(
+                f"OC {name:9} u={oc['threshold']:.4f}: false win {oc['false_win']['rate']:.3f} +- "
+                f"{oc['false_win']['mc_error']:.3f}, power {oc['power']['rate']:.3f} +- {oc['power']['mc_error']:.3f}"
+                f" (effect {oc['effect_size']:.3g}), looks {oc['aa']['looks']['mean']:.2f} (A/A)"
+            )
     _write(doc, out)

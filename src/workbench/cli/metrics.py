@@ -26,8 +26,6 @@ BACKEND_HELP = "engine: duckdb (default) or pyspark; source.kind ibis in pilot.y
 SHOW = ["metric", "arm", "accounts", "excluded", "n", "mean"]
 
 
-
-
 def _open(pilot: Path, backend: str, out: Path | None):
     """Open the pilot, turning every known input error into one-line messages."""
 
@@ -47,12 +45,13 @@ def _runtime_error(exc: Exception) -> None:
 @app.command()
 def metrics(
     pilot: Annotated[Path, typer.Argument(help=PILOT_HELP)],
-    by: Annotated[list[str] | None, typer.Option("--by", help="split by segment, agent (agent_id) or week: comma-separated or repeated")] = None,
+    by: Annotated[
+        list[str] | None, typer.Option("--by", help="split by segment, agent (agent_id) or week: comma-separated or repeated")
+    ] = None,
     out: Annotated[Path | None, typer.Option("--out", help=OUT_HELP)] = None,
     backend: Annotated[str, typer.Option("--engine", "--backend", help=BACKEND_HELP)] = "duckdb",
 ) -> None:
     """Sufficient statistics per metric and arm (see docs/metrics.md), on DuckDB by default."""
-
 
     # "--by segment,agent,week" as the issue spells it, or repeated --by; "agent" is agent_id.
     by = [{"agent": "agent_id"}.get(b.strip(), b.strip()) for item in (by or []) for b in item.split(",") if b.strip()]
@@ -64,7 +63,7 @@ def metrics(
         stats = sufficient_stats(p.tables, p.config, by=by)
     except ValueError as exc:
         fail(str(exc))
-    except Exception as exc:  # noqa: BLE001 - engine errors on user data: one line, no traceback
+    except Exception as exc:
         _runtime_error(exc)
     notes = p.notes + stats.attrs.get("notes", [])
     view = stats[[*SHOW[:2], *by, *SHOW[2:]]]
@@ -88,11 +87,10 @@ def checks(
 ) -> None:
     """Pilot checks (SRM, balance, contamination, survey response, manipulation, contact frequency, freshness)."""
 
-
     p = _open(pilot, backend, out)
     try:
         results = run_checks(p.tables, p.config)
-    except Exception as exc:  # noqa: BLE001 - engine errors on user data: one line, no traceback
+    except Exception as exc:
         _runtime_error(exc)
     df = checks_frame(results)
     for r in results:

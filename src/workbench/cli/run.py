@@ -26,8 +26,7 @@ from workbench.simulate.pilot import simulate_pilot
 def _progress():
     """A rich progress bar: the notebook (k of 6) and the cell within it."""
 
-    bar = Progress(TextColumn("{task.description:<34}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                   transient=False)
+    bar = Progress(TextColumn("{task.description:<34}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), transient=False)
     tasks: dict = {}
 
     def notify(event: str, **info) -> None:

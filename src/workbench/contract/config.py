@@ -323,15 +323,15 @@ class PilotConfig(_Strict):
         if isinstance(v, list):
             names = [x for x in v if isinstance(x, str)]
             if len(names) != len(v):
-                raise ValueError("a list of guardrails holds metric names only; "
-                                 "give margins in the mapping form (complaints: {margin: 0.002})")
+                raise ValueError(
+                    "a list of guardrails holds metric names only; give margins in the mapping form (complaints: {margin: 0.002})"
+                )
             twice = sorted({x for x in names if names.count(x) > 1})
             if twice:
                 raise ValueError(f"listed twice: {', '.join(twice)}")
             v = dict.fromkeys(names)
         if not isinstance(v, dict):
-            raise ValueError(  # noqa: TRY004 - pydantic reports ValueError, not TypeError, as a problem
-                "a list of metric names, or a mapping of metric names to {margin, threshold}")
+            raise ValueError("a list of metric names, or a mapping of metric names to {margin, threshold}")
         out = {}
         for name, g in v.items():
             g = {} if g is None else g
@@ -374,7 +374,7 @@ class PilotConfig(_Strict):
 
     def allocation_shares(self) -> dict[str, float]:
         """Configured share of units per arm (equal when not configured), summing to 1."""
-        w = self.allocation or {a: 1.0 for a in self.arm_labels}
+        w = self.allocation or dict.fromkeys(self.arm_labels, 1.0)
         total = sum(w.values())
         return {a: w[a] / total for a in self.arm_labels}
 
@@ -383,16 +383,18 @@ class PilotConfig(_Strict):
 # where they stand (the parent's location) and the key: difflib cannot guess these.
 _HINTS = {
     ("priors",): {
-        **{f: f"family priors go under priors.families (priors.families.{f})"
-           for f in FamilyPriors.model_fields},
-        **{n: f"model priors go under priors.hierarchical_binary (priors.hierarchical_binary.{n})"
-           for n in HierarchicalBinaryPriors.model_fields},
+        **{f: f"family priors go under priors.families (priors.families.{f})" for f in FamilyPriors.model_fields},
+        **{
+            n: f"model priors go under priors.hierarchical_binary (priors.hierarchical_binary.{n})"
+            for n in HierarchicalBinaryPriors.model_fields
+        },
     },
     ("priors", "families"): {
-        **{f: "ratio and continuous metrics have no prior to set (large-sample posteriors under a flat prior)"
-           for f in ("ratio", "continuous")},
-        **{f: "the retention prior is 'hazard' (on the daily exit hazard)"
-           for f in ("survival", "retention", "time-to-event")},
+        **dict.fromkeys(
+            ("ratio", "continuous"),
+            "ratio and continuous metrics have no prior to set (large-sample posteriors under a flat prior)",
+        ),
+        **dict.fromkeys(("survival", "retention", "time-to-event"), "the retention prior is 'hazard' (on the daily exit hazard)"),
     },
 }
 
@@ -435,8 +437,10 @@ def _message(e: dict) -> tuple[tuple, str] | None:
     elif e["type"] == "missing" and loc[:1] == ("guardrails",) and loc[-1:] == ("margin",):
         if loc[1] not in METRICS:
             return None  # the unknown metric is the problem, reported on its own line
-        msg = (f"required: {loc[1]} has no default margin; give the smallest harm that matters, "
-               "in the metric's unit (a margin of 0 fails on noise alone)")
+        msg = (
+            f"required: {loc[1]} has no default margin; give the smallest harm that matters, "
+            "in the metric's unit (a margin of 0 fails on noise alone)"
+        )
     return loc, msg
 
 

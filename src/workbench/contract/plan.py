@@ -32,9 +32,16 @@ PLAN_VERSION = 1
 ENGINE_THRESHOLDS = THRESHOLDS.as_dict()
 
 
-def make_plan(primary_metric: str, guardrails: dict | None = None, rope: dict | None = None,
-              thresholds: dict | None = None, looks: int = 1, cadence: str = "weekly",
-              look_threshold: float | None = None, design: dict | None = None) -> dict:
+def make_plan(
+    primary_metric: str,
+    guardrails: dict | None = None,
+    rope: dict | None = None,
+    thresholds: dict | None = None,
+    looks: int = 1,
+    cadence: str = "weekly",
+    look_threshold: float | None = None,
+    design: dict | None = None,
+) -> dict:
     """The plan as a mapping (what :func:`write_plan` stores).
 
     ``guardrails`` maps metric -> ``{"margin", "threshold"}`` (or a pydantic
@@ -62,15 +69,23 @@ def make_plan(primary_metric: str, guardrails: dict | None = None, rope: dict | 
 
 def plan_from_config(config, looks: int = 1, look_threshold: float | None = None, design: dict | None = None) -> dict:
     """A plan holding a pilot.yml's primary metric, guardrails and rope."""
-    return make_plan(config.primary_metric, dict(config.guardrails), dict(config.rope), looks=looks,
-                     look_threshold=look_threshold, design=design)
+    return make_plan(
+        config.primary_metric,
+        dict(config.guardrails),
+        dict(config.rope),
+        looks=looks,
+        look_threshold=look_threshold,
+        design=design,
+    )
 
 
 def write_plan(plan: dict, path: str | Path) -> Path:
     """Write the plan as YAML (keys in a fixed order); returns the path."""
     path = Path(path)
-    path.write_text("# Locked analysis plan: written before the data; `analyze` flags deviations.\n"
-                    + yaml.safe_dump(plan, sort_keys=False), encoding="utf-8")
+    path.write_text(
+        "# Locked analysis plan: written before the data; `analyze` flags deviations.\n" + yaml.safe_dump(plan, sort_keys=False),
+        encoding="utf-8",
+    )
     return path
 
 
@@ -85,8 +100,11 @@ def read_plan(path: str | Path) -> dict:
         raise PlanError([f"plan.lock: {path}: unreadable ({exc.__class__.__name__})"]) from None
     if not isinstance(data, dict):
         raise PlanError([f"plan.lock: {path}: must be a mapping"])
-    problems = [f"plan.lock: {path}: missing key {k!r}" for k in ("plan", "primary_metric", "guardrails", "rope",
-                                                                    "thresholds", "looks") if k not in data]
+    problems = [
+        f"plan.lock: {path}: missing key {k!r}"
+        for k in ("plan", "primary_metric", "guardrails", "rope", "thresholds", "looks")
+        if k not in data
+    ]
     if not problems and data["plan"] != PLAN_VERSION:
         problems.append(f"plan.lock: {path}: plan version {data['plan']!r}, this workbench reads {PLAN_VERSION}")
     if problems:
@@ -104,8 +122,7 @@ def _close(a, b) -> bool:
     return a is not None and b is not None and abs(float(a) - float(b)) <= 1e-12 * max(1.0, abs(float(a)))
 
 
-def check_plan(plan_path: str | Path, config, looks_taken: int | None = None,
-               thresholds: dict | None = None) -> list[str]:
+def check_plan(plan_path: str | Path, config, looks_taken: int | None = None, thresholds: dict | None = None) -> list[str]:
     """Deviations of an analysis from the locked plan, one line each (empty: as planned).
 
     Parameters
@@ -141,8 +158,9 @@ def check_plan(plan_path: str | Path, config, looks_taken: int | None = None,
     for k in sorted(set(plan["rope"]) | set(rope)):
         a, b = plan["rope"].get(k), rope.get(k)
         if not _close(a, b):
-            out.append(f"rope for {k} changed: planned {a if a is not None else 'default'}, "
-                       f"analysed {b if b is not None else 'default'}")
+            out.append(
+                f"rope for {k} changed: planned {a if a is not None else 'default'}, analysed {b if b is not None else 'default'}"
+            )
     used = {**ENGINE_THRESHOLDS, **(thresholds or {})}
     for k in sorted(plan["thresholds"]):  # a threshold the plan does not name takes the default
         if not _close(plan["thresholds"].get(k), used.get(k)):

@@ -210,7 +210,7 @@ def read_file(name: str, path: Path) -> tuple[pd.DataFrame | None, list[Problem]
             df = pd.read_csv(path, dtype="string", keep_default_na=False, na_values=[""])
         else:
             df = pd.read_parquet(path)
-    except Exception as exc:  # noqa: BLE001 - any reader error is the user's file, not our bug
+    except Exception as exc:
         msg = str(exc).splitlines()[0][:160] if str(exc) else exc.__class__.__name__
         return None, [Problem(name, "", f"unreadable file {path.name}: {msg}")]
     return df, []
@@ -221,7 +221,7 @@ def _read_duckdb(db: Path, names: list[str]) -> tuple[dict[str, pd.DataFrame], l
 
     try:
         con = duckdb.connect(str(db), read_only=True)
-    except Exception as exc:  # noqa: BLE001 - a corrupt or locked DuckDB file
+    except Exception as exc:
         return {}, [Problem("pilot.yml", "source.path", f"unreadable DuckDB file {db.name}: {str(exc).splitlines()[0][:160]}")]
     out: dict[str, pd.DataFrame] = {}
     try:
@@ -240,7 +240,7 @@ def _read_ibis(url: str, schema: str | None, names: list[str]) -> tuple[dict[str
 
     try:
         con = ibis.connect(url)
-    except Exception as exc:  # noqa: BLE001 - any backend error (driver, auth, network)
+    except Exception as exc:
         return {}, [Problem("pilot.yml", "source.url", f"cannot read from {url}: {str(exc).splitlines()[0][:160]}")]
     out: dict[str, pd.DataFrame] = {}
     for name in names:
@@ -248,11 +248,11 @@ def _read_ibis(url: str, schema: str | None, names: list[str]) -> tuple[dict[str
         # and list_tables() fails on some backend/driver pairs (ibis 12 with duckdb 2).
         try:
             t = con.table(name, database=schema) if schema else con.table(name)
-        except Exception:  # noqa: BLE001, S112 - absent table: optional unless it is accounts
+        except Exception:
             continue
         try:
             out[name] = t.to_pyarrow().to_pandas()
-        except Exception as exc:  # noqa: BLE001 - the backend could not read it
+        except Exception as exc:
             return out, [Problem(name, "", f"cannot read from {url}: {str(exc).splitlines()[0][:160]}")]
     return out, []
 
@@ -365,7 +365,7 @@ def read_pilot(path: str | Path) -> Pilot:
         if not loc.problems:
             raw, probs = _read_duckdb(loc.db, names)
             problems += probs
-            files = {n: loc.db for n in raw}
+            files = dict.fromkeys(raw, loc.db)
     else:
         raw, probs = _read_ibis(loc.url, loc.schema, names)
         problems += probs

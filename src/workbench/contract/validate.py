@@ -122,13 +122,21 @@ def _cross_problems(pilot: Pilot) -> tuple[list[Problem], list[Problem]]:
         multi = arms_per[arms_per > 1].index
         if len(multi):
             m = acc["account_id"].isin(multi)
-            errors.append(Problem("accounts", "arm", "an account in one arm only", int(m.sum()), examples(acc.loc[m, "account_id"])))
+            errors.append(
+                Problem("accounts", "arm", "an account in one arm only", int(m.sum()), examples(acc.loc[m, "account_id"]))
+            )
         declared = cfg.arm_labels
         undeclared = acc["arm"].notna() & ~acc["arm"].isin(declared)
         if undeclared.any():
             labels = ", ".join(map(repr, pd.unique(acc.loc[undeclared, "arm"])[:5]))
             errors.append(
-                Problem("accounts", "arm", f"declared in pilot.yml arms (found {labels})", int(undeclared.sum()), examples(row_labels(acc, spec, undeclared)))
+                Problem(
+                    "accounts",
+                    "arm",
+                    f"declared in pilot.yml arms (found {labels})",
+                    int(undeclared.sum()),
+                    examples(row_labels(acc, spec, undeclared)),
+                )
             )
         for arm in declared:
             if not (acc["arm"] == arm).any():
@@ -141,45 +149,80 @@ def _cross_problems(pilot: Pilot) -> tuple[list[Problem], list[Problem]]:
             multi = per[per > 1].index
             if len(multi):
                 m = acc["agent_id"].isin(multi)
-                errors.append(Problem("accounts", "agent_id", "an agent in one arm only (randomization is agent)", int(m.sum()), examples(pd.Series(multi))))
+                errors.append(
+                    Problem(
+                        "accounts",
+                        "agent_id",
+                        "an agent in one arm only (randomization is agent)",
+                        int(m.sum()),
+                        examples(pd.Series(multi)),
+                    )
+                )
     if {"closed_at", "assigned_at"} <= set(acc.columns):
         m = acc["closed_at"].notna() & (acc["closed_at"] < acc["assigned_at"])
         if m.any():
-            errors.append(Problem("accounts", "closed_at", "closed_at >= assigned_at", int(m.sum()), examples(row_labels(acc, spec, m))))
+            errors.append(
+                Problem("accounts", "closed_at", "closed_at >= assigned_at", int(m.sum()), examples(row_labels(acc, spec, m)))
+            )
     if "assigned_at" in acc.columns:
         late = acc["assigned_at"] > pd.Timestamp(cfg.observed_until)
         if late.any():
             warnings.append(
-                Problem("accounts", "assigned_at", "assigned after observed_until (no observed time; excluded)", int(late.sum()), examples(row_labels(acc, spec, late)), "warning")
+                Problem(
+                    "accounts",
+                    "assigned_at",
+                    "assigned after observed_until (no observed time; excluded)",
+                    int(late.sum()),
+                    examples(row_labels(acc, spec, late)),
+                    "warning",
+                )
             )
     if cfg.segments is not None and "segment" in acc.columns:
         unknown = acc["segment"].notna() & ~acc["segment"].isin(cfg.segments)
         if unknown.any():
             warnings.append(
-                Problem("accounts", "segment", "a segment listed in pilot.yml segments", int(unknown.sum()), examples(acc.loc[unknown, "segment"]), "warning")
+                Problem(
+                    "accounts",
+                    "segment",
+                    "a segment listed in pilot.yml segments",
+                    int(unknown.sum()),
+                    examples(acc.loc[unknown, "segment"]),
+                    "warning",
+                )
             )
     p = t.get("promises")
     if p is not None and {"made_at", "due_at"} <= set(p.columns):
         m = p["due_at"] < p["made_at"]
         m = m.fillna(False).astype(bool)
         if m.any():
-            errors.append(Problem("promises", "due_at", "due_at >= made_at", int(m.sum()), examples(row_labels(p, TABLES["promises"], m))))
+            errors.append(
+                Problem("promises", "due_at", "due_at >= made_at", int(m.sum()), examples(row_labels(p, TABLES["promises"], m)))
+            )
     ids = acc["account_id"].dropna() if "account_id" in acc.columns else None
-    assigned = acc.dropna(subset=["account_id"]).drop_duplicates("account_id").set_index("account_id")["assigned_at"] if "assigned_at" in acc.columns and ids is not None else None
+    assigned = (
+        acc.dropna(subset=["account_id"]).drop_duplicates("account_id").set_index("account_id")["assigned_at"]
+        if "assigned_at" in acc.columns and ids is not None
+        else None
+    )
     for name, df in t.items():
         if name == "accounts" or "account_id" not in df.columns or ids is None:
             continue
         table = TABLES[name]
         orphan = df["account_id"].notna() & ~isin(df["account_id"], ids)
         if orphan.any():
-            errors.append(Problem(name, "account_id", "exists in accounts", int(orphan.sum()), examples(df.loc[orphan, "account_id"])))
+            errors.append(
+                Problem(name, "account_id", "exists in accounts", int(orphan.sum()), examples(df.loc[orphan, "account_id"]))
+            )
         tcol = table.time
         if tcol in df.columns and assigned is not None:
             at = df[tcol]
             start = pd.Series(assigned.reindex(df["account_id"].to_numpy()).array, index=df.index)
             before = (at < start).fillna(False).astype(bool)
             after = (at > pd.Timestamp(cfg.observed_until)).fillna(False).astype(bool)
-            for mask, rule in ((before, f"{tcol} before the account's assigned_at (ignored by metrics)"), (after, f"{tcol} after observed_until (ignored by metrics)")):
+            for mask, rule in (
+                (before, f"{tcol} before the account's assigned_at (ignored by metrics)"),
+                (after, f"{tcol} after observed_until (ignored by metrics)"),
+            ):
                 if mask.any():
                     warnings.append(Problem(name, tcol, rule, int(mask.sum()), examples(row_labels(df, table, mask)), "warning"))
     s = t.get("surveys")
@@ -187,7 +230,16 @@ def _cross_problems(pilot: Pilot) -> tuple[list[Problem], list[Problem]]:
         nps = s["nps"] if "nps" in s.columns else pd.Series(pd.NA, index=s.index)
         empty = s["csat"].isna() & nps.isna()
         if empty.any():
-            warnings.append(Problem("surveys", "csat", "a csat or nps answer (row has neither; ignored)", int(empty.sum()), examples(row_labels(s, TABLES["surveys"], empty)), "warning"))
+            warnings.append(
+                Problem(
+                    "surveys",
+                    "csat",
+                    "a csat or nps answer (row has neither; ignored)",
+                    int(empty.sum()),
+                    examples(row_labels(s, TABLES["surveys"], empty)),
+                    "warning",
+                )
+            )
     return errors, warnings
 
 
@@ -255,7 +307,10 @@ def run_validate(path: str | Path, out=None, err=None) -> int:
     except Exception as exc:  # our bug, not the user's data: still one line, no traceback
         if os.environ.get("WORKBENCH_DEBUG"):
             raise
-        print(f"internal error while validating {path}: {exc.__class__.__name__}: {exc} (set WORKBENCH_DEBUG=1 for details)", file=err)
+        print(
+            f"internal error while validating {path}: {exc.__class__.__name__}: {exc} (set WORKBENCH_DEBUG=1 for details)",
+            file=err,
+        )
         return 2
     if not report.ok:
         print(f"pilot {path}: {len(report.errors)} problem(s); the data was not changed", file=err)

@@ -65,8 +65,7 @@ def read_effect(path: str | Path, metric: str) -> dict:
     return {"label": str(doc.get("pilot") or path.stem), "y": y, "s": s, "higher_is_better": hib is not False}
 
 
-def meta_analysis(paths: list[str | Path], metric: str = "kept_ptp", level: float = 0.95,
-                  tau_scale: float | None = None) -> dict:
+def meta_analysis(paths: list[str | Path], metric: str = "kept_ptp", level: float = 0.95, tau_scale: float | None = None) -> dict:
     """Read each results document's ``metric`` and pool them; raises :class:`MetaError`."""
     effects, problems = [], []
     for p in paths:
@@ -81,7 +80,6 @@ def meta_analysis(paths: list[str | Path], metric: str = "kept_ptp", level: floa
     hib = {e["higher_is_better"] for e in effects}
     if len(hib) > 1:
         raise MetaError([f"meta: the results disagree on the direction of {metric}"])
-    out = pool([e["y"] for e in effects], [e["s"] for e in effects], [e["label"] for e in effects],
-               hib.pop(), level, tau_scale)
+    out = pool([e["y"] for e in effects], [e["s"] for e in effects], [e["label"] for e in effects], hib.pop(), level, tau_scale)
     out["metric"] = metric
     return out

@@ -72,8 +72,9 @@ def _paths(rng, sims: int, looks: int, p_c: float, p_t: float, m: int):
     return s_c, s_t, np.broadcast_to(n, s_c.shape)
 
 
-def tune_threshold(max_looks: int, baseline: float, accounts_per_look: int, sims: int = 4000, seed: int = DEFAULT_SEED,
-                   alpha: float = ALPHA) -> float:
+def tune_threshold(
+    max_looks: int, baseline: float, accounts_per_look: int, sims: int = 4000, seed: int = DEFAULT_SEED, alpha: float = ALPHA
+) -> float:
     """Smallest ``u`` with P(any look has P(better) > u | A/A) <= ``alpha``, by simulation.
 
     ``u = q_{1-alpha}(max_k P(better)_k)`` over ``sims`` A/A sequences of
@@ -119,9 +120,19 @@ def _mean(x) -> dict:
     return {"mean": float(x.mean()), "mc_error": float(x.std(ddof=1) / math.sqrt(len(x)))}
 
 
-def operating_characteristics(u: float, max_looks: int, baseline: float, effect: float, accounts_per_look: int,
-                              sims: int = 2000, seed: int = DEFAULT_SEED, higher_is_better: bool = True,
-                              rope: float = 0.0, e: float = 0.95, epsilon: float = 0.0) -> dict:
+def operating_characteristics(
+    u: float,
+    max_looks: int,
+    baseline: float,
+    effect: float,
+    accounts_per_look: int,
+    sims: int = 2000,
+    seed: int = DEFAULT_SEED,
+    higher_is_better: bool = True,
+    rope: float = 0.0,
+    e: float = 0.95,
+    epsilon: float = 0.0,
+) -> dict:
     """False-win rate (A/A), power (under ``effect``) and expected duration of the rule, with MC errors.
 
     A false win is a benefit stop under A/A; power is a benefit stop when the
@@ -131,15 +142,26 @@ def operating_characteristics(u: float, max_looks: int, baseline: float, effect:
     the false-win rate is measured on fresh sequences.
     """
     sign = 1 if higher_is_better else -1
-    out = {"threshold": u, "max_looks": max_looks, "accounts_per_look": accounts_per_look, "sims": sims,
-           "baseline": baseline, "effect_size": abs(effect)}
+    out = {
+        "threshold": u,
+        "max_looks": max_looks,
+        "accounts_per_look": accounts_per_look,
+        "sims": sims,
+        "baseline": baseline,
+        "effect_size": abs(effect),
+    }
     for name, p_t in (("aa", baseline), ("effect", baseline + sign * abs(effect))):
         rng = np.random.default_rng([seed, 2, int(name == "effect")])
         s_c, s_t, n = _paths(rng, sims, max_looks, baseline, p_t, max(int(accounts_per_look), 1))
         pb, pr, el = rule_quantities(*_diff_posterior(s_c, n, s_t, n), sign=sign, rope=rope)
         look, outcome = apply_rule(pb, pr, el, u, e, epsilon)
-        block = {"benefit": _rate(outcome == 1), "harm": _rate(outcome == -1), "futility": _rate(outcome == 0),
-                 "no_stop": _rate(outcome == 2), "looks": _mean(look)}
+        block = {
+            "benefit": _rate(outcome == 1),
+            "harm": _rate(outcome == -1),
+            "futility": _rate(outcome == 0),
+            "no_stop": _rate(outcome == 2),
+            "looks": _mean(look),
+        }
         out[name] = block
     out["false_win"] = out["aa"]["benefit"]
     out["power"] = out["effect"]["benefit"]
@@ -165,7 +187,6 @@ def replay(pilot, metric: str | None = None, seed: int = DEFAULT_SEED, backend: 
     eligibility rule. Returns ``(looks, info)``.
     """
 
-
     p = open_pilot(pilot, backend)
     cfg = p.config
     metric = metric or cfg.primary_metric
@@ -178,8 +199,13 @@ def replay(pilot, metric: str | None = None, seed: int = DEFAULT_SEED, backend: 
         arms = {r["arm"]: r for r in st.to_dict("records")}
         c, t = arms.get(cfg.control, {}), arms.get(cfg.treatments[0], {})
         n_c, n_t = int(c.get("n") or 0), int(t.get("n") or 0)
-        entry = {"look": k, "date": d.isoformat(), "n_control": n_c, "n_treatment": n_t,
-                 "new_data": (n_c, n_t) != prev_n and min(n_c, n_t) > 0}
+        entry = {
+            "look": k,
+            "date": d.isoformat(),
+            "n_control": n_c,
+            "n_treatment": n_t,
+            "new_data": (n_c, n_t) != prev_n and min(n_c, n_t) > 0,
+        }
         prev_n = (n_c, n_t)
         if min(n_c, n_t) == 0:
             entry["status"] = "no eligible accounts yet"
@@ -187,14 +213,26 @@ def replay(pilot, metric: str | None = None, seed: int = DEFAULT_SEED, backend: 
             continue
         doc = analyze_stats(st, design_from_config(cfg_d), Settings(seed=seed))
         m = doc["metrics"][metric]
-        entry.update(control_mean=m["control"]["mean"], treatment_mean=m["treatment"]["mean"],
-                     difference=m["effect"]["difference"]["mean"], interval=m["effect"]["difference"]["interval"],
-                     prob_better=m["prob_better"], prob_rope=m["prob_rope"], expected_loss=m["expected_loss"],
-                     rope=m["rope"], status="analysed")
+        entry.update(
+            control_mean=m["control"]["mean"],
+            treatment_mean=m["treatment"]["mean"],
+            difference=m["effect"]["difference"]["mean"],
+            interval=m["effect"]["difference"]["interval"],
+            prob_better=m["prob_better"],
+            prob_rope=m["prob_rope"],
+            expected_loss=m["expected_loss"],
+            rope=m["rope"],
+            status="analysed",
+        )
         looks.append(entry)
-    info = {"pilot": cfg.name, "metric": metric, "control": cfg.control, "treatment": cfg.treatments[0],
-            "family": CATALOGUE[metric].family if metric in CATALOGUE else None,
-            "higher_is_better": CATALOGUE[metric].higher_is_better if metric in CATALOGUE else True}
+    info = {
+        "pilot": cfg.name,
+        "metric": metric,
+        "control": cfg.control,
+        "treatment": cfg.treatments[0],
+        "family": CATALOGUE[metric].family if metric in CATALOGUE else None,
+        "higher_is_better": CATALOGUE[metric].higher_is_better if metric in CATALOGUE else True,
+    }
     return looks, info
 
 
@@ -206,16 +244,37 @@ def first_stop(looks: list[dict], u: float, e: float = 0.95, epsilon: float = 0.
             continue
         counted += 1
         pb = x["prob_better"]
-        reason = ("benefit" if pb > u else "harm" if pb < 1 - u else
-                  "futility" if x["prob_rope"] > e or x["expected_loss"] < epsilon else None)
+        reason = (
+            "benefit"
+            if pb > u
+            else "harm"
+            if pb < 1 - u
+            else "futility"
+            if x["prob_rope"] > e or x["expected_loss"] < epsilon
+            else None
+        )
         if reason:
-            return {"stopped": True, "reason": reason, "look": x["look"], "date": x["date"], "counted_look": counted,
-                    "prob_better": pb}
+            return {
+                "stopped": True,
+                "reason": reason,
+                "look": x["look"],
+                "date": x["date"],
+                "counted_look": counted,
+                "prob_better": pb,
+            }
     return {"stopped": False, "reason": "no stopping bar crossed by the last look", "counted_look": counted}
 
 
-def monitor_pilot(pilot, metric: str | None = None, sims: int = 2000, seed: int = DEFAULT_SEED, effect: float | None = None,
-                  e: float = 0.95, epsilon: float = 0.0, backend: str = "duckdb") -> dict:
+def monitor_pilot(
+    pilot,
+    metric: str | None = None,
+    sims: int = 2000,
+    seed: int = DEFAULT_SEED,
+    effect: float | None = None,
+    e: float = 0.95,
+    epsilon: float = 0.0,
+    backend: str = "duckdb",
+) -> dict:
     """Replay, tune the bar for the pilot's number of looks, report the stop and the rule's OC.
 
     ``max_looks`` is the number of weekly looks that saw new eligible
@@ -226,17 +285,29 @@ def monitor_pilot(pilot, metric: str | None = None, sims: int = 2000, seed: int 
     """
     looks, info = replay(pilot, metric, seed, backend)
     analysed = [x for x in looks if x.get("status") == "analysed"]
-    doc = {"metric": info["metric"], "pilot": info["pilot"], "looks": looks, "control": info["control"],
-           "treatment": info["treatment"], "notes": []}
-    rule = {"benefit": "P(better) > u", "harm": "P(better) < 1 - u",
-            "futility": f"P(rope) > {e} or expected loss < {epsilon}", "cadence": "weekly"}
+    doc = {
+        "metric": info["metric"],
+        "pilot": info["pilot"],
+        "looks": looks,
+        "control": info["control"],
+        "treatment": info["treatment"],
+        "notes": [],
+    }
+    rule = {
+        "benefit": "P(better) > u",
+        "harm": "P(better) < 1 - u",
+        "futility": f"P(rope) > {e} or expected loss < {epsilon}",
+        "cadence": "weekly",
+    }
     if not analysed:
         doc["notes"].append("no look had eligible accounts in both arms: nothing to monitor")
         doc["rule"] = rule
         return doc
     if info["family"] not in ("binary", "time-to-event"):
-        doc["notes"].append("the bar is tuned on binary sequences; for other families it is an approximation "
-                            "(the tuned bar depends mostly on the number of looks)")
+        doc["notes"].append(
+            "the bar is tuned on binary sequences; for other families it is an approximation "
+            "(the tuned bar depends mostly on the number of looks)"
+        )
     k = sum(bool(x["new_data"]) for x in looks)
     last = analysed[-1]
     n_final = min(last["n_control"], last["n_treatment"])
@@ -246,8 +317,14 @@ def monitor_pilot(pilot, metric: str | None = None, sims: int = 2000, seed: int 
     eff = effect if effect is not None else 0.1 * base
     hib = info["higher_is_better"] is not False
     rope = float(last["rope"])
-    doc["rule"] = dict(rule, u=u, e=e, epsilon=epsilon, max_looks=k, tuned_for={
-        "false_win_rate": ALPHA, "baseline": base, "accounts_per_look": m, "sims": max(sims, 10_000), "seed": seed})
+    doc["rule"] = dict(
+        rule,
+        u=u,
+        e=e,
+        epsilon=epsilon,
+        max_looks=k,
+        tuned_for={"false_win_rate": ALPHA, "baseline": base, "accounts_per_look": m, "sims": max(sims, 10_000), "seed": seed},
+    )
     doc["stop"] = first_stop(looks, u, e, epsilon)
     doc["stop_fixed_095"] = first_stop(looks, FIXED, e, epsilon)
     doc["operating_characteristics"] = {

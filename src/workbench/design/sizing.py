@@ -108,11 +108,22 @@ class DesignSpec:
 
 
 def _stats(metric: str, n: int, s_c: int, s_t: int) -> pd.DataFrame:
-    return pd.DataFrame([
-        {"metric": metric, "family": "binary", "arm": arm, "n": n, "successes": s, "sum": s, "sum_sq": s,
-         "accounts": n, "excluded": 0}
-        for arm, s in (("control", s_c), ("treatment", s_t))
-    ])
+    return pd.DataFrame(
+        [
+            {
+                "metric": metric,
+                "family": "binary",
+                "arm": arm,
+                "n": n,
+                "successes": s,
+                "sum": s,
+                "sum_sq": s,
+                "accounts": n,
+                "excluded": 0,
+            }
+            for arm, s in (("control", s_c), ("treatment", s_t))
+        ]
+    )
 
 
 def _agent_successes(rng, p: float, rho: float, agents: int, m: int) -> np.ndarray:
@@ -164,9 +175,14 @@ def simulated_power(spec: DesignSpec, n: int) -> float:
             deff = _deff_from_cells(sc_a, st_a, m) if 2 * agents >= 4 else 1.0
         else:
             s_c, s_t, n_arm = int(rng.binomial(n, p0)), int(rng.binomial(n, p1)), n
-        design = Design("control", ["treatment"], primary=spec.metric, rope=rope,
-                        higher_is_better={spec.metric: spec.higher_is_better},
-                        design_effect={spec.metric: deff} if deff is not None else None)
+        design = Design(
+            "control",
+            ["treatment"],
+            primary=spec.metric,
+            rope=rope,
+            higher_is_better={spec.metric: spec.higher_is_better},
+            design_effect={spec.metric: deff} if deff is not None else None,
+        )
         doc = analyze_stats(_stats(spec.metric, n_arm, s_c, s_t), design, Settings(seed=i, draws=2000))
         hits += correct_decision(doc, spec)
     return hits / spec.sims
@@ -182,8 +198,7 @@ def closed_form_n(spec: DesignSpec) -> float | None:
     if spec.effect == 0:
         return None
     h = abs(proportion_effectsize(spec.baseline + spec.effect, spec.baseline))
-    n = NormalIndPower().solve_power(effect_size=h, alpha=1 - THRESHOLD, power=spec.target, ratio=1.0,
-                                     alternative="larger")
+    n = NormalIndPower().solve_power(effect_size=h, alpha=1 - THRESHOLD, power=spec.target, ratio=1.0, alternative="larger")
     return float(n) * spec.design_effect
 
 
@@ -228,8 +243,9 @@ def smooth_n(trace: list[dict], target: float, sims: int) -> float | None:
     y = np.array([t["power"] for t in trace])
     if len(trace) < 3 or np.all(y == y[0]):
         return None
-    glm = sm.GLM(y, sm.add_constant(x), family=sm.families.Binomial(sm.families.links.Probit()),
-                 var_weights=np.full(len(y), float(sims)))
+    glm = sm.GLM(
+        y, sm.add_constant(x), family=sm.families.Binomial(sm.families.links.Probit()), var_weights=np.full(len(y), float(sims))
+    )
     a, b = glm.fit().params
     if b <= 0:
         return None
@@ -247,25 +263,45 @@ def plan_pilot(spec: DesignSpec) -> dict:
     n = math.ceil(smooth) if smooth else n_search
     cf = closed_form_n(spec)
     out: dict = {
-        "metric": spec.metric, "baseline": spec.baseline, "effect": spec.effect, "target": spec.target,
-        "decision_rule": ("P(rope) > 0.95" if spec.effect == 0 else
-                          "P(better) > 0.95" if (spec.effect > 0) == spec.higher_is_better else "P(better) < 0.05"),
-        "unit": spec.unit, "sims": spec.sims, "seed": spec.seed,
-        "accounts_per_arm": n, "accounts_total": 2 * n,
-        "search": {"n": n_search, "power": next(t["power"] for t in trace if t["n"] == n_search),
-                   "power_mc_error": None, "evaluations": trace},
-        "closed_form": {"method": "statsmodels NormalIndPower, proportion_effectsize, one-sided alpha 0.05",
-                        "accounts_per_arm": None if cf is None else math.ceil(cf),
-                        "design_effect": spec.design_effect},
+        "metric": spec.metric,
+        "baseline": spec.baseline,
+        "effect": spec.effect,
+        "target": spec.target,
+        "decision_rule": (
+            "P(rope) > 0.95"
+            if spec.effect == 0
+            else "P(better) > 0.95"
+            if (spec.effect > 0) == spec.higher_is_better
+            else "P(better) < 0.05"
+        ),
+        "unit": spec.unit,
+        "sims": spec.sims,
+        "seed": spec.seed,
+        "accounts_per_arm": n,
+        "accounts_total": 2 * n,
+        "search": {
+            "n": n_search,
+            "power": next(t["power"] for t in trace if t["n"] == n_search),
+            "power_mc_error": None,
+            "evaluations": trace,
+        },
+        "closed_form": {
+            "method": "statsmodels NormalIndPower, proportion_effectsize, one-sided alpha 0.05",
+            "accounts_per_arm": None if cf is None else math.ceil(cf),
+            "design_effect": spec.design_effect,
+        },
     }
     p = out["search"]["power"]
     out["search"]["power_mc_error"] = math.sqrt(p * (1 - p) / spec.sims)
     if cf:
         out["closed_form"]["ratio_simulated_to_closed_form"] = n / cf
     if spec.unit == "agent":
-        out.update(icc=spec.icc, accounts_per_agent=spec.accounts_per_agent,
-                   agents_per_arm=math.ceil(n / spec.accounts_per_agent),
-                   agents_total=2 * math.ceil(n / spec.accounts_per_agent))
+        out.update(
+            icc=spec.icc,
+            accounts_per_agent=spec.accounts_per_agent,
+            agents_per_arm=math.ceil(n / spec.accounts_per_agent),
+            agents_total=2 * math.ceil(n / spec.accounts_per_agent),
+        )
     window_weeks = math.ceil(spec.window_days() / 7)
     out["outcome_window_weeks"] = window_weeks
     if spec.weekly_arrivals:

@@ -27,8 +27,17 @@ from workbench.metrics.engine import open_pilot
 from workbench.metrics.stats import sufficient_stats
 from workbench.models import conjugate
 
-__all__ = ["Analysis", "Design", "Settings", "analyze_pilot", "analyze_run", "analyze_stats", "design_from_config",
-           "fit_hierarchical", "to_json"]
+__all__ = [
+    "Analysis",
+    "Design",
+    "Settings",
+    "analyze_pilot",
+    "analyze_run",
+    "analyze_stats",
+    "design_from_config",
+    "fit_hierarchical",
+    "to_json",
+]
 
 
 def _arm_rows(stats: pd.DataFrame, metric: str) -> dict[str, dict]:
@@ -36,9 +45,16 @@ def _arm_rows(stats: pd.DataFrame, metric: str) -> dict[str, dict]:
     return {r["arm"]: r for r in rows.to_dict("records")}
 
 
-def analyze_stats(stats: pd.DataFrame, design: Design, settings: Settings | None = None,
-                  agent_stats: pd.DataFrame | None = None, segment_stats: pd.DataFrame | None = None,
-                  hierarchical: dict | None = None, min_cell_size: int = 10, draws_out: dict | None = None) -> dict:
+def analyze_stats(
+    stats: pd.DataFrame,
+    design: Design,
+    settings: Settings | None = None,
+    agent_stats: pd.DataFrame | None = None,
+    segment_stats: pd.DataFrame | None = None,
+    hierarchical: dict | None = None,
+    min_cell_size: int = 10,
+    draws_out: dict | None = None,
+) -> dict:
     """The results document from per-arm statistics (``workbench.metrics.stats.sufficient_stats``).
 
     ``draws_out`` (optional) receives ``draws_out[metric][arm]`` posterior draws.
@@ -50,8 +66,15 @@ def analyze_stats(stats: pd.DataFrame, design: Design, settings: Settings | None
     """
     settings = settings or Settings()
     priors = conjugate.merge_priors((design.priors or {}).get("families") if design.priors else None)
-    doc: dict = {"schema": SCHEMA_VERSION, "level": settings.level, "seed": settings.seed, "control": design.control,
-                 "treatments": list(design.treatments), "smoke": settings.smoke, "metrics": {}}
+    doc: dict = {
+        "schema": SCHEMA_VERSION,
+        "level": settings.level,
+        "seed": settings.seed,
+        "control": design.control,
+        "treatments": list(design.treatments),
+        "smoke": settings.smoke,
+        "metrics": {},
+    }
     for metric in pd.unique(stats["metric"]):
         arms = _arm_rows(stats, metric)
         if design.control not in arms:
@@ -62,8 +85,9 @@ def analyze_stats(stats: pd.DataFrame, design: Design, settings: Settings | None
             if arm not in arms:
                 continue
             sink = draws_out.setdefault(metric, {}) if draws_out is not None else None
-            comps[arm] = compare_metric(metric, arms[design.control], arms[arm], design, settings, priors, cells,
-                                        (hierarchical or {}).get(metric), sink)
+            comps[arm] = compare_metric(
+                metric, arms[design.control], arms[arm], design, settings, priors, cells, (hierarchical or {}).get(metric), sink
+            )
             if segment_stats is not None and "segment" in segment_stats:
                 comps[arm]["segments"] = segment_effects(segment_stats, metric, design, settings, priors, arm, min_cell_size)
         if not comps:
@@ -77,8 +101,9 @@ def analyze_stats(stats: pd.DataFrame, design: Design, settings: Settings | None
     return doc
 
 
-def fit_hierarchical(agent_stats: pd.DataFrame, segment_agent: pd.DataFrame | None, design: Design,
-                     settings: Settings, metrics: list[str]) -> dict:
+def fit_hierarchical(
+    agent_stats: pd.DataFrame, segment_agent: pd.DataFrame | None, design: Design, settings: Settings, metrics: list[str]
+) -> dict:
     """Hierarchical logistic fits (agents partially pooled) for the binary metrics."""
     from workbench.models.binary import HierarchicalBinary  # PyMC and nutpie load only for agent pilots
 
@@ -90,9 +115,16 @@ def fit_hierarchical(agent_stats: pd.DataFrame, segment_agent: pd.DataFrame | No
         if cells.empty:
             continue
         model = HierarchicalBinary((design.priors or {}).get("hierarchical_binary"))
-        fits[metric] = model.fit(cells, design.control, design.treatments, draws=settings.mcmc_draws,
-                                 tune=settings.mcmc_tune, chains=settings.mcmc_chains, seed=settings.seed,
-                                 smoke=settings.smoke)
+        fits[metric] = model.fit(
+            cells,
+            design.control,
+            design.treatments,
+            draws=settings.mcmc_draws,
+            tune=settings.mcmc_tune,
+            chains=settings.mcmc_chains,
+            seed=settings.seed,
+            smoke=settings.smoke,
+        )
     return fits
 
 

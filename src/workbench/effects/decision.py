@@ -50,8 +50,11 @@ def overall_decision(doc: dict, design: Design) -> dict:
     m = doc["metrics"]
     primary = m.get(design.primary) if design.primary else None
     guard = {k: v["decision"]["verdict"] for k, v in m.items() if v.get("role") == "guardrail"}
-    out = {"primary_metric": design.primary, "guardrails": guard,
-           "exploratory": sorted(k for k, v in m.items() if v.get("role") == "exploratory")}
+    out = {
+        "primary_metric": design.primary,
+        "guardrails": guard,
+        "exploratory": sorted(k for k, v in m.items() if v.get("role") == "exploratory"),
+    }
     if primary is None:
         out["verdict"] = "inconclusive"
         out["reason"] = "the primary metric could not be computed"

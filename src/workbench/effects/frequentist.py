@@ -22,7 +22,12 @@ from statsmodels.stats.rates import confint_poisson_2indep, test_poisson_2indep
 
 
 def _row(method: str, diff: float, lo: float, hi: float, p: float | None, **extra) -> dict:
-    out = {"method": method, "difference": float(diff), "interval": [float(lo), float(hi)], "p_value": None if p is None else float(p)}
+    out = {
+        "method": method,
+        "difference": float(diff),
+        "interval": [float(lo), float(hi)],
+        "p_value": None if p is None else float(p),
+    }
     out.update(extra)
     return out
 
@@ -38,7 +43,6 @@ def binary(c: dict, t: dict, level: float, cells: pd.DataFrame | None = None) ->
 
     nc, sc, nt, st = c["n"], c["successes"], t["n"], t["successes"]
     if cells is not None and cells["agent_id"].nunique() >= 4:
-
         g = cells[cells["n"] > 0]
         endog = np.column_stack([g["successes"], g["n"] - g["successes"]]).astype(float)
         x = sm.add_constant((g["arm"] == t["arm"]).astype(float).to_numpy())
@@ -53,7 +57,9 @@ def binary(c: dict, t: dict, level: float, cells: pd.DataFrame | None = None) ->
         se = math.sqrt(max(grad @ cov @ grad, 0.0))
         z = stats.norm.ppf((1 + level) / 2)
         d = pt - pc
-        return _row("glm_binomial_cluster_robust_by_agent", d, d - z * se, d + z * se, float(res.pvalues[1]), clusters=len(set(groups)))
+        return _row(
+            "glm_binomial_cluster_robust_by_agent", d, d - z * se, d + z * se, float(res.pvalues[1]), clusters=len(set(groups))
+        )
     if min(nc, nt) == 0:
         return _row("none", float("nan"), float("nan"), float("nan"), None)
     lo, hi = confint_proportions_2indep(st, nt, sc, nc, method="newcomb", compare="diff", alpha=1 - level)
@@ -76,6 +82,7 @@ def count(c: dict, t: dict, level: float) -> dict:
 
 def means(c: dict, t: dict, level: float) -> dict:
     """Welch's difference of means from n, sum, sum of squares."""
+
     def mv(r):
         n, s, ss = r["n"], r["sum"], r["sum_sq"]
         return n, s / n, max((ss - s * s / n) / (n - 1), 0.0)
@@ -96,6 +103,7 @@ def means(c: dict, t: dict, level: float) -> dict:
 
 def ratio_of_totals(c: dict, t: dict, level: float) -> dict:
     """Difference of two ratios of totals, delta-method standard errors, normal interval."""
+
     def rv(r):
         n = r["n"]
         sy, syy, sx, sxx, sxy = r["sum"], r["sum_sq"], r["denom"], r["denom_sq"], r["cross"]
@@ -118,6 +126,7 @@ def ratio_of_totals(c: dict, t: dict, level: float) -> dict:
 
 def ordinal_mean(c: dict, t: dict, level: float, categories: list[int], weights: np.ndarray) -> dict:
     """Welch's difference of the scored categories (mean score, or NPS with +1/0/-1 scores)."""
+
     def as_means(r):
         counts = np.array([float(r.get(f"cat_{k}", 0) or 0) for k in categories])
         n = counts.sum()

@@ -54,8 +54,9 @@ def _mixture(means, sds, weights, level) -> dict:
     return {"mean": mean, "sd": sd, "interval": [float(q[0]), float(q[1])]}
 
 
-def pool(y, s, labels=None, higher_is_better: bool = True, level: float = 0.95, tau_scale: float | None = None,
-         tau_grid=None) -> dict:
+def pool(
+    y, s, labels=None, higher_is_better: bool = True, level: float = 0.95, tau_scale: float | None = None, tau_grid=None
+) -> dict:
     """Random-effects pooling of effects ``y`` with standard errors ``s`` (see the module docstring).
 
     ``tau_grid`` (optional) replaces the default grid ``[0, 8 scale]``; a
@@ -78,15 +79,27 @@ def pool(y, s, labels=None, higher_is_better: bool = True, level: float = 0.95, 
     new = _mixture(mu_hat, np.sqrt(vmu + grid**2), wts, level)
     new["prob_better"] = float(np.sum(wts * stats.norm.cdf(sign * mu_hat / np.sqrt(vmu + grid**2))))
     cdf = np.cumsum(wts)
-    tau = {"mean": float(np.sum(wts * grid)), "median": float(np.interp(0.5, cdf, grid)),
-           "interval": [float(np.interp((1 - level) / 2, cdf, grid)), float(np.interp((1 + level) / 2, cdf, grid))],
-           "prior": {"family": "half-normal", "scale": scale}}
+    tau = {
+        "mean": float(np.sum(wts * grid)),
+        "median": float(np.interp(0.5, cdf, grid)),
+        "interval": [float(np.interp((1 - level) / 2, cdf, grid)), float(np.interp((1 + level) / 2, cdf, grid))],
+        "prior": {"family": "half-normal", "scale": scale},
+    }
     pilots = []
     for i, lab in enumerate(labels):
         with np.errstate(divide="ignore", invalid="ignore"):
             b = np.where(grid > 0, s[i] ** 2 / (s[i] ** 2 + grid**2), 1.0)
         th = _mixture((1 - b) * y[i] + b * mu_hat, np.sqrt((1 - b) * s[i] ** 2 + b**2 * vmu), wts, level)
         pilots.append({"pilot": lab, "observed": float(y[i]), "se": float(s[i]), "shrunken": th})
-    return {"model": "normal-normal random effects, exact on a tau grid (BDA3 ch. 5)", "level": level,
-            "pilots_pooled": len(y), "fixed_effect_mean": fixed, "mu": mu, "tau": tau, "theta_new": new,
-            "pilots": pilots, "higher_is_better": higher_is_better, "mu_prior": "flat"}
+    return {
+        "model": "normal-normal random effects, exact on a tau grid (BDA3 ch. 5)",
+        "level": level,
+        "pilots_pooled": len(y),
+        "fixed_effect_mean": fixed,
+        "mu": mu,
+        "tau": tau,
+        "theta_new": new,
+        "pilots": pilots,
+        "higher_is_better": higher_is_better,
+        "mu_prior": "flat",
+    }

@@ -94,15 +94,29 @@ def _frequentist(metric: str, fam: str, c: dict, t: dict, level: float, agent_ce
 
 
 def _arm_block(r: dict, mean: float | None = None) -> dict:
-    out = {"n": r.get("n"), "mean": r.get("mean") if mean is None else mean, "excluded": r.get("excluded"), "accounts": r.get("accounts")}
+    out = {
+        "n": r.get("n"),
+        "mean": r.get("mean") if mean is None else mean,
+        "excluded": r.get("excluded"),
+        "accounts": r.get("accounts"),
+    }
     for k in ("response_rate", "top2", "per_account", "reached_contacts"):
         if r.get(k) is not None and not (isinstance(r.get(k), float) and math.isnan(r[k])):
             out[k] = r[k]
     return out
 
 
-def compare_metric(metric: str, c: dict, t: dict, design: Design, settings: Settings, priors: dict,
-                   agent_cells: pd.DataFrame | None = None, hierarchical=None, draws_out: dict | None = None) -> dict:
+def compare_metric(
+    metric: str,
+    c: dict,
+    t: dict,
+    design: Design,
+    settings: Settings,
+    priors: dict,
+    agent_cells: pd.DataFrame | None = None,
+    hierarchical=None,
+    draws_out: dict | None = None,
+) -> dict:
     """Everything the results document says about one metric and one treatment arm.
 
     ``draws_out``, when given, receives the posterior draws of both arms' means
@@ -128,8 +142,13 @@ def compare_metric(metric: str, c: dict, t: dict, design: Design, settings: Sett
         small = min(c.get("n", 0) or 0, t.get("n", 0) or 0)
         approx = model in ("normal_mean_jeffreys", "ratio_of_totals_delta_normal")
         ok = bool(np.isfinite(cd).all() and np.isfinite(td).all()) and not (approx and small < 30)
-        diag = {"r_hat_max": 1.0, "ess_bulk_min": float(settings.draws), "divergences": 0, "ok": ok,
-                "method": "independent draws from the exact or large-sample posterior"}
+        diag = {
+            "r_hat_max": 1.0,
+            "ess_bulk_min": float(settings.draws),
+            "divergences": 0,
+            "ok": ok,
+            "method": "independent draws from the exact or large-sample posterior",
+        }
         if approx and small < 30:
             diag["note"] = "fewer than 30 units in an arm: the large-sample posterior is not trusted"
     if draws_out is not None:
@@ -153,13 +172,19 @@ def compare_metric(metric: str, c: dict, t: dict, design: Design, settings: Sett
         hc, ht = conjugate.hurdle(c, priors, rng, settings.draws), conjugate.hurdle(t, priors, rng, settings.draws)
         if hc is not None and ht is not None:
             res["hurdle"] = {
-                part: {"control": float(np.mean(hc[part])), "treatment": float(np.mean(ht[part])),
-                       "difference": effects.compare(hc[part], ht[part], higher_is_better=True,
-                                                     level=settings.level)["effect"]["difference"]}
+                part: {
+                    "control": float(np.mean(hc[part])),
+                    "treatment": float(np.mean(ht[part])),
+                    "difference": effects.compare(hc[part], ht[part], higher_is_better=True, level=settings.level)["effect"][
+                        "difference"
+                    ],
+                }
                 for part in ("pay_share", "amount_if_paid", "per_account")
             }
-            res["hurdle"]["model"] = ("two-part: Beta-Binomial share paying x Student-t mean amount among payers; "
-                                      "amount_if_paid is descriptive (it conditions on paying)")
+            res["hurdle"]["model"] = (
+                "two-part: Beta-Binomial share paying x Student-t mean amount among payers; "
+                "amount_if_paid is descriptive (it conditions on paying)"
+            )
     if fam in ("binary", "count", "continuous"):
         adj = cuped.adjusted_difference(c, t, settings.level)
         if adj is not None:

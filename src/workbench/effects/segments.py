@@ -10,8 +10,9 @@ from workbench.effects.posterior import compare_metric, direction
 from workbench.effects.spec import Design, Settings
 
 
-def segment_effects(seg: pd.DataFrame, metric: str, design: Design, settings: Settings, priors: dict,
-                    arm: str, min_cell_size: int) -> dict:
+def segment_effects(
+    seg: pd.DataFrame, metric: str, design: Design, settings: Settings, priors: dict, arm: str, min_cell_size: int
+) -> dict:
     """Per-segment effects (exploratory, no pooling); cells under the minimum size are suppressed."""
     out = {}
     rows = seg[seg["metric"] == metric]

@@ -40,7 +40,7 @@ def read_summary(path: str | Path, control: str, treatment: str) -> tuple[pd.Dat
         df = pd.read_csv(path, dtype="string", keep_default_na=False)
     except FileNotFoundError:
         raise SummaryError([f"{path.name}: (file): not found at {path}"]) from None
-    except Exception as exc:  # noqa: BLE001 - any reader error is the user's file
+    except Exception as exc:
         raise SummaryError([f"{path.name}: (file): unreadable ({str(exc).splitlines()[0][:120]})"]) from None
     df.columns = [c.strip() for c in df.columns]
     problems = [f"{path.name}: column {c!r}: required column missing" for c in REQUIRED if c not in df.columns]
@@ -91,7 +91,7 @@ def read_summary(path: str | Path, control: str, treatment: str) -> tuple[pd.Dat
                 deff[row["metric"]] = d
         rows.append(row)
     stats = pd.DataFrame(rows)
-    for m in (stats["metric"].unique() if len(stats) else []):
+    for m in stats["metric"].unique() if len(stats) else []:
         arms = set(stats.loc[stats["metric"] == m, "arm"])
         for a in (control, treatment):
             if a not in arms:

@@ -157,7 +157,11 @@ def account_outcomes(tables: dict[str, Any], config: PilotConfig) -> tuple[Any, 
     """
     w, obs = config.windows, _ts(config.observed_until)
     acc = tables["accounts"]
-    keep = [c for c in ("account_id", "arm", "assigned_at", "balance", "segment", "agent_id", "prior_paid", "closed_at") if c in acc.columns]
+    keep = [
+        c
+        for c in ("account_id", "arm", "assigned_at", "balance", "segment", "agent_id", "prior_paid", "closed_at")
+        if c in acc.columns
+    ]
     a = acc.select(*keep)
     a = a.mutate(
         win_end=a.assigned_at + _days(w.outcome_days),
@@ -185,8 +189,11 @@ def account_outcomes(tables: dict[str, Any], config: PilotConfig) -> tuple[Any, 
         cols = {"engaged": 0, "outbound_n": 0}
         if "handle_seconds" in ct.columns:
             timed = c.reached & c.handle_seconds.notnull()
-            aggs |= {"ht_n": _int(timed).sum(), "ht_sum": sum_if(c.handle_seconds, timed),
-                         "ht_sq": sum_if(c.handle_seconds * c.handle_seconds, timed)}
+            aggs |= {
+                "ht_n": _int(timed).sum(),
+                "ht_sum": sum_if(c.handle_seconds, timed),
+                "ht_sq": sum_if(c.handle_seconds * c.handle_seconds, timed),
+            }
             cols |= {"ht_n": 0, "ht_sum": 0.0, "ht_sq": 0.0}
             avail.append("handle_time")
         else:

@@ -23,6 +23,7 @@ contract type, so ids read from CSV as integers still join.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import zlib
 from dataclasses import dataclass, field
@@ -65,9 +66,11 @@ def locate(pilot: str | Path) -> tuple[Path, Path | None]:
 def _duckdb_functions() -> tuple[Any, Any, Any]:
     """DuckDB's ``epoch_us``, ``make_timestamp`` and ``isfinite`` as ibis builtin functions."""
     udf = ibis.udf.scalar.builtin
-    return (udf(lambda x: None, name="epoch_us", signature=((None,), "int64")),
-            udf(lambda x: None, name="make_timestamp", signature=(("int64",), "timestamp")),
-            udf(lambda x: None, name="isfinite", signature=((None,), "boolean")))
+    return (
+        udf(lambda x: None, name="epoch_us", signature=((None,), "int64")),
+        udf(lambda x: None, name="make_timestamp", signature=(("int64",), "timestamp")),
+        udf(lambda x: None, name="isfinite", signature=((None,), "boolean")),
+    )
 
 
 def _duckdb_naive_utc(col: Any) -> Any:
@@ -89,7 +92,7 @@ def normalize(t: Any, name: str) -> Any:
     casts = {}
     try:
         duck = t.get_backend().name == "duckdb"
-    except Exception:  # noqa: BLE001 - an unbound table: the portable casts
+    except Exception:
         duck = False
     naive = _duckdb_naive_utc if duck else (lambda col: col.cast("timestamp"))
     for col, c in spec.items():
@@ -122,10 +125,8 @@ def _duckdb(path: Path | None) -> Any:
     # in CLI tables and piped JSON of large pilots. Inside a Jupyter kernel DuckDB
     # refuses to change the setting without ipywidgets, and draws no text bar there.
 
-    try:
+    with contextlib.suppress(duckdb.InvalidInputException):
         con.raw_sql("SET enable_progress_bar = false")
-    except duckdb.InvalidInputException:
-        pass
     return con
 
 
@@ -203,14 +204,14 @@ def open_pilot(pilot: str | Path | PilotConfig, backend: str = "duckdb") -> Pilo
     if loc.kind == "ibis":
         try:
             con = ibis.connect(loc.url)
-        except Exception as exc:  # noqa: BLE001 - any backend's connection error, shown as one line
+        except Exception as exc:
             raise EngineError([f"engine: cannot connect to source.url: {exc.__class__.__name__}: {exc}"]) from None
         for name in TABLES:
             # Table by table, not list_tables(): that fails on some backend/driver pairs
             # (ibis 12 with duckdb 2), and an absent optional table is no error.
             try:
                 raw[name] = con.table(name, database=loc.schema) if loc.schema else con.table(name)
-            except Exception:  # noqa: BLE001, S112 - absent table; accounts is checked below
+            except Exception:
                 continue
     elif loc.kind == "duckdb":
         con = _connect(backend, loc.db)

@@ -161,13 +161,13 @@ def reference_metrics(config: PilotConfig, tables: dict[str, pd.DataFrame]) -> p
     if contacts is not None:
         c = in_window(contacts, "at", elig, od)
         # engagement: any inbound contact, or an outbound one with reached true.
-        hit = c[(c["direction"] == "inbound") | (c["reached"] == True)]
+        hit = c[(c["direction"] == "inbound") | (c["reached"] == True)]  # noqa: E712 - nullable booleans: NA must count as not reached
         rows += _rows("engagement", elig, acc, arms, hit.drop_duplicates("account_id")["arm"].value_counts())
         # contact_intensity: outbound attempts per account.
         rows += _rows("contact_intensity", elig, acc, arms, c[c["direction"] == "outbound"]["arm"].value_counts())
         # handle_time: mean handle seconds over reached contacts that carry one.
         if "handle_seconds" in c:
-            r = c[(c["reached"] == True) & c["handle_seconds"].notna()]
+            r = c[(c["reached"] == True) & c["handle_seconds"].notna()]  # noqa: E712 - nullable booleans: NA is not reached
             rows += _rows("handle_time", elig, acc, arms, r.groupby("arm")["handle_seconds"].sum(), r["arm"].value_counts())
 
     promises, payments = tables.get("promises"), tables.get("payments")

@@ -73,9 +73,30 @@ SPECS: dict[str, dict[str, Any]] = {
 COUNTS = ["accounts", "excluded", "n", "successes", "events", "cov_n"] + [f"cat_{k}" for k in range(11)]
 SUMS = ["sum", "sum_sq", "denom", "denom_sq", "cross", "exposure", "cov_sum", "cov_sum_sq", "cov_cross", "cov_cross_denom"]
 DERIVED = ["mean", "response_rate", "top2", "per_account", "reached_contacts"]
-COLUMNS = ["metric", "family", "arm", *BY, "accounts", "excluded", "n", "sum", "sum_sq", "successes",
-           "denom", "denom_sq", "cross", *[f"cat_{k}" for k in range(11)], "events", "exposure",
-           "cov_n", "cov_sum", "cov_sum_sq", "cov_cross", "cov_cross_denom", *DERIVED]
+COLUMNS = [
+    "metric",
+    "family",
+    "arm",
+    *BY,
+    "accounts",
+    "excluded",
+    "n",
+    "sum",
+    "sum_sq",
+    "successes",
+    "denom",
+    "denom_sq",
+    "cross",
+    *[f"cat_{k}" for k in range(11)],
+    "events",
+    "exposure",
+    "cov_n",
+    "cov_sum",
+    "cov_sum_sq",
+    "cov_cross",
+    "cov_cross_denom",
+    *DERIVED,
+]
 
 
 def _aggs(t, metric: str, covariate: str | None) -> dict[str, tuple[Any, str, bool]]:
@@ -92,16 +113,23 @@ def _aggs(t, metric: str, covariate: str | None) -> dict[str, tuple[Any, str, bo
 
     spec = SPECS[metric]
     flag = spec["elig"]
-    one = lambda cond: ibis.ifelse(cond, 1, 0).cast("int64").sum()
+
+    def one(cond):
+        return ibis.ifelse(cond, 1, 0).cast("int64").sum()
+
     f: dict[str, tuple[Any, str, bool]] = {"accounts": (t.count(), flag, True)}
     if metric == "handle_time":
-        f |= {"n": (t.ht_n.sum(), flag, False), "sum": (t.ht_sum.sum(), flag, False),
-              "sum_sq": (t.ht_sq.sum(), flag, False)}
+        f |= {"n": (t.ht_n.sum(), flag, False), "sum": (t.ht_sum.sum(), flag, False), "sum_sq": (t.ht_sq.sum(), flag, False)}
         return {f"{metric}__{k}": v for k, v in f.items()}
     y = t[spec["y"]].cast("float64")
     unit = y.notnull() if spec["y"] in NULLABLE_OUTCOMES else None
-    total = lambda v: (v.sum() if unit is None else sum_if(v, unit), flag, False)
-    count = lambda cond: (one(cond if unit is None else unit & cond), flag, True)
+
+    def total(v):
+        return (v.sum() if unit is None else sum_if(v, unit), flag, False)
+
+    def count(cond):
+        return (one(cond if unit is None else unit & cond), flag, True)
+
     f |= {"n": (t.count(), flag, True) if unit is None else (one(unit), flag, True), "sum": total(y), "sum_sq": total(y * y)}
     if CATALOGUE[metric].family in ("binary", "time-to-event"):
         f["successes"] = total(t[spec["y"]])
@@ -123,8 +151,13 @@ def _aggs(t, metric: str, covariate: str | None) -> dict[str, tuple[Any, str, bo
     return {f"{metric}__{k}": v for k, v in f.items()}
 
 
-def stats_expr(tables: dict[str, Any], config: PilotConfig, by: Sequence[str] = (),
-               metrics: Sequence[str] | None = None, covariate: str | None = "prior_paid"):
+def stats_expr(
+    tables: dict[str, Any],
+    config: PilotConfig,
+    by: Sequence[str] = (),
+    metrics: Sequence[str] | None = None,
+    covariate: str | None = "prior_paid",
+):
     """The wide aggregate as one ibis expression (for ``ibis.to_sql`` on any dialect).
 
     Returns ``(expr, metrics_computed, notes)``; ``expr`` has one row per
@@ -181,7 +214,10 @@ def _scored(row: dict[str, Any], metric: str, quantity: str) -> float:
 def _derive(row: dict[str, Any], metric: str) -> None:
     """Fill ``mean`` and the statistics shown beside it, in the metric's unit."""
     n, s = row["n"], row["sum"]
-    div = lambda a, b: a / b if b else np.nan
+
+    def div(a, b):
+        return a / b if b else np.nan
+
     if metric in ("kept_rate", "recovery"):
         row["mean"] = div(s, row["denom"])
     elif metric == "nps":
@@ -203,7 +239,7 @@ def tidy(wide: pd.DataFrame, metrics: Sequence[str], by: Sequence[str], arms: Se
     rows = []
     for rec in wide.to_dict("records"):
         for m in metrics:
-            row: dict[str, Any] = {c: np.nan for c in COLUMNS}
+            row: dict[str, Any] = dict.fromkeys(COLUMNS, np.nan)
             row.update(metric=m, family=CATALOGUE[m].family, arm=rec["arm"], **{b: rec[b] for b in by})
             for k, v in rec.items():
                 if k.startswith(f"{m}__"):
@@ -217,7 +253,7 @@ def tidy(wide: pd.DataFrame, metrics: Sequence[str], by: Sequence[str], arms: Se
         if c in out and out[c].notna().all():
             out[c] = out[c].astype("int64")
     for c in out.columns:
-        if c in COUNTS and out[c].dtype != "int64" or c in SUMS or c in DERIVED:
+        if (c in COUNTS and out[c].dtype != "int64") or c in SUMS or c in DERIVED:
             out[c] = out[c].astype("float64")
     if "week" in by:
         out["week"] = pd.to_datetime(out["week"]).dt.strftime("%Y-%m-%d")
@@ -228,8 +264,13 @@ def tidy(wide: pd.DataFrame, metrics: Sequence[str], by: Sequence[str], arms: Se
     return out.reset_index(drop=True)
 
 
-def sufficient_stats(tables: dict[str, Any], config: PilotConfig, by: Sequence[str] = (),
-                     metrics: Sequence[str] | None = None, covariate: str | None = "prior_paid") -> pd.DataFrame:
+def sufficient_stats(
+    tables: dict[str, Any],
+    config: PilotConfig,
+    by: Sequence[str] = (),
+    metrics: Sequence[str] | None = None,
+    covariate: str | None = "prior_paid",
+) -> pd.DataFrame:
     """Sufficient statistics per metric x arm (x ``by`` cells), computed by the tables' backend.
 
     Parameters
@@ -253,8 +294,9 @@ def sufficient_stats(tables: dict[str, Any], config: PilotConfig, by: Sequence[s
     return out
 
 
-def compute_metrics(pilot: str | Path | PilotConfig, by: Sequence[str] = (), backend: str = "duckdb",
-                    metrics: Sequence[str] | None = None) -> pd.DataFrame:
+def compute_metrics(
+    pilot: str | Path | PilotConfig, by: Sequence[str] = (), backend: str = "duckdb", metrics: Sequence[str] | None = None
+) -> pd.DataFrame:
     """Open a pilot (:func:`workbench.metrics.engine.open_pilot`) and return :func:`sufficient_stats`."""
 
     p = open_pilot(pilot, backend)

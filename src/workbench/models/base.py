@@ -72,16 +72,13 @@ def merge_priors(defaults: dict, overrides: dict | None, owner: str) -> dict:
         raise ModelInputError(f"{owner}: priors must be a dict, got {type(overrides).__name__}")
     for name, params in overrides.items():
         if name not in defaults:
-            raise ModelInputError(
-                f"{owner}: unknown prior {name!r}; known priors: {', '.join(sorted(defaults))}"
-            )
+            raise ModelInputError(f"{owner}: unknown prior {name!r}; known priors: {', '.join(sorted(defaults))}")
         if not isinstance(params, dict):
             raise ModelInputError(f"{owner}: prior {name!r} must be a dict of parameters, got {params!r}")
         for key, value in params.items():
             if key not in defaults[name]:
                 raise ModelInputError(
-                    f"{owner}: unknown parameter {key!r} of prior {name!r}; "
-                    f"known: {', '.join(sorted(defaults[name]))}"
+                    f"{owner}: unknown parameter {key!r} of prior {name!r}; known: {', '.join(sorted(defaults[name]))}"
                 )
             if isinstance(value, bool) or not isinstance(value, int | float) or not np.isfinite(value):
                 raise ModelInputError(f"{owner}: prior {name}.{key} must be a finite number, got {value!r}")
@@ -138,9 +135,7 @@ def check_cells(cells: pd.DataFrame, count_cols: list[str], arms: list[str], own
         bad = v.isna() | (v < 0) | (v != np.floor(v))
         if bad.any():
             rows = list(out.index[bad][:5])
-            raise ModelInputError(
-                f"{owner}: column {c!r} must hold whole numbers >= 0; bad value(s) at row(s) {rows}"
-            )
+            raise ModelInputError(f"{owner}: column {c!r} must hold whole numbers >= 0; bad value(s) at row(s) {rows}")
         out[c] = v.astype("int64")
     for c in ("arm", "segment", "agent_id"):
         if c in out.columns and out[c].isna().any():
@@ -151,8 +146,7 @@ def check_cells(cells: pd.DataFrame, count_cols: list[str], arms: list[str], own
     unknown = sorted(set(out["arm"]) - set(arms))
     if unknown:
         raise ModelInputError(
-            f"{owner}: cells hold arm(s) {', '.join(unknown)} that are neither control nor treatments "
-            f"({', '.join(arms)})"
+            f"{owner}: cells hold arm(s) {', '.join(unknown)} that are neither control nor treatments ({', '.join(arms)})"
         )
     return out
 
@@ -220,8 +214,7 @@ class Compiled:
     model's initial point).
     """
 
-    def __init__(self, model: pm.Model, data_names: list[str], target_accept: float = 0.8,
-                 sampler: str = DEFAULT_SAMPLER):
+    def __init__(self, model: pm.Model, data_names: list[str], target_accept: float = 0.8, sampler: str = DEFAULT_SAMPLER):
         if sampler not in SAMPLERS:
             raise ModelInputError(f"unknown sampler {sampler!r}; choose from {', '.join(SAMPLERS)}")
         self.model = model
@@ -240,9 +233,7 @@ class Compiled:
         self.fresh = copy.deepcopy(self.step.sampling_state)
         # constrained values (by RV name), jittered uniform(-1, 1) in the
         # unconstrained space, exactly as PyMC's own "jitter+adapt_diag" init
-        self._jitter = make_initial_point_fn(
-            model=model, jitter_rvs=set(model.free_RVs), return_transformed=False
-        )
+        self._jitter = make_initial_point_fn(model=model, jitter_rvs=set(model.free_RVs), return_transformed=False)
 
     def set_data(self, values: dict[str, np.ndarray]) -> None:
         for k, v in values.items():
@@ -257,16 +248,30 @@ class Compiled:
             compiled = self._nutpie.with_data(**self._data) if self._data else self._nutpie
             with _quiet():
                 return nutpie.sample(
-                    compiled, draws=draws, tune=tune, chains=chains, seed=seed, cores=min(chains, os.cpu_count() or 1),
-                    target_accept=self.target_accept, progress_bar=False,
+                    compiled,
+                    draws=draws,
+                    tune=tune,
+                    chains=chains,
+                    seed=seed,
+                    cores=min(chains, os.cpu_count() or 1),
+                    target_accept=self.target_accept,
+                    progress_bar=False,
                 )
         seeds = np.random.default_rng([seed, 7919]).integers(2**30, size=chains)
         initvals = [self._jitter(int(s)) for s in seeds]
         self.step.sampling_state = copy.deepcopy(self.fresh)
         with self.model, _quiet():
             return pm.sample(
-                draws=draws, tune=tune, chains=chains, cores=1, step=self.step, initvals=initvals,
-                random_seed=seed, progressbar=False, compute_convergence_checks=False, quiet=True,
+                draws=draws,
+                tune=tune,
+                chains=chains,
+                cores=1,
+                step=self.step,
+                initvals=initvals,
+                random_seed=seed,
+                progressbar=False,
+                compute_convergence_checks=False,
+                quiet=True,
             )
 
     def prior(self, var_names: list[str], draws: int, seed: int) -> az.InferenceData:
@@ -310,8 +315,7 @@ def diagnostics(idata: az.InferenceData, var_names: list[str], smoke: bool) -> d
     r_max = float(np.nanmax(r)) if np.isfinite(r).any() else float("nan")
     e_min = float(np.nanmin(e)) if np.isfinite(e).any() else float("nan")
     div = int(idata.sample_stats["diverging"].values.sum())
-    ok = bool(np.isfinite(r_max) and np.isfinite(e_min) and r_max <= th["r_hat"]
-              and e_min >= th["ess_bulk"] and div == 0)
+    ok = bool(np.isfinite(r_max) and np.isfinite(e_min) and r_max <= th["r_hat"] and e_min >= th["ess_bulk"] and div == 0)
     return {"r_hat_max": r_max, "ess_bulk_min": e_min, "divergences": div, "ok": ok, "thresholds": th}
 
 

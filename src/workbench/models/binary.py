@@ -185,9 +185,7 @@ class HierarchicalBinary:
         f = check_cells(cells, ["n", "successes"], arms, owner)
         over = f["successes"] > f["n"]
         if over.any():
-            raise ModelInputError(
-                f"{owner}: successes exceed n at row(s) {list(f.index[over][:5])}"
-            )
+            raise ModelInputError(f"{owner}: successes exceed n at row(s) {list(f.index[over][:5])}")
         keys = ["arm"] + [c for c in ("segment", "agent_id") if c in f.columns]
         f = f.groupby(keys, sort=True, as_index=False)[["n", "successes"]].sum()
         f = f[f["n"] > 0].reset_index(drop=True)
@@ -261,17 +259,37 @@ class HierarchicalBinary:
     def compiled(self, prepared: BinaryCells, target_accept: float = 0.9, sampler: str = DEFAULT_SAMPLER) -> Compiled:
         """The cached compiled model for this structure, holding ``prepared``'s data."""
         centred = self.centred(prepared)
-        key = (type(self).__name__, freeze(self.priors), tuple(prepared.arms), tuple(prepared.segments),
-               tuple(prepared.agents), len(prepared.frame), freeze(centred), target_accept, sampler)
+        key = (
+            type(self).__name__,
+            freeze(self.priors),
+            tuple(prepared.arms),
+            tuple(prepared.segments),
+            tuple(prepared.agents),
+            len(prepared.frame),
+            freeze(centred),
+            target_accept,
+            sampler,
+        )
         comp = cached(key, lambda: Compiled(self.build(prepared), list(prepared.data()), target_accept, sampler))
         comp.set_data(prepared.data())
         return comp
 
     # ------------------------------------------------------------ fit
 
-    def fit(self, cells: pd.DataFrame, control: str, treatments: list[str], *, draws: int = 2000,
-            tune: int = 2000, chains: int = 2, seed: int = DEFAULT_SEED, smoke: bool = False,
-            target_accept: float = 0.9, sampler: str = DEFAULT_SAMPLER) -> Fit:
+    def fit(
+        self,
+        cells: pd.DataFrame,
+        control: str,
+        treatments: list[str],
+        *,
+        draws: int = 2000,
+        tune: int = 2000,
+        chains: int = 2,
+        seed: int = DEFAULT_SEED,
+        smoke: bool = False,
+        target_accept: float = 0.9,
+        sampler: str = DEFAULT_SAMPLER,
+    ) -> Fit:
         """Sample the posterior and the prior of the arms' marginal means.
 
         Parameters
@@ -295,8 +313,17 @@ class HierarchicalBinary:
         comp = self.compiled(prepared, target_accept, sampler)
         idata = comp.sample(draws, tune, chains, seed)
         watch = ["arm_mean", "intercept", "arm_effect"] + [
-            v for v in ("segment_sd", "interaction_sd", "agent_sd", "segment_z", "interaction_z", "agent_z",
-                        "segment_effect", "agent_effect")
+            v
+            for v in (
+                "segment_sd",
+                "interaction_sd",
+                "agent_sd",
+                "segment_z",
+                "interaction_z",
+                "agent_z",
+                "segment_effect",
+                "agent_effect",
+            )
             if v in comp.model.named_vars and comp.model[v] in comp.model.free_RVs
         ]
         diag = diagnostics(idata, watch, smoke)

@@ -67,8 +67,9 @@ class CumulativeLogit:
     def __init__(self, priors: dict | None = None):
         self.priors = merge_priors(self.DEFAULT_PRIORS, priors, type(self).__name__)
 
-    def prepare(self, cells: pd.DataFrame, control: str, treatments: list[str],
-                scale: str | None = None) -> tuple[pd.DataFrame, list[str], list[int]]:
+    def prepare(
+        self, cells: pd.DataFrame, control: str, treatments: list[str], scale: str | None = None
+    ) -> tuple[pd.DataFrame, list[str], list[int]]:
         """Counts per arm (rows in arm order), the arms and the scores of the scale.
 
         ``scale`` is ``"csat"`` (cat_1..cat_5) or ``"nps"`` (cat_0..cat_10);
@@ -82,16 +83,18 @@ class CumulativeLogit:
                 scale = cells["metric"].iloc[0]
             else:
                 extra = [f"cat_{k}" for k in (0, *range(6, 11)) if f"cat_{k}" in cells.columns]
-                scale = "nps" if extra and pd.to_numeric(cells[extra].stack(), errors="coerce").fillna(0).gt(0).any() \
-                    else "csat"
+                scale = "nps" if extra and pd.to_numeric(cells[extra].stack(), errors="coerce").fillna(0).gt(0).any() else "csat"
         if scale not in SCALES:
             raise ModelInputError(f"{owner}: scale must be one of {', '.join(SCALES)}, got {scale!r}")
         scores = SCALES[scale]
         cols = [f"cat_{k}" for k in scores]
         f = check_cells(cells, cols, arms, owner)
         if scale == "csat":
-            stray = [c for c in ("cat_0", *[f"cat_{k}" for k in range(6, 11)]) if c in f.columns
-                     and pd.to_numeric(f[c], errors="coerce").fillna(0).gt(0).any()]
+            stray = [
+                c
+                for c in ("cat_0", *[f"cat_{k}" for k in range(6, 11)])
+                if c in f.columns and pd.to_numeric(f[c], errors="coerce").fillna(0).gt(0).any()
+            ]
             if stray:
                 raise ModelInputError(f"{owner}: csat scores are 1-5 but column(s) {', '.join(stray)} hold counts")
         counts = f.groupby("arm")[cols].sum().reindex(arms, fill_value=0)
@@ -120,9 +123,22 @@ class CumulativeLogit:
             pm.Deterministic("top2", probs[:, -2:].sum(axis=1), dims="arm")
         return model
 
-    def fit(self, cells: pd.DataFrame, control: str, treatments: list[str], *, quantity: str = "mean",
-            scale: str | None = None, draws: int = 1000, tune: int = 1000, chains: int = 2, seed: int = DEFAULT_SEED,
-            smoke: bool = False, target_accept: float = 0.8, sampler: str = DEFAULT_SAMPLER) -> Fit:
+    def fit(
+        self,
+        cells: pd.DataFrame,
+        control: str,
+        treatments: list[str],
+        *,
+        quantity: str = "mean",
+        scale: str | None = None,
+        draws: int = 1000,
+        tune: int = 1000,
+        chains: int = 2,
+        seed: int = DEFAULT_SEED,
+        smoke: bool = False,
+        target_accept: float = 0.8,
+        sampler: str = DEFAULT_SAMPLER,
+    ) -> Fit:
         """Sample; ``Fit.draws`` holds ``quantity`` per arm (mean | nps | top2).
 
         ``cells`` has ``arm`` and ``cat_<score>`` counts (other rows and columns

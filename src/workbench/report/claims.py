@@ -11,8 +11,12 @@ import seaborn as sns
 from workbench.design.sizing import DesignSpec, closed_form_n
 from workbench.report.views import PALETTE, fmt_diff
 
-VERDICT_WORDS = {"supported": "supported", "contradicted": "contradicted by this pilot",
-                 "inconclusive": "not settled by this pilot", "not testable": "not testable with this data"}
+VERDICT_WORDS = {
+    "supported": "supported",
+    "contradicted": "contradicted by this pilot",
+    "inconclusive": "not settled by this pilot",
+    "not testable": "not testable with this data",
+}
 
 
 def _fmt_q(c: dict, x) -> str:
@@ -33,12 +37,16 @@ def claims_frame(claims: dict) -> pd.DataFrame:
     for c in claims["claims"]:
         lo, hi = c.get("interval") or (None, None)
         est = "n/a" if c.get("mean") is None else f"{_fmt_q(c, c.get('median', c['mean']))} ({_fmt_q(c, lo)} to {_fmt_q(c, hi)})"
-        rows.append({
-            "claim": c["text"], "source": c.get("source", ""), "metric": c["metric"],
-            "this pilot": est,
-            "P(claimed range)": "n/a" if c.get("probability") is None else f"{c['probability']:.3f}",
-            "verdict": VERDICT_WORDS.get(c["verdict"], c["verdict"]),
-        })
+        rows.append(
+            {
+                "claim": c["text"],
+                "source": c.get("source", ""),
+                "metric": c["metric"],
+                "this pilot": est,
+                "P(claimed range)": "n/a" if c.get("probability") is None else f"{c['probability']:.3f}",
+                "verdict": VERDICT_WORDS.get(c["verdict"], c["verdict"]),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -62,8 +70,11 @@ def claims_notes(claims: dict) -> list[str]:
 def claims_summary(claims: dict) -> str:
     """One sentence for the executive summary."""
     counts = pd.Series([c["verdict"] for c in claims["claims"]]).value_counts()
-    parts = [f"{int(counts[v])} {VERDICT_WORDS[v]}" for v in ("supported", "contradicted", "inconclusive", "not testable")
-             if v in counts]
+    parts = [
+        f"{int(counts[v])} {VERDICT_WORDS[v]}"
+        for v in ("supported", "contradicted", "inconclusive", "not testable")
+        if v in counts
+    ]
     return f"Of {len(claims['claims'])} registered industry claims: " + ", ".join(parts) + "."
 
 
@@ -91,14 +102,18 @@ def monitor_lines(mon: dict) -> list[str]:
     rule = mon.get("rule", {})
     if "u" not in rule:
         return out or ["No look could be analysed."]
-    out.append(f"Rule: stop for benefit when P(better) > {rule['u']:.3f}, for harm when it is below {1 - rule['u']:.3f}, "
-               f"for equivalence when P(inside the equivalence region) > {rule['e']}; the bar is tuned by simulation so "
-               f"that an A/A pilot with {rule['max_looks']} weekly looks wins falsely at most 5% of the time.")
+    out.append(
+        f"Rule: stop for benefit when P(better) > {rule['u']:.3f}, for harm when it is below {1 - rule['u']:.3f}, "
+        f"for equivalence when P(inside the equivalence region) > {rule['e']}; the bar is tuned by simulation so "
+        f"that an A/A pilot with {rule['max_looks']} weekly looks wins falsely at most 5% of the time."
+    )
     for key, name in (("stop", "The tuned rule"), ("stop_fixed_095", "A naive bar of 0.95")):
         s = mon.get(key) or {}
         if s.get("stopped"):
-            out.append(f"{name} would have stopped for {s['reason']} at look {s['look']} ({s['date'][:10]}), "
-                       f"P(better) {s['prob_better']:.3f}.")
+            out.append(
+                f"{name} would have stopped for {s['reason']} at look {s['look']} ({s['date'][:10]}), "
+                f"P(better) {s['prob_better']:.3f}."
+            )
         elif s:
             out.append(f"{name} would not have stopped: {s['reason']}.")
     return out
@@ -108,10 +123,16 @@ def oc_rows(oc: dict) -> list[dict]:
     """Operating characteristics of the tuned and the naive rule, with Monte-Carlo errors."""
     rows = []
     for name, block in (("tuned", oc["tuned"]), ("naive 0.95", oc["fixed_095"])):
-        rows.append({"rule": name, "bar": round(block["threshold"], 4),
-                     "false wins under A/A": f"{block['false_win']['rate']:.3f} ± {block['false_win']['mc_error']:.3f}",
-                     "power": f"{block['power']['rate']:.3f} ± {block['power']['mc_error']:.3f}",
-                     "mean looks (effect)": f"{block['effect']['looks']['mean']:.1f}", "simulated sequences": block["sims"]})
+        rows.append(
+            {
+                "rule": name,
+                "bar": round(block["threshold"], 4),
+                "false wins under A/A": f"{block['false_win']['rate']:.3f} ± {block['false_win']['mc_error']:.3f}",
+                "power": f"{block['power']['rate']:.3f} ± {block['power']['mc_error']:.3f}",
+                "mean looks (effect)": f"{block['effect']['looks']['mean']:.1f}",
+                "simulated sequences": block["sims"],
+            }
+        )
     return rows
 
 
@@ -127,6 +148,8 @@ def design_line(doc: dict, level: float) -> str:
         return "The observed effect is zero: no pilot size detects it."
     n = closed_form_n(DesignSpec(metric=name, baseline=c, effect=d))
     have = min(m["control"]["n"], m["treatment"]["n"])
-    return (f"To detect the observed change in {m.get('label', name)} ({fmt_diff(m, d)}) with 80% probability at the "
-            f"P(better) > 0.95 bar, a pilot needs about {math.ceil(n):,} accounts per arm (this one had {int(have):,}; "
-            "closed form, statsmodels; `workbench design` simulates it through the engine).")
+    return (
+        f"To detect the observed change in {m.get('label', name)} ({fmt_diff(m, d)}) with 80% probability at the "
+        f"P(better) > 0.95 bar, a pilot needs about {math.ceil(n):,} accounts per arm (this one had {int(have):,}; "
+        "closed form, statsmodels; `workbench design` simulates it through the engine)."
+    )

@@ -17,6 +17,8 @@ def verdict_lines(doc: dict) -> list[str]:
             f"  {m['prob_better']:8.3f}  {m['role']}: {v}"
         )
     dec = doc["decision"]
-    lines.append(f"headline ({dec['primary_metric']}): {dec['verdict']}; guardrails: "
-                 + ", ".join(f"{k} {v}" for k, v in sorted(dec["guardrails"].items())))
+    lines.append(
+        f"headline ({dec['primary_metric']}): {dec['verdict']}; guardrails: "
+        + ", ".join(f"{k} {v}" for k, v in sorted(dec["guardrails"].items()))
+    )
     return lines

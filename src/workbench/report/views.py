@@ -20,9 +20,17 @@ from IPython.display import display
 
 # Nouns that read well in a sentence ("raised kept promises from ... to ...").
 NOUNS = {
-    "engagement": "engagement", "ptp": "promises to pay", "kept_ptp": "kept promises", "kept_rate": "the kept rate",
-    "complaints": "complaints", "csat": "CSAT", "retention": "retention", "recovery": "money collected (recovery)",
-    "handle_time": "handle time", "contact_intensity": "contact attempts", "nps": "NPS",
+    "engagement": "engagement",
+    "ptp": "promises to pay",
+    "kept_ptp": "kept promises",
+    "kept_rate": "the kept rate",
+    "complaints": "complaints",
+    "csat": "CSAT",
+    "retention": "retention",
+    "recovery": "money collected (recovery)",
+    "handle_time": "handle time",
+    "contact_intensity": "contact attempts",
+    "nps": "NPS",
 }
 PALETTE = "colorblind"  # seaborn's colour-blind safe palette; markers differ too, for print in grey
 OUTCOME_STYLE = {"helps": ("o", 0), "harms": ("X", 3), "unclear": ("s", 7)}
@@ -54,9 +62,16 @@ def fmt_value(m: dict, x: float | None) -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "n/a"
     k = _kind(m)
-    return {"share": f"{100 * x:.1f}%", "per_promise": f"{100 * x:.1f}%", "balance": f"{100 * x:.2f}%", "per1000": f"{1000 * x:.1f}",
-            "seconds": f"{x:.0f} s", "score": f"{x:.2f}", "nps": f"{100 * x:+.0f}", "attempts": f"{x:.2f}",
-            }.get(k, f"{x:.3g}")
+    return {
+        "share": f"{100 * x:.1f}%",
+        "per_promise": f"{100 * x:.1f}%",
+        "balance": f"{100 * x:.2f}%",
+        "per1000": f"{1000 * x:.1f}",
+        "seconds": f"{x:.0f} s",
+        "score": f"{x:.2f}",
+        "nps": f"{100 * x:+.0f}",
+        "attempts": f"{x:.2f}",
+    }.get(k, f"{x:.3g}")
 
 
 def fmt_diff(m: dict, x: float | None, with_unit: bool = True) -> str:
@@ -64,21 +79,43 @@ def fmt_diff(m: dict, x: float | None, with_unit: bool = True) -> str:
     if x is None:
         return "n/a"
     k = _kind(m)
-    num = {"share": f"{100 * x:+.1f}", "per_promise": f"{100 * x:+.1f}", "balance": f"{100 * x:+.2f}", "per1000": f"{1000 * x:+.2f}",
-           "seconds": f"{x:+.0f}", "score": f"{x:+.2f}", "nps": f"{100 * x:+.1f}", "attempts": f"{x:+.2f}",
-           }.get(k, f"{x:+.3g}")
+    num = {
+        "share": f"{100 * x:+.1f}",
+        "per_promise": f"{100 * x:+.1f}",
+        "balance": f"{100 * x:+.2f}",
+        "per1000": f"{1000 * x:+.2f}",
+        "seconds": f"{x:+.0f}",
+        "score": f"{x:+.2f}",
+        "nps": f"{100 * x:+.1f}",
+        "attempts": f"{x:+.2f}",
+    }.get(k, f"{x:+.3g}")
     if not with_unit:
         return num
-    unit = {"share": " points", "per_promise": " points", "balance": " points of balance", "per1000": " per 1,000 accounts", "seconds": " s",
-            "score": " on the 1-5 scale", "nps": " NPS points", "attempts": " attempts per account"}.get(k, "")
+    unit = {
+        "share": " points",
+        "per_promise": " points",
+        "balance": " points of balance",
+        "per1000": " per 1,000 accounts",
+        "seconds": " s",
+        "score": " on the 1-5 scale",
+        "nps": " NPS points",
+        "attempts": " attempts per account",
+    }.get(k, "")
     return num + unit
 
 
 def _span(m: dict) -> str:
     """What follows 'from a to b' so the reader knows the unit."""
-    return {"share": " of accounts", "per_promise": " of promises", "balance": " of the balance due", "per1000": " complaints per 1,000 accounts",
-            "seconds": " per reached contact", "score": " (mean CSAT, 1-5)", "nps": " (NPS)",
-            "attempts": " outbound attempts per account"}.get(_kind(m), f" ({m.get('unit', '')})")
+    return {
+        "share": " of accounts",
+        "per_promise": " of promises",
+        "balance": " of the balance due",
+        "per1000": " complaints per 1,000 accounts",
+        "seconds": " per reached contact",
+        "score": " (mean CSAT, 1-5)",
+        "nps": " (NPS)",
+        "attempts": " outbound attempts per account",
+    }.get(_kind(m), f" ({m.get('unit', '')})")
 
 
 def prob_phrase(p: float | None) -> str:
@@ -133,8 +170,7 @@ def verdict_sentence(doc: dict, name: str, subject: str | None = None) -> str:
         verb = "raised" if d["mean"] > 0 else "lowered"
         core = f"{subject} {verb} {noun} from {c} to {t}{_span(m)}, {fmt_diff(m, d['mean'])} ({interval})"
     else:
-        core = (f"{subject} moved {noun} from {c} to {t}{_span(m)}, {fmt_diff(m, d['mean'])} "
-                f"({interval}: no clear change)")
+        core = f"{subject} moved {noun} from {c} to {t}{_span(m)}, {fmt_diff(m, d['mean'])} ({interval}: no clear change)"
     if m.get("role") == "descriptive":
         return core + "; descriptive only (it conditions on a promise having been made)."
     return f"{core}; probability it helps: {prob_phrase(m['prob_better'])}."
@@ -145,9 +181,11 @@ def role_note(doc: dict, name: str) -> str:
     m = doc["metrics"][name]
     dec, role = m["decision"], m.get("role", "")
     if role == "guardrail" and "prob_harm" in dec:
-        return (f"Guardrail {'passed' if dec['verdict'] == 'pass' else 'FAILED'}: probability of harm beyond the margin "
-                f"({fmt_diff(m, dec['margin']).lstrip('+')}) is {prob_phrase(dec['prob_harm'])} "
-                f"(limit {dec['threshold']:.0%}).")
+        return (
+            f"Guardrail {'passed' if dec['verdict'] == 'pass' else 'FAILED'}: probability of harm beyond the margin "
+            f"({fmt_diff(m, dec['margin']).lstrip('+')}) is {prob_phrase(dec['prob_harm'])} "
+            f"(limit {dec['threshold']:.0%})."
+        )
     if role == "primary":
         return f"Primary outcome: verdict {dec['verdict']}."
     if role == "descriptive":
@@ -176,14 +214,24 @@ def badges_html(doc: dict) -> str:
     def badge(ok: bool, label: str, detail: str) -> str:
         colour = "#0173b2" if ok else "#d55e00"  # seaborn colorblind blue / vermilion
         word = "OK" if ok else "FAILED"
-        return (f'<span style="display:inline-block;margin:0 8px 8px 0;padding:4px 10px;border-radius:4px;'
-                f'background:{colour};color:#fff;font-weight:bold">{html.escape(label)}: {word}</span>'
-                f'<span style="margin-right:16px">{html.escape(detail)}</span>')
+        return (
+            f'<span style="display:inline-block;margin:0 8px 8px 0;padding:4px 10px;border-radius:4px;'
+            f'background:{colour};color:#fff;font-weight:bold">{html.escape(label)}: {word}</span>'
+            f'<span style="margin-right:16px">{html.escape(detail)}</span>'
+        )
 
-    dq_detail = "sample ratio, balance and contamination checks passed" if dq.get("ok") else \
-        f"failed: {', '.join(dq.get('failed', []))} (every verdict is inconclusive)"
+    dq_detail = (
+        "sample ratio, balance and contamination checks passed"
+        if dq.get("ok")
+        else f"failed: {', '.join(dq.get('failed', []))} (every verdict is inconclusive)"
+    )
     diag_detail = "every model converged" if not bad else f"unreliable fit: {', '.join(bad)} (inconclusive)"
-    return "<div>" + badge(bool(dq.get("ok")), "Data quality", dq_detail) + badge(not bad, "Model diagnostics", diag_detail) + "</div>"
+    return (
+        "<div>"
+        + badge(bool(dq.get("ok")), "Data quality", dq_detail)
+        + badge(not bad, "Model diagnostics", diag_detail)
+        + "</div>"
+    )
 
 
 def outcome_class(m: dict) -> str:
@@ -203,13 +251,24 @@ def effects_frame(doc: dict) -> pd.DataFrame:
     rows = []
     for name, m in doc["metrics"].items():
         d, r = m["effect"]["difference"], m["effect"]["relative_lift"]
-        rows.append({"metric": name, "outcome": m.get("label", name), "role": m.get("role"),
-                     "control": fmt_value(m, m["control"]["mean"]), "treatment": fmt_value(m, m["treatment"]["mean"]),
-                     "difference": fmt_diff(m, d["mean"]),
-                     "interval": f"{fmt_diff(m, d['interval'][0], False)} to {fmt_diff(m, d['interval'][1], False)}",
-                     "lift": r["mean"], "lift_lo": r["interval"][0], "lift_hi": r["interval"][1],
-                     "p_better": m.get("prob_better"), "verdict": "inconclusive" if gate(doc, name) else m["decision"]["verdict"],
-                     "diagnostics_ok": m["diagnostics"].get("ok"), "class": outcome_class(m)})
+        rows.append(
+            {
+                "metric": name,
+                "outcome": m.get("label", name),
+                "role": m.get("role"),
+                "control": fmt_value(m, m["control"]["mean"]),
+                "treatment": fmt_value(m, m["treatment"]["mean"]),
+                "difference": fmt_diff(m, d["mean"]),
+                "interval": f"{fmt_diff(m, d['interval'][0], False)} to {fmt_diff(m, d['interval'][1], False)}",
+                "lift": r["mean"],
+                "lift_lo": r["interval"][0],
+                "lift_hi": r["interval"][1],
+                "p_better": m.get("prob_better"),
+                "verdict": "inconclusive" if gate(doc, name) else m["decision"]["verdict"],
+                "diagnostics_ok": m["diagnostics"].get("ok"),
+                "class": outcome_class(m),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -251,10 +310,15 @@ def guardrails_frame(doc: dict) -> pd.DataFrame:
         if m.get("role") != "guardrail":
             continue
         dec = m["decision"]
-        rows.append({"guardrail": m.get("label", name), "difference": fmt_diff(m, m["effect"]["difference"]["mean"]),
-                     "harm margin": fmt_diff(m, dec.get("margin"), True).lstrip("+") if "margin" in dec else "",
-                     "P(harm beyond margin)": prob_phrase(dec.get("prob_harm")),
-                     "result": "inconclusive" if gate(doc, name) else dec["verdict"].upper()})
+        rows.append(
+            {
+                "guardrail": m.get("label", name),
+                "difference": fmt_diff(m, m["effect"]["difference"]["mean"]),
+                "harm margin": fmt_diff(m, dec.get("margin"), True).lstrip("+") if "margin" in dec else "",
+                "P(harm beyond margin)": prob_phrase(dec.get("prob_harm")),
+                "result": "inconclusive" if gate(doc, name) else dec["verdict"].upper(),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -264,17 +328,35 @@ def segments_frame(doc: dict, name: str) -> pd.DataFrame:
     rows = []
     for seg, s in sorted((m.get("segments") or {}).items()):
         if s.get("suppressed"):
-            rows.append({"segment": seg, "control": None, "treatment": None, "difference": None, "lo": None, "hi": None,
-                         "p_better": None, "note": s.get("reason", "suppressed")})
+            rows.append(
+                {
+                    "segment": seg,
+                    "control": None,
+                    "treatment": None,
+                    "difference": None,
+                    "lo": None,
+                    "hi": None,
+                    "p_better": None,
+                    "note": s.get("reason", "suppressed"),
+                }
+            )
             continue
         # The partially pooled estimate when there is one (small segments borrow strength).
         pooled = s.get("pooled")
         d = pooled["difference"] if pooled else s["effect"]["difference"]
         pb = pooled["prob_better"] if pooled else s.get("prob_better")
-        rows.append({"segment": seg, "control": s["control"]["mean"], "treatment": s["treatment"]["mean"],
-                     "difference": d["mean"], "lo": d["interval"][0], "hi": d["interval"][1],
-                     "p_better": pb, "note": ("" if s["diagnostics"].get("ok") else "unreliable fit")
-                     + ("" if pooled else " (not pooled)")})
+        rows.append(
+            {
+                "segment": seg,
+                "control": s["control"]["mean"],
+                "treatment": s["treatment"]["mean"],
+                "difference": d["mean"],
+                "lo": d["interval"][0],
+                "hi": d["interval"][1],
+                "p_better": pb,
+                "note": ("" if s["diagnostics"].get("ok") else "unreliable fit") + ("" if pooled else " (not pooled)"),
+            }
+        )
     return pd.DataFrame(rows, columns=["segment", "control", "treatment", "difference", "lo", "hi", "p_better", "note"])
 
 
@@ -308,27 +390,36 @@ def money_impact(doc: dict, portfolio_accounts: int, cost_per_contact: float, wi
     contact cost change = contact_intensity difference x cost per contact x portfolio accounts.
     Both are linear in the difference, so its interval carries over unchanged.
     """
-    out: dict = {"assumptions": [
-        (f"{portfolio_accounts:,} accounts a year enter collections and are all treated like the pilot's treatment arm "
-        "(pilot.yml portfolio.accounts)"),
-        f"money collected counts the {window_days}-day outcome window only, like the recovery metric",
-        "the average balance of the portfolio equals the pilot's control arm; amounts are in the pilot's currency",
-        f"one outbound attempt costs {cost_per_contact:,.2f} (pilot.yml portfolio.cost_per_contact)",
-    ]}
+    out: dict = {
+        "assumptions": [
+            (
+                f"{portfolio_accounts:,} accounts a year enter collections and are all treated like the pilot's treatment arm "
+                "(pilot.yml portfolio.accounts)"
+            ),
+            f"money collected counts the {window_days}-day outcome window only, like the recovery metric",
+            "the average balance of the portfolio equals the pilot's control arm; amounts are in the pilot's currency",
+            f"one outbound attempt costs {cost_per_contact:,.2f} (pilot.yml portfolio.cost_per_contact)",
+        ]
+    }
     rec = doc["metrics"].get("recovery")
     if rec and rec["control"].get("per_account") and rec["control"]["mean"]:
         bal = rec["control"]["per_account"] / rec["control"]["mean"]
         d = rec["effect"]["difference"]
         out["average_balance"] = bal
-        out["collected"] = {"mean": d["mean"] * bal * portfolio_accounts,
-                            "interval": [x * bal * portfolio_accounts for x in d["interval"]],
-                            "gated": gate(doc, "recovery")}
+        out["collected"] = {
+            "mean": d["mean"] * bal * portfolio_accounts,
+            "interval": [x * bal * portfolio_accounts for x in d["interval"]],
+            "gated": gate(doc, "recovery"),
+        }
     ci = doc["metrics"].get("contact_intensity")
     if ci:
         d = ci["effect"]["difference"]
-        out["contact_cost"] = {"mean": d["mean"] * cost_per_contact * portfolio_accounts,
-                               "interval": [x * cost_per_contact * portfolio_accounts for x in d["interval"]],
-                               "gated": gate(doc, "contact_intensity"), "cost_set": cost_per_contact > 0}
+        out["contact_cost"] = {
+            "mean": d["mean"] * cost_per_contact * portfolio_accounts,
+            "interval": [x * cost_per_contact * portfolio_accounts for x in d["interval"]],
+            "gated": gate(doc, "contact_intensity"),
+            "cost_set": cost_per_contact > 0,
+        }
     return out
 
 
@@ -340,8 +431,10 @@ def money_lines(impact: dict, level: float) -> list[str]:
         if c["gated"]:
             lines.append(f"Extra money collected a year: inconclusive ({c['gated']}).")
         else:
-            lines.append(f"Extra money collected a year: {c['mean']:+,.0f} ({level:.0%} interval {c['interval'][0]:+,.0f} "
-                         f"to {c['interval'][1]:+,.0f}), at an average balance of {impact['average_balance']:,.0f}.")
+            lines.append(
+                f"Extra money collected a year: {c['mean']:+,.0f} ({level:.0%} interval {c['interval'][0]:+,.0f} "
+                f"to {c['interval'][1]:+,.0f}), at an average balance of {impact['average_balance']:,.0f}."
+            )
     k = impact.get("contact_cost")
     if k is not None:
         if not k["cost_set"]:
@@ -349,8 +442,10 @@ def money_lines(impact: dict, level: float) -> list[str]:
         elif k["gated"]:
             lines.append(f"Contact cost change a year: inconclusive ({k['gated']}).")
         else:
-            lines.append(f"Contact cost change a year: {k['mean']:+,.0f} ({level:.0%} interval {k['interval'][0]:+,.0f} "
-                         f"to {k['interval'][1]:+,.0f}).")
+            lines.append(
+                f"Contact cost change a year: {k['mean']:+,.0f} ({level:.0%} interval {k['interval'][0]:+,.0f} "
+                f"to {k['interval'][1]:+,.0f})."
+            )
     return lines
 
 

@@ -17,8 +17,24 @@ from pathlib import Path
 
 from workbench.contract import source
 
-PACKAGES = ("workbench", "pymc", "arviz", "pytensor", "numpy", "scipy", "pandas", "statsmodels", "ibis-framework",
-            "duckdb", "pyarrow", "pandera", "papermill", "nbconvert", "seaborn", "matplotlib")
+PACKAGES = (
+    "workbench",
+    "pymc",
+    "arviz",
+    "pytensor",
+    "numpy",
+    "scipy",
+    "pandas",
+    "statsmodels",
+    "ibis-framework",
+    "duckdb",
+    "pyarrow",
+    "pandera",
+    "papermill",
+    "nbconvert",
+    "seaborn",
+    "matplotlib",
+)
 
 
 def sha256(path: Path) -> str:
@@ -33,9 +49,18 @@ def sha256(path: Path) -> str:
 def git_commit(root: Path) -> dict:
     """The project's commit and whether the work tree was dirty (None outside a git checkout)."""
     try:
-        head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, check=True).stdout.strip() != ""
+        head = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = (
+            subprocess.run(
+                ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.strip()
+            != ""
+        )
         return {"commit": head, "dirty": dirty}
     except (OSError, subprocess.CalledProcessError):
         return {"commit": None, "dirty": None}

@@ -47,12 +47,25 @@ from workbench.report.privacy import suppress_small
 from workbench.report.views import use_theme
 from workbench.runs.manifest import write_manifest
 
-NOTEBOOKS = ("01_pilot_design", "02_data_quality", "03_metrics", "04_effects", "05_segments", "06_claims_monitoring",
-             "07_executive_summary")
+NOTEBOOKS = (
+    "01_pilot_design",
+    "02_data_quality",
+    "03_metrics",
+    "04_effects",
+    "05_segments",
+    "06_claims_monitoring",
+    "07_executive_summary",
+)
 EXECUTIVE = "07_executive_summary"  # rendered without any code
-TITLES = {"01_pilot_design": "Pilot design", "02_data_quality": "Data quality", "03_metrics": "Metrics by arm, segment, week",
-          "04_effects": "Effects and diagnostics", "05_segments": "Segment effects",
-          "06_claims_monitoring": "Claims, monitoring and pilot size", "07_executive_summary": "Executive summary"}
+TITLES = {
+    "01_pilot_design": "Pilot design",
+    "02_data_quality": "Data quality",
+    "03_metrics": "Metrics by arm, segment, week",
+    "04_effects": "Effects and diagnostics",
+    "05_segments": "Segment effects",
+    "06_claims_monitoring": "Claims, monitoring and pilot size",
+    "07_executive_summary": "Executive summary",
+}
 KERNEL = "python3"  # jupyter_client starts "python" kernels with the running interpreter: the venv's
 
 
@@ -113,15 +126,17 @@ def prepare(pilot: Path | str, out: Path, level: float = 0.95, seed: int = DEFAU
     return paths
 
 
-def prepare_claims_monitor(pilot, out: Path, doc: dict, draws: dict, stats, cfg, level: float, seed: int,
-                           smoke: bool) -> dict[str, Path]:
+def prepare_claims_monitor(
+    pilot, out: Path, doc: dict, draws: dict, stats, cfg, level: float, seed: int, smoke: bool
+) -> dict[str, Path]:
     """The claims verdicts (``claims.json``) and the week-by-week replay (``monitor.json``) for the report."""
 
     treatment = doc["treatments"][0]
     claims = evaluate(load_register(), draws, stats, doc["control"], treatment, level, cfg.windows.model_dump(), seed)
     paths = {"claims": out / "claims.json", "monitor": out / "monitor.json"}
-    paths["claims"].write_text(to_json({"level": level, "control": doc["control"], "treatment": treatment,
-                                        "claims": claims}), encoding="utf-8")
+    paths["claims"].write_text(
+        to_json({"level": level, "control": doc["control"], "treatment": treatment, "claims": claims}), encoding="utf-8"
+    )
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=RuntimeWarning)
         mon = monitor_pilot(pilot, sims=300 if smoke else 2000, seed=seed)
@@ -156,9 +171,18 @@ def ppc_table(draws: dict, stats, level: float, seed: int):
         obs = float(r["mean"])
         tail = 2 * min(np.mean(rep <= obs), np.mean(rep >= obs))
         lo, hi = np.quantile(rep, [a, 1 - a])
-        rows.append({"metric": r["metric"], "arm": r["arm"], "observed": obs, "posterior_mean": float(np.mean(mu)),
-                     "predictive_lo": float(lo), "predictive_hi": float(hi), "tail": float(min(tail, 1.0)),
-                     "inside": bool(lo <= obs <= hi)})
+        rows.append(
+            {
+                "metric": r["metric"],
+                "arm": r["arm"],
+                "observed": obs,
+                "posterior_mean": float(np.mean(mu)),
+                "predictive_lo": float(lo),
+                "predictive_hi": float(hi),
+                "tail": float(min(tail, 1.0)),
+                "inside": bool(lo <= obs <= hi),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -256,15 +280,26 @@ def html_exporter(no_input: bool):
     also inlines any image a Markdown cell links to.
     """
 
-    offline = DictLoader({"workbench_offline.html.j2": (
-        "{%- extends 'index.html.j2' -%}"
-        "{%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}"
-        "{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}"
-        "{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}"
-        "{% block jupyter_widgets %}{% endblock jupyter_widgets %}")})
-    return HTMLExporter(template_name="lab", template_file="workbench_offline.html.j2", extra_loaders=[offline],
-                        embed_images=True, exclude_input=no_input, exclude_input_prompt=no_input,
-                        exclude_output_prompt=no_input)
+    offline = DictLoader(
+        {
+            "workbench_offline.html.j2": (
+                "{%- extends 'index.html.j2' -%}"
+                "{%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}"
+                "{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}"
+                "{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}"
+                "{% block jupyter_widgets %}{% endblock jupyter_widgets %}"
+            )
+        }
+    )
+    return HTMLExporter(
+        template_name="lab",
+        template_file="workbench_offline.html.j2",
+        extra_loaders=[offline],
+        embed_images=True,
+        exclude_input=no_input,
+        exclude_input_prompt=no_input,
+        exclude_output_prompt=no_input,
+    )
 
 
 EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", re.IGNORECASE)
@@ -321,14 +356,23 @@ def _error_line(nb: str, exc: Exception) -> tuple[str, dict]:
         ename, evalue = exc.ename, (exc.evalue or "").strip().splitlines()
         msg = f"{ename}: {evalue[0] if evalue else ''}".rstrip(": ")
         where = f"cell {exc.cell_index + 1} (In [{exc.exec_count}])"
-        return f"notebook {nb} failed at {where}: {msg}", {"notebook": nb, "cell": exc.cell_index + 1,
-                                                            "execution_count": exc.exec_count, "error": msg}
+        return f"notebook {nb} failed at {where}: {msg}", {
+            "notebook": nb,
+            "cell": exc.cell_index + 1,
+            "execution_count": exc.exec_count,
+            "error": msg,
+        }
     msg = f"{exc.__class__.__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}".rstrip(": ")
     return f"notebook {nb} failed: {msg}", {"notebook": nb, "cell": None, "error": msg}
 
 
-def run_pilot(pilot: Path, base: Path = Path("reports"), pairs: list[str] | None = None,
-              progress: Callable | None = None, folder: Path | None = None) -> Path:
+def run_pilot(
+    pilot: Path,
+    base: Path = Path("reports"),
+    pairs: list[str] | None = None,
+    progress: Callable | None = None,
+    folder: Path | None = None,
+) -> Path:
     """Fit once, execute and render every notebook; return the run folder.
 
     ``progress(event, **info)`` is told ``notebook`` (index, name) and ``cell``
@@ -345,9 +389,10 @@ def run_pilot(pilot: Path, base: Path = Path("reports"), pairs: list[str] | None
     notify = progress or (lambda *a, **k: None)
     try:
         notify("analysis")
-        paths = prepare(pilot, run.work, level=params.get("level", 0.95), seed=params.get("seed", 1),
-                                smoke=params.get("smoke", False))
-    except Exception as exc:  # noqa: BLE001 - any failure of the fit becomes the run's one line
+        paths = prepare(
+            pilot, run.work, level=params.get("level", 0.95), seed=params.get("seed", 1), smoke=params.get("smoke", False)
+        )
+    except Exception as exc:
         line = f"analysis failed: {exc.__class__.__name__}: {exc}".splitlines()[0]
         run.write_status("failed", error={"notebook": None, "error": line})
         run.close()
@@ -363,12 +408,19 @@ def run_pilot(pilot: Path, base: Path = Path("reports"), pairs: list[str] | None
         mine = {k: v for k, v in {**shared, **params}.items() if nb in declared.get(k, {})}
         out = run.work / f"{nb}.ipynb"
         try:
-            pm.execute_notebook(str(folder / f"{nb}.ipynb"), str(out), parameters=mine, kernel_name=KERNEL,
-                                engine_name="workbench", progress_bar=False, cwd=str(run.work),
-                                extra_arguments=["--IPKernelApp.log_level=ERROR"],  # no TCP warning per kernel
-                                on_cell=lambda idx, total: notify("cell", index=idx, total=total))
+            pm.execute_notebook(
+                str(folder / f"{nb}.ipynb"),
+                str(out),
+                parameters=mine,
+                kernel_name=KERNEL,
+                engine_name="workbench",
+                progress_bar=False,
+                cwd=str(run.work),
+                extra_arguments=["--IPKernelApp.log_level=ERROR"],  # no TCP warning per kernel
+                on_cell=lambda idx, total: notify("cell", index=idx, total=total),
+            )
             render_html(out, out.with_suffix(".html"), no_input=nb == EXECUTIVE)
-        except Exception as exc:  # noqa: BLE001 - papermill, nbclient and nbconvert errors: one line each
+        except Exception as exc:
             line, rec = _error_line(nb, exc)
             run.write_status("failed", error=rec, notebooks=done, seconds=round(time.perf_counter() - t0, 1))
             write_index(run, done, failed=nb)
@@ -376,8 +428,12 @@ def run_pilot(pilot: Path, base: Path = Path("reports"), pairs: list[str] | None
             raise RunError(f"{line} (partial notebook kept: {final / out.name})") from None
         done.append(nb)
     write_index(run, done)
-    run.write_status("complete", notebooks=done, seconds=round(time.perf_counter() - t0, 1),
-                     finished=datetime.now(UTC).isoformat(timespec="seconds"))
+    run.write_status(
+        "complete",
+        notebooks=done,
+        seconds=round(time.perf_counter() - t0, 1),
+        finished=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
     return run.close()
 
 
@@ -397,11 +453,12 @@ def write_index(run: Run, done: list[str], failed: str | None = None) -> None:
     title = f"Pilot {html.escape(run.final.parent.name)}, run {run.run_id}"
     run.work.joinpath("index.html").write_text(
         f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
-        '<style>body{font-family:sans-serif;max-width:50em;margin:2em auto}td{padding:4px 12px}'
+        "<style>body{font-family:sans-serif;max-width:50em;margin:2em auto}td{padding:4px 12px}"
         "a{color:#0173b2}</style></head><body>"
         f"<h1>{title}</h1><p>Status: <b>{'failed at ' + failed if failed else 'complete'}</b>. "
         f'Start with the <a href="{EXECUTIVE}.html">executive summary</a>.</p>'
         f'<table>{"".join(rows)}</table><p>Analysis: <a href="results.json">results.json</a>, '
         '<a href="stats.csv">stats.csv</a>; run record: <a href="status.json">status.json</a>, '
         '<a href="manifest.json">manifest.json</a>.</p></body></html>\n',
-        encoding="utf-8")
+        encoding="utf-8",
+    )
