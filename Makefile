@@ -1,7 +1,7 @@
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: help demo test lint format bench
+.PHONY: help demo test test-slow lint format bench
 
 help: ## list targets
 	@grep -E '^[a-z]+:.*##' Makefile | sed 's/:.*##/ -/'
@@ -17,7 +17,10 @@ demo: $(VENV)/.installed ## main job: simulate the default pilot (20,000 account
 
 test: $(VENV)/.installed ## run the test suite (installs headless Chromium for the browser test if missing)
 	-./.ci/install-browser
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2 -m "not slow"
+
+test-slow: $(VENV)/.installed ## the long runs marked slow (calibration-sized fits); not part of CI
+	$(PY) -m pytest -q -n 2 -m slow
 
 lint: $(VENV)/.installed ## ruff: lint rules and formatting
 	$(VENV)/bin/ruff check src tests benchmarks

@@ -7,7 +7,7 @@ from workbench.metrics.catalogue import CATALOGUE, STAT_COLUMNS
 from workbench.metrics.stats import COLUMNS, SPECS
 from workbench.report.catalogue_page import render_catalogue
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_every_metric_is_defined_once_with_direction_and_family():

@@ -226,6 +226,6 @@ def test_simulated_pilot_yml_still_parses(tmp_path):
 
 def test_documented_pilot_yml_parses():
     # The example block of docs/contract.md, as written there.
-    text = (Path(__file__).parents[1] / "docs" / "contract.md").read_text(encoding="utf-8")
+    text = (Path(__file__).parents[2] / "docs" / "contract.md").read_text(encoding="utf-8")
     block = text.split("## pilot.yml", 1)[1].split("```yaml", 1)[1].split("```", 1)[0]
     parse_config(yaml.safe_load(block))
