@@ -66,8 +66,12 @@ else:
 # %%
 week = pd.read_csv(folder / "stats_week.csv")
 keep = [m for m in ("engagement", "ptp", "kept_ptp", "recovery") if m in set(week.metric)]
-g = sns.relplot(data=week[week.metric.isin(keep)], x="week", y="mean", hue="arm", style="arm", col="metric",
-                col_wrap=2, kind="line", markers=True, height=2.8, aspect=1.6, facet_kws={"sharey": False})
-g.set_xticklabels(rotation=60)
-g.set_axis_labels("assignment week", "arm mean (metric's unit)")
-report.show(g.figure)
+weekly = week[week.metric.isin(keep) & week["mean"].notna()]
+if weekly.empty:
+    print("no assignment week has an account whose outcome window is over yet: nothing to plot")
+else:
+    g = sns.relplot(data=weekly, x="week", y="mean", hue="arm", style="arm", col="metric",
+                    col_wrap=2, kind="line", markers=True, height=2.8, aspect=1.6, facet_kws={"sharey": False})
+    g.set_xticklabels(rotation=60)
+    g.set_axis_labels("assignment week", "arm mean (metric's unit)")
+    report.show(g.figure)

@@ -183,7 +183,11 @@ def evaluate(
                 probability=None,
                 mean=None,
                 interval=[None, None],
-                reason=f"metric {claim.metric!r} is not in the data",
+                reason=(
+                    f"no eligible account for {claim.metric} yet (its window ends after observed_until)"
+                    if stats is not None and "metric" in stats and claim.metric in set(stats["metric"])
+                    else f"metric {claim.metric!r} is not in the data"
+                ),
             )
             out.append(rec)
             continue

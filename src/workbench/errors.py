@@ -31,8 +31,9 @@ class Problem:
     severity: str = "error"  # or "warning"
 
     def line(self) -> str:
-        if not self.table:
-            return self.rule
+        if not self.table:  # a free-text problem still reads as one: "ERROR <text>"
+            text = self.rule
+            return text if text.startswith(("ERROR", "WARNING")) else f"{self.severity.upper()} {text}"
         where = f"{self.table}.{self.column}" if self.column else self.table
         text = f"{self.severity.upper()} {where} [{self.rule}]"
         if self.rows:

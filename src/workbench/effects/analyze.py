@@ -84,6 +84,13 @@ def analyze_stats(
         for arm in design.treatments:
             if arm not in arms:
                 continue
+            empty = [a for a in (design.control, arm) if not (arms[a].get("n") or 0)]
+            if empty:  # nothing to compare: say so instead of fitting an empty arm
+                doc.setdefault("not_estimable", {}).setdefault(metric, {})[arm] = (
+                    f"no eligible account in {' and '.join(empty)}: every account's window for {metric} "
+                    "ends after observed_until (see `workbench validate` for eligibility)"
+                )
+                continue
             sink = draws_out.setdefault(metric, {}) if draws_out is not None else None
             comps[arm] = compare_metric(
                 metric, arms[design.control], arms[arm], design, settings, priors, cells, (hierarchical or {}).get(metric), sink
@@ -98,6 +105,8 @@ def analyze_stats(
             entry["comparisons"] = comps
         doc["metrics"][metric] = entry
     doc["decision"] = overall_decision(doc, design)
+    if design.primary in doc.get("not_estimable", {}) and design.primary not in doc["metrics"]:
+        doc["decision"]["reason"] = next(iter(doc["not_estimable"][design.primary].values()))
     return doc
 
 

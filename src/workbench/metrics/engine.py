@@ -37,7 +37,7 @@ from workbench.contract.config import PilotConfig
 from workbench.contract.source import csv_header, duckdb_file, is_csv, resolve
 from workbench.contract.source import locate as locate_pilot
 from workbench.contract.tables import TABLES
-from workbench.errors import EngineError, PilotError
+from workbench.errors import EngineError, PilotError, Problem
 
 _KIND = {"string": "string", "float": "float64", "int": "int64", "bool": "boolean"}
 
@@ -222,12 +222,19 @@ def open_pilot(pilot: str | Path | PilotConfig, backend: str = "duckdb") -> Pilo
         con = _connect(backend, None)
         # Unique view names: several pilots can share one Spark session.
         tag = f"{zlib.crc32(str(loc.folder.resolve()).encode()):08x}"
+        unreadable: list[Problem] = []
         for name, file in loc.files.items():
             view = f"{name}_{tag}"
-            if is_csv(file):
-                raw[name] = _read_csv(con, backend, file, name, view)
-            else:
-                raw[name] = con.read_parquet(str(file), table_name=view)
+            try:
+                if is_csv(file):
+                    raw[name] = _read_csv(con, backend, file, name, view)
+                else:
+                    raw[name] = con.read_parquet(str(file), table_name=view)
+            except (OSError, UnicodeDecodeError, ValueError, duckdb.Error) as exc:  # the user's file, not our code
+                first = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0][:160]
+                unreadable.append(Problem(name, "", f"unreadable file {file.name} ({first}); run `workbench validate`"))
+        if unreadable:
+            raise EngineError(unreadable)
     problems = [f"engine: required table {n!r} not found" for n, t in TABLES.items() if t.required and n not in raw]
     if problems:
         raise EngineError(problems)
