@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from workbench.cli.main import app
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "contract"))
-from test_bad_inputs import CORPUS  # noqa: E402 - the corpus lives with the validation tests
+from test_bad_inputs import CORPUS
 
 VERBS = (["validate"], ["checks"], ["metrics"], ["analyze"], ["claims"], ["monitor", "--sims", "100"])
 # analyze, claims and monitor validate first through one function (cli.app.require_valid): on the
@@ -82,7 +82,7 @@ def test_every_verb_on_a_broken_pilot(tmp_path, case):
     before = _hashes(root)
     results = _run_all(root, CORPUS_VERBS)
     _assert_clean(results, root, before)
-    assert dict((v, c) for v, c, _ in results)["validate"] == 1
+    assert {v: c for v, c, _ in results}["validate"] == 1
 
 
 @pytest.mark.parametrize("case", sorted(EXTRA))
