@@ -199,6 +199,7 @@ def test_same_seed_same_draws(small_fit):
         np.testing.assert_array_equal(again.prior_draws[arm], small_fit.prior_draws[arm])
 
 
+@pytest.mark.slow  # parameter recovery on 18,000 accounts: a benchmark-sized fit
 def test_recovery_grouped_difference():
     # 2 arms x 3 segments, 3000 accounts per cell: the marginal difference
     # is recovered within 3 standard errors of the truth
@@ -242,6 +243,7 @@ def test_three_arms_no_segment_no_agent():
     assert abs(means["a"] - 0.3) < 0.05
 
 
+@pytest.mark.slow  # two samplers, two compilations of the same model
 def test_samplers_agree_and_unknown_sampler_refused():
     # PyMC's NUTS stays available beside the default (nutpie): same model, same posterior
     cells = pd.DataFrame({"arm": ["control", "empathy"], "n": [2000, 2000], "successes": [400, 500]})
@@ -266,6 +268,7 @@ def ordinal_cells(seed=2, n=500):
     return pd.DataFrame(rows)
 
 
+@pytest.mark.slow  # parameter recovery of the cumulative logit (compiles a model the engine does not run by default)
 def test_ordinal_mean_recovery():
     cells = ordinal_cells()
     fit = CumulativeLogit().fit(cells, "control", ["empathy"], quantity="mean", seed=1, **FAST)
@@ -287,3 +290,9 @@ def test_ordinal_nps_quantity():
     for arm in ("control", "empathy"):
         assert abs(fit.draws[arm].mean() - observed) < 0.08
         assert fit.prior_draws[arm].min() >= -1 and fit.prior_draws[arm].max() <= 1
+
+
+def test_unknown_sampler_refused():
+    cells = pd.DataFrame({"arm": ["control", "empathy"], "n": [200, 200], "successes": [40, 50]})
+    with pytest.raises(ModelInputError, match="unknown sampler 'stan'; choose from nutpie, pymc"):
+        HierarchicalBinary().fit(cells, "control", ["empathy"], sampler="stan", **FAST)

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from test_run import SMOKE, completed_run, tiny_pilot
 from typer.testing import CliRunner
 
@@ -62,6 +63,7 @@ def test_results_json_is_byte_identical_on_rerun_and_has_no_time_or_path(tmp_pat
     assert text == json.dumps(json.loads(text), sort_keys=True, indent=2) + "\n"
 
 
+@pytest.mark.slow  # two whole runs and a kill -9 in between: minutes on two cores
 def test_killed_run_is_never_complete_and_the_next_run_succeeds(tmp_path):
     base = tmp_path / "reports"
     cmd = [sys.executable, "-m", "workbench", "run", str(tiny_pilot()), "--out", str(base), *SMOKE]
