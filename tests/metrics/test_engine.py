@@ -160,3 +160,24 @@ def test_duckdb_sessions_are_utc_and_draw_no_progress_bar(sim):
             con.raw_sql("SELECT name, value FROM duckdb_settings() WHERE name IN ('TimeZone', 'enable_progress_bar')").fetchall()
         )
         assert settings == {"TimeZone": "UTC", "enable_progress_bar": "false"}, path
+
+
+def test_spark_reads_pandas_nanosecond_parquet(sim, spark, tmp_path):
+    # pandas writes TIMESTAMP(NANOS) by default, which Spark refuses as a timestamp
+    # ([PARQUET_TYPE_ILLEGAL]); the engine reads those columns as longs and converts them.
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    src = sim[2]["parquet"]
+    dst = tmp_path / "ns"
+    dst.mkdir()
+    (dst / "pilot.yml").write_text((src / "pilot.yml").read_text())
+    for f in src.glob("*.parquet"):
+        df = pd.read_parquet(f)
+        for c in df.columns:
+            if isinstance(df[c].dtype, pd.DatetimeTZDtype) or str(df[c].dtype).startswith("datetime64"):
+                df[c] = df[c].astype(df[c].dtype.__class__(unit="ns", tz=getattr(df[c].dtype, "tz", None)))
+        df.to_parquet(dst / f.name)
+    units = {fld.type.unit for fld in pq.read_schema(dst / "accounts.parquet") if str(fld.type).startswith("timestamp")}
+    assert units == {"ns"}
+    assert_same_stats(compute_metrics(src, by=["segment"]), compute_metrics(dst, by=["segment"], backend="pyspark"))

@@ -32,6 +32,8 @@ from typing import Any
 
 import duckdb
 import ibis
+import pyarrow
+import pyarrow.parquet
 
 from workbench.contract.config import PilotConfig
 from workbench.contract.source import csv_header, duckdb_file, is_csv, resolve
@@ -147,6 +149,9 @@ def spark_session(memory: str = "1g") -> Any:
             .getOrCreate()
         )
     spark.conf.set("spark.sql.session.timeZone", "UTC")
+    # pandas writes nanosecond timestamps, which Spark refuses to read as timestamps;
+    # read them as longs and convert them in _read_parquet (the most common Parquet there is).
+    spark.conf.set("spark.sql.legacy.parquet.nanosAsLong", "true")
     spark.sparkContext.setLogLevel("ERROR")
     return spark
 
@@ -164,6 +169,26 @@ def _read_csv(con: Any, backend: str, path: Path, name: str, view: str) -> Any:
     spec = TABLES[name].columns
     types = {c: "VARCHAR" for c in header if c in spec and spec[c].kind in ("string", "timestamp")}
     return con.read_csv(str(path), table_name=view, types=types or None)
+
+
+def _read_parquet(con: Any, backend: str, path: Path, view: str) -> Any:
+    """Read a Parquet file in place; on Spark, nanosecond timestamps (pandas' default) become microseconds.
+
+    Spark reads ``TIMESTAMP(NANOS)`` as a long (``nanosAsLong``); the columns
+    are found in the file's own schema, so no other integer is reinterpreted.
+    """
+    if backend != "pyspark":
+        return con.read_parquet(str(path), table_name=view)
+    schema = pyarrow.parquet.read_schema(path)
+    nanos = [f.name for f in schema if pyarrow.types.is_timestamp(f.type) and f.type.unit == "ns"]
+    if not nanos:
+        return con.read_parquet(str(path), table_name=view)
+    from pyspark.sql import functions as F
+
+    df = con._session.read.parquet(str(path))
+    df = df.withColumns({c: F.timestamp_micros(F.floor(F.col(c) / 1000).cast("long")) for c in nanos})
+    df.createOrReplaceTempView(view)
+    return con.table(view)
 
 
 def _connect(backend: str, duck_file: Path | None) -> Any:
@@ -229,7 +254,7 @@ def open_pilot(pilot: str | Path | PilotConfig, backend: str = "duckdb") -> Pilo
                 if is_csv(file):
                     raw[name] = _read_csv(con, backend, file, name, view)
                 else:
-                    raw[name] = con.read_parquet(str(file), table_name=view)
+                    raw[name] = _read_parquet(con, backend, file, view)
             except (OSError, UnicodeDecodeError, ValueError, duckdb.Error) as exc:  # the user's file, not our code
                 first = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0][:160]
                 unreadable.append(Problem(name, "", f"unreadable file {file.name} ({first}); run `workbench validate`"))
