@@ -183,6 +183,7 @@ def _read_parquet(con: Any, backend: str, path: Path, view: str) -> Any:
     nanos = [f.name for f in schema if pyarrow.types.is_timestamp(f.type) and f.type.unit == "ns"]
     if not nanos:
         return con.read_parquet(str(path), table_name=view)
+    # Spark only: ibis has no nanosecond-to-timestamp conversion on Spark
     from pyspark.sql import functions as F
 
     df = con._session.read.parquet(str(path))
