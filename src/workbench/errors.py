@@ -101,7 +101,3 @@ class RunError(WorkbenchError):
 
 class ModelInputError(WorkbenchError, ValueError):
     """Cells, arms or priors a model cannot take."""
-
-
-class AnalysisError(WorkbenchError):
-    """The data cannot answer the question asked (e.g. no eligible account for a metric)."""

@@ -40,10 +40,6 @@ class Table:
     time: str | None = None  # the event-time column, for the window checks
     optional: tuple[str, ...] = field(default=())
 
-    @property
-    def required_columns(self) -> list[str]:
-        return [c for c, spec in self.columns.items() if spec.required]
-
 
 TABLES: dict[str, Table] = {
     "accounts": Table(

@@ -269,8 +269,3 @@ def open_pilot(pilot: str | Path | PilotConfig, backend: str = "duckdb") -> Pilo
         if name not in tables:
             notes.append(f"table {name!r} absent: skipped {spec.unlocks}")
     return Pilot(config=config, tables=tables, con=con, root=loc.root, notes=notes)
-
-
-def open_tables(pilot: str | Path | PilotConfig, backend: str = "duckdb") -> dict[str, Any]:
-    """The pilot's contract tables as ibis tables (see :func:`open_pilot`)."""
-    return open_pilot(pilot, backend).tables

@@ -275,7 +275,7 @@ def sufficient_stats(
 
     Parameters
     ----------
-    tables : contract tables as ibis tables (:func:`workbench.metrics.engine.open_tables`).
+    tables : contract tables as ibis tables (``workbench.metrics.engine.open_pilot(...).tables``).
     config : the pilot's configuration (windows, observed_until, arms).
     by : any of ``segment``, ``agent_id``, ``week`` (assignment week, Monday UTC).
     metrics : subset of the catalogue (default: every metric the tables allow).
