@@ -91,12 +91,12 @@ def test_three_arms_give_comparisons():
     assert comps["hybrid"]["effect"]["difference"]["mean"] == pytest.approx(0.0125, abs=0.002)
 
 
-def test_guardrail_fails_on_harm():
+def test_guardrail_shows_harm():
     s = _binary_stats(sc=100, st=200, metric="complaints").assign(family="count", sum_sq=lambda d: d["sum"])
     doc = analyze_stats(
         s, Design("pressure", ["empathy"], guardrails={"complaints": {"margin": 0.0, "threshold": 0.05}}), Settings()
     )
-    assert doc["metrics"]["complaints"]["decision"]["verdict"] == "fail"
+    assert doc["metrics"]["complaints"]["decision"]["verdict"] == "harm"
 
 
 def test_failed_diagnostics_never_give_a_verdict():

@@ -97,7 +97,9 @@ def analyze_summary(
         Path, typer.Argument(help="CSV of arm-level counts: metric, arm, n + successes | mean, sd | exposure, events")
     ],
     control: Annotated[str, typer.Option(help="control arm label")],
-    treatment: Annotated[str, typer.Option(help="treatment arm label")],
+    treatment: Annotated[
+        list[str], typer.Option(help="treatment arm label; repeat for several arms, each judged against control")
+    ],
     out: Annotated[Path | None, typer.Option(help="results JSON (default: stdout)")] = None,
     primary: Annotated[str | None, typer.Option(help="metric that gets the verdict")] = None,
     seed: Annotated[int, typer.Option(help="random seed (the same for every verb)")] = DEFAULT_SEED,
@@ -105,10 +107,12 @@ def analyze_summary(
 ) -> None:
     """Run the effect engine on published arm-level counts."""
 
-    stats, hib, deff = read_summary(file, control, treatment)
+    for arm in treatment[1:]:  # every named arm must have a row for every metric (raises otherwise)
+        read_summary(file, control, arm)
+    stats, hib, deff = read_summary(file, control, treatment[0])
     if primary is not None and primary not in set(stats["metric"]):
         fail(f"--primary: metric {primary!r} is not in {file.name}")
-    design = Design(control=control, treatments=[treatment], primary=primary, higher_is_better=hib, design_effect=deff)
+    design = Design(control=control, treatments=list(treatment), primary=primary, higher_is_better=hib, design_effect=deff)
     doc = analyze_stats(stats, design, Settings(level=level, seed=seed))
     doc["source"] = "summary"
     write_doc(doc, out)

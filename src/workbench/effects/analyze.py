@@ -16,12 +16,14 @@ from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
-from workbench.effects.decision import overall_decision
-from workbench.effects.gates import apply_checks, apply_plan, plan_thresholds
-from workbench.effects.posterior import compare_metric
+from workbench.contract.plan import read_plan
+from workbench.effects.decision import control_fdr, overall_decision, prob_best
+from workbench.effects.gates import apply_checks, apply_plan, plan_path, plan_thresholds
+from workbench.effects.posterior import compare_metric, direction
 from workbench.effects.results import SCHEMA_VERSION, to_json
 from workbench.effects.segments import segment_effects
 from workbench.effects.spec import Design, Settings, design_from_config
+from workbench.errors import PlanError
 from workbench.metrics.catalogue import CATALOGUE
 from workbench.metrics.engine import open_pilot
 from workbench.metrics.stats import sufficient_stats
@@ -75,6 +77,7 @@ def analyze_stats(
         "smoke": settings.smoke,
         "metrics": {},
     }
+    draws_all: dict = {}
     for metric in pd.unique(stats["metric"]):
         arms = _arm_rows(stats, metric)
         if design.control not in arms:
@@ -91,7 +94,7 @@ def analyze_stats(
                     "ends after observed_until (see `workbench validate` for eligibility)"
                 )
                 continue
-            sink = draws_out.setdefault(metric, {}) if draws_out is not None else None
+            sink = draws_all.setdefault(metric, {})
             comps[arm] = compare_metric(
                 metric, arms[design.control], arms[arm], design, settings, priors, cells, (hierarchical or {}).get(metric), sink
             )
@@ -103,11 +106,54 @@ def analyze_stats(
         entry = dict(first)
         if len(comps) > 1:
             entry["comparisons"] = comps
+            arm_draws = {a: draws_all[metric][a] for a in [design.control, *comps] if a in draws_all[metric]}
+            entry["best_arm"] = prob_best(arm_draws, direction(metric, design))
         doc["metrics"][metric] = entry
+    _control_fdr(doc, design, settings.level)
     doc["decision"] = overall_decision(doc, design)
     if design.primary in doc.get("not_estimable", {}) and design.primary not in doc["metrics"]:
         doc["decision"]["reason"] = next(iter(doc["not_estimable"][design.primary].values()))
+    if draws_out is not None:
+        draws_out.update(draws_all)
     return doc
+
+
+def _control_fdr(doc: dict, design: Design, level: float) -> None:
+    """The false-discovery control over exploratory metrics, per treatment arm."""
+    for arm in design.treatments:
+        entries = {}
+        for k, v in doc["metrics"].items():
+            c = v["comparisons"].get(arm) if "comparisons" in v else (v if arm == design.treatments[0] else None)
+            if c is not None:
+                entries[k] = c
+        control_fdr(entries, level)
+    # The top-level entry is the first arm's comparison copied: keep its decision in step.
+    for v in doc["metrics"].values():
+        if "comparisons" in v and design.treatments[0] in v["comparisons"]:
+            v["decision"] = v["comparisons"][design.treatments[0]]["decision"]
+
+
+def final_look_thresholds(pilot, thresholds):
+    """The decision thresholds at the final look of a monitored pilot, and the locked look bar.
+
+    A plan.lock with more than one planned look records the tuned monitoring
+    bar ``u`` (``looks.threshold``): the final ``analyze`` is one more look, so
+    it decides with ``better = max(better, u)`` and ``worse = min(worse, 1 - u)``
+    (a final look at the plain bar after tuned looks raises the false-win rate:
+    7.4% instead of 5.0% over 8 looks, measured). Returns ``(thresholds, u or None)``.
+    """
+    lock = plan_path(pilot)
+    if not lock.exists():
+        return thresholds, None
+    try:
+        looks = read_plan(lock).get("looks") or {}
+    except PlanError:  # an unreadable lock is reported by apply_plan
+        return thresholds, None
+    u = looks.get("threshold")
+    if u is None or int(looks.get("planned", 1)) <= 1:
+        return thresholds, None
+    u = float(u)
+    return replace(thresholds, better=max(thresholds.better, u), worse=min(thresholds.worse, 1 - u)), u
 
 
 def fit_hierarchical(
@@ -169,6 +215,9 @@ def analyze_run(pilot, settings: Settings | None = None, backend: str = "duckdb"
     locked = plan_thresholds(pilot)
     if locked is not None:
         settings = replace(settings, thresholds=locked)
+    planned = settings.thresholds
+    final, look_bar = final_look_thresholds(pilot, planned)
+    settings = replace(settings, thresholds=final)
     stats = sufficient_stats(p.tables, cfg)
     cols = set(p.tables["accounts"].columns)
     agent_stats = sufficient_stats(p.tables, cfg, by=["agent_id"]) if "agent_id" in cols else None
@@ -181,8 +230,14 @@ def analyze_run(pilot, settings: Settings | None = None, backend: str = "duckdb"
     draws: dict = {}
     doc = analyze_stats(stats, design, settings, agent_stats, segment_stats, hier, cfg.min_cell_size, draws)
     apply_checks(doc, p.tables, cfg)
-    apply_plan(doc, pilot, cfg, settings.thresholds)
-    doc["thresholds"] = settings.thresholds.as_dict()
+    apply_plan(doc, pilot, cfg, planned)
+    doc["thresholds"] = planned.as_dict()
+    if look_bar is not None:
+        doc["decision"]["final_look_bar"] = {
+            "better": final.better,
+            "worse": final.worse,
+            "note": "the locked monitoring bar applies at the final look (plan.lock looks.threshold)",
+        }
     doc["pilot"] = cfg.name
     doc["randomization"] = cfg.randomization
     doc["notes"] = list(getattr(p, "notes", [])) + list(stats.attrs.get("notes", []))

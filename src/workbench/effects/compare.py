@@ -12,11 +12,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-DEFAULT_LEVEL = 0.95
-# Region of practical equivalence when pilot.yml sets none: +-1% of the
-# control mean. An assumption, stated in docs/models.md; teams should set
-# their own business minimum in pilot.yml ``rope``.
-DEFAULT_ROPE_RELATIVE = 0.01
+from workbench.defaults import DEFAULT_LEVEL, DEFAULT_ROPE, DEFAULT_ROPE_RELATIVE, default_rope
+
 # Sceptical prior for the sensitivity line: the effect ~ Normal(0, sd) with
 # sd = 5% of the control mean, so a lift beyond +-10% is a two-sigma surprise.
 SCEPTICAL_RELATIVE_SD = 0.05
@@ -47,6 +44,7 @@ def compare(
     higher_is_better: bool | None,
     level: float = DEFAULT_LEVEL,
     rope: float | None = None,
+    metric: str | None = None,
 ) -> dict:
     """Effect of treatment against control from paired posterior draws.
 
@@ -57,7 +55,9 @@ def compare(
     higher_is_better : metric direction; ``None`` reports P(increase).
     level : interval level, written into the output.
     rope : half-width of the region of practical equivalence in the metric's
-        unit; default ``DEFAULT_ROPE_RELATIVE * |mean(control)|``.
+        unit; default :func:`workbench.defaults.default_rope` of ``metric``
+        (``DEFAULT_ROPE_RELATIVE * |mean(control)|`` for an unknown metric).
+    metric : the metric's name, for its default region.
 
     Returns
     -------
@@ -65,7 +65,9 @@ def compare(
     ``effect.relative_lift`` (t / c - 1), each ``mean``, ``median``,
     ``interval``; ``prob_better`` = P(s (t - c) > 0) with s the direction sign;
     ``expected_loss`` = E[max(0, -s (t - c))], the expected shortfall in the
-    metric's unit if treatment is chosen; ``prob_rope`` = P(|t - c| < rope).
+    metric's unit if treatment is chosen; ``expected_loss_control`` =
+    E[max(0, s (t - c))], the shortfall if control is kept; ``prob_rope`` =
+    P(|t - c| < rope); ``rope_source`` says where the rope came from.
     """
     control = np.asarray(control, dtype=float)
     treatment = np.asarray(treatment, dtype=float)
@@ -73,8 +75,11 @@ def compare(
     diff = treatment - control
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = treatment / control
+    source = "pilot.yml rope"
     if rope is None:
-        rope = DEFAULT_ROPE_RELATIVE * abs(float(np.mean(control)))
+        rope = default_rope(metric or "", float(np.mean(control)))
+        kind, x = DEFAULT_ROPE.get(metric or "", ("relative", DEFAULT_ROPE_RELATIVE))
+        source = f"default (assumption): {x:g} x the control mean" if kind == "relative" else f"default (assumption): {x:g}"
     return {
         "effect": {
             "difference": _summary(diff, level),
@@ -84,8 +89,10 @@ def compare(
         "level": level,
         "prob_better": float(np.mean(s * diff > 0)),
         "expected_loss": float(np.mean(np.maximum(0.0, -s * diff))),
+        "expected_loss_control": float(np.mean(np.maximum(0.0, s * diff))),
         "prob_rope": float(np.mean(np.abs(diff) < rope)),
         "rope": float(rope),
+        "rope_source": source,
         "direction": {True: "higher is better", False: "lower is better", None: "no direction (P(increase) shown)"}[
             higher_is_better
         ],
@@ -98,8 +105,25 @@ def prob_harm(control: np.ndarray, treatment: np.ndarray, *, higher_is_better: b
     For a metric without a direction (handle time), harm is an increase: a
     longer contact costs money.
     """
-    s = -1 if higher_is_better is None else sign_of_better(higher_is_better)
-    return float(np.mean(-s * (np.asarray(treatment) - np.asarray(control)) > margin))
+    k = harm_sign(higher_is_better)
+    return float(np.mean(k * (np.asarray(treatment) - np.asarray(control)) > margin))
+
+
+def harm_sign(higher_is_better: bool | None) -> int:
+    """+1 when harm is an increase (lower is better, or no direction: a longer contact costs money), else -1."""
+    return 1 if higher_is_better is None else -sign_of_better(higher_is_better)
+
+
+def harm_summary(control: np.ndarray, treatment: np.ndarray, *, higher_is_better: bool | None, level: float) -> dict:
+    """The difference turned toward harm, ``h = k (t - c)`` with k = :func:`harm_sign`.
+
+    Returns its ``mean``, ``sd`` and equal-tailed ``interval`` at ``level``, so a
+    guardrail's state can be read off against its margin: harm beyond the margin
+    is ``h > margin``.
+    """
+    h = harm_sign(higher_is_better) * (np.asarray(treatment, dtype=float) - np.asarray(control, dtype=float))
+    h = h[np.isfinite(h)]
+    return {"mean": float(np.mean(h)), "sd": float(np.std(h)), "interval": interval(h, level)}
 
 
 def sceptical(control: np.ndarray, treatment: np.ndarray, *, higher_is_better: bool | None, level: float) -> dict:

@@ -154,7 +154,7 @@ def compare_metric(
     if draws_out is not None:
         draws_out[c["arm"]], draws_out[t["arm"]] = cd, td
     rope = (design.rope or {}).get(metric)
-    res = effects.compare(cd, td, higher_is_better=hib, level=settings.level, rope=rope)
+    res = effects.compare(cd, td, higher_is_better=hib, level=settings.level, rope=rope, metric=metric)
     res["control"] = _arm_block(c, float(np.mean(cd)) if hierarchical is not None else None)
     res["treatment"] = _arm_block(t, float(np.mean(td)) if hierarchical is not None else None)
     res["model"] = model
@@ -162,7 +162,7 @@ def compare_metric(
     res["design_effect"] = deff
     res["diagnostics"] = diag
     if cp is not None and tp is not None:
-        pr = effects.compare(cp, tp, higher_is_better=hib, level=settings.level, rope=rope)
+        pr = effects.compare(cp, tp, higher_is_better=hib, level=settings.level, rope=res["rope"])
         res["prior"] = {"difference": pr["effect"]["difference"], "prob_better": pr["prob_better"]}
     else:
         res["prior"] = {"difference": None, "note": "flat (improper) prior: the posterior is the likelihood"}

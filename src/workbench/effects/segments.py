@@ -1,10 +1,17 @@
-"""Segment effects: exact per segment, then partially pooled across segments (exploratory)."""
+"""Segment effects: exact per segment, then partially pooled across segments (exploratory).
+
+Every segment effect is exploratory and labelled with its false-discovery
+control: Benjamini-Hochberg over the segments of one metric and arm on the
+cross-check p-values (``q_value``); the partially pooled estimate beside it is
+the hierarchical view, which shrinks noisy segments toward the overall effect.
+"""
 
 from __future__ import annotations
 
 import pandas as pd
 from scipy import stats
 
+from workbench.effects.decision import bh_adjust
 from workbench.effects.pooling import pool
 from workbench.effects.posterior import compare_metric, direction
 from workbench.effects.spec import Design, Settings
@@ -28,8 +35,24 @@ def segment_effects(
         r = compare_metric(metric, c, t, design, settings, priors)
         out[name] = {k: r[k] for k in ("control", "treatment", "effect", "prob_better", "diagnostics", "model")}
         out[name]["pooling"] = "none (exact per segment)"
+        out[name]["p_value"] = (r.get("frequentist") or {}).get("p_value")
     _pool_segments(out, direction(metric, design), settings.level)
+    _label_fdr(out, settings.level)
     return out
+
+
+def _label_fdr(segs: dict, level: float) -> None:
+    """Benjamini-Hochberg q-values across segments; ``discovery`` when q < 1 - level (exploratory)."""
+    names = [k for k, v in segs.items() if not v.get("suppressed") and v.get("p_value") is not None]
+    q = dict(zip(names, bh_adjust([segs[k]["p_value"] for k in names]), strict=True))
+    label = f"exploratory; Benjamini-Hochberg over {len(names)} segments (cross-check p-values), FDR {1 - level:.0%}"
+    for k, v in segs.items():
+        if v.get("suppressed"):
+            continue
+        v["multiplicity"] = label
+        if k in q:
+            v["q_value"] = q[k]
+            v["discovery"] = bool(q[k] < 1 - level)
 
 
 def _pool_segments(segs: dict, higher_is_better: bool | None, level: float) -> None:

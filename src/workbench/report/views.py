@@ -176,21 +176,35 @@ def verdict_sentence(doc: dict, name: str, subject: str | None = None) -> str:
     return f"{core}; probability it helps: {prob_phrase(m['prob_better'])}."
 
 
+def guardrail_phrase(m: dict) -> str:
+    """A guardrail's state in words: harm, no harm beyond the margin, or not enough data (with the size)."""
+    dec = m["decision"]
+    margin = fmt_diff(m, dec["margin"]).lstrip("+")
+    p = prob_phrase(dec["prob_harm"])
+    v = dec["verdict"]
+    if v == "harm":
+        return f"Guardrail HARM: the interval lies beyond the harm margin ({margin}); probability of harm beyond it {p}."
+    if v in ("no harm beyond margin", "pass"):
+        return (
+            f"Guardrail: no harm beyond the margin ({margin}); probability of harm beyond it {p} (limit {dec['threshold']:.0%})."
+        )
+    settle = (dec.get("to_settle") or {}).get("accounts_per_arm")
+    more = f"; about {settle:,} accounts per arm would settle it" if settle else ""
+    return f"Guardrail: not enough data to rule out harm beyond the margin ({margin}); probability of harm beyond it {p}{more}."
+
+
 def role_note(doc: dict, name: str) -> str:
-    """The verdict behind the sentence: primary verdict, guardrail pass/fail, or exploratory."""
+    """The verdict behind the sentence: primary verdict, guardrail state, or exploratory (with its FDR label)."""
     m = doc["metrics"][name]
     dec, role = m["decision"], m.get("role", "")
     if role == "guardrail" and "prob_harm" in dec:
-        return (
-            f"Guardrail {'passed' if dec['verdict'] == 'pass' else 'FAILED'}: probability of harm beyond the margin "
-            f"({fmt_diff(m, dec['margin']).lstrip('+')}) is {prob_phrase(dec['prob_harm'])} "
-            f"(limit {dec['threshold']:.0%})."
-        )
+        return guardrail_phrase(m)
     if role == "primary":
         return f"Primary outcome: verdict {dec['verdict']}."
     if role == "descriptive":
         return "Descriptive only."
-    return f"Exploratory: {dec['verdict']}."
+    fdr = f" ({dec['multiplicity']})" if dec.get("multiplicity") else ""
+    return f"Exploratory: {dec['verdict']}{fdr}."
 
 
 def headline(doc: dict) -> str:
@@ -198,11 +212,19 @@ def headline(doc: dict) -> str:
     dec = doc["decision"]
     p = dec.get("primary_metric")
     noun = NOUNS.get(p, p or "the primary metric")
-    failed = sorted(k for k, v in dec.get("guardrails", {}).items() if v == "fail")
+    guards = dec.get("guardrails", {})
+    harmed = sorted(k for k, v in guards.items() if v in ("harm", "fail"))
+    open_ = sorted(k for k, v in guards.items() if v == "not enough data")
     text = f"Headline ({noun}, the primary outcome): {dec['verdict'].upper()}"
     if dec.get("reason"):
         text += f", because {dec['reason']}"
-    text += "." + (f" Guardrails failed: {', '.join(NOUNS.get(g, g) for g in failed)}." if failed else " Every guardrail passed.")
+    text += "."
+    if harmed:
+        text += f" Guardrails showing harm beyond their margin (rollout blocked): {', '.join(NOUNS.get(g, g) for g in harmed)}."
+    if open_:
+        text += f" Not enough data to rule out harm on: {', '.join(NOUNS.get(g, g) for g in open_)}."
+    if guards and not harmed and not open_:
+        text += " No guardrail shows harm beyond its margin."
     return text
 
 
@@ -304,7 +326,7 @@ def effects_figure(doc: dict, dpi: int = 110):
 
 
 def guardrails_frame(doc: dict) -> pd.DataFrame:
-    """Guardrails: the difference, the harm margin, P(harm beyond it) and pass/fail."""
+    """Guardrails: the difference, the harm margin, P(harm beyond it) and the state (harm / no harm / not enough data)."""
     rows = []
     for name, m in doc["metrics"].items():
         if m.get("role") != "guardrail":
@@ -317,6 +339,7 @@ def guardrails_frame(doc: dict) -> pd.DataFrame:
                 "harm margin": fmt_diff(m, dec.get("margin"), True).lstrip("+") if "margin" in dec else "",
                 "P(harm beyond margin)": prob_phrase(dec.get("prob_harm")),
                 "result": "inconclusive" if gate(doc, name) else dec["verdict"].upper(),
+                "accounts per arm to settle": (dec.get("to_settle") or {}).get("accounts_per_arm") or "",
             }
         )
     return pd.DataFrame(rows)
