@@ -78,3 +78,23 @@ def test_cli_rejects_bad_cadence(tmp_path):
         check=False,
     )
     assert r.returncode == 1 and "Traceback" not in r.stderr and "weekly" in r.stderr
+
+
+def test_estimate_after_an_early_stop_is_corrected_toward_the_truth():
+    # With a true +0.02 on a 0.10 baseline, benefit stops over 6 looks overstate the effect;
+    # inverting the mean estimate where the rule ends recovers the truth (Whitehead).
+    from workbench.design.monitor import _diff_posterior, _paths, bias_adjusted_estimate, rule_quantities
+
+    u, k, base, m, theta = 0.99, 6, 0.10, 300, 0.02
+    rng = np.random.default_rng([11, 3])
+    s_c, s_t, n = _paths(rng, 3000, k, base, base + theta, m)
+    mean, sd = _diff_posterior(s_c, n, s_t, n)
+    look, out = apply_rule(*rule_quantities(mean, sd), u)
+    stopped = mean[np.arange(3000), look - 1][out == 1]
+    naive = float(stopped.mean())
+    assert naive > 1.5 * theta  # stopping for benefit inflates the estimate
+    ended = float(mean[np.arange(3000), look - 1].mean())
+    est = bias_adjusted_estimate(ended, u, k, base, m, sims=3000, seed=11)
+    assert est["bias_adjusted"] == pytest.approx(theta, abs=0.002)
+    # A single inflated stop is pulled toward zero.
+    assert bias_adjusted_estimate(naive, u, k, base, m, sims=3000, seed=11)["bias_adjusted"] < naive

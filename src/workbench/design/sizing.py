@@ -6,9 +6,10 @@ sufficient statistics under the planned effect, run
 :func:`workbench.effects.analyze.analyze_stats` on each, and count how often the
 decision is the correct one:
 
-* effect ``D != 0`` in the better direction: P(better) > 0.95 at the end;
-* effect ``D != 0`` in the worse direction: P(better) < 0.05;
-* ``D == 0``: P(inside the region of practical equivalence) > 0.95.
+* effect ``D != 0`` in the better direction: the engine's verdict is "better"
+  (P(better) > 0.975 at level 0.95: the interval shown excludes no change);
+* effect ``D != 0`` in the worse direction: the verdict is "worse";
+* ``D == 0``: the verdict is "equivalent" (P(inside the region of practical equivalence) > 0.95).
 
 The smallest ``n`` whose probability of a correct decision reaches ``target``
 is found by doubling, then bisection, with common random numbers (simulation
@@ -23,8 +24,13 @@ into a design effect, and the engine discounts the counts by it, exactly as it
 does on a real agent-randomized pilot.
 
 The closed-form check is statsmodels' ``NormalIndPower`` on Cohen's ``h``
-(``proportion_effectsize``), one-sided alpha 0.05 (the same bar as P(better) >
-0.95 under a flat prior), inflated by the design effect ``1 + (m - 1) rho``.
+(``proportion_effectsize``), one-sided alpha ``1 - bar`` (0.025: the same bar as
+P(better) > 0.975 under a flat prior), inflated by the design effect ``1 + (m - 1) rho``.
+
+Guardrails are sized for non-inferiority (:func:`guardrail_n`): the accounts per
+arm at which "no harm beyond the margin" is shown with probability ``target``
+when nothing changes, from each guardrail's per-account standard deviation;
+:func:`plan_pilot` reports which question, the primary or a guardrail, drives the size.
 """
 
 from __future__ import annotations
@@ -40,12 +46,12 @@ from statsmodels.stats.power import NormalIndPower
 from statsmodels.stats.proportion import proportion_effectsize
 
 from workbench.contract.config import Windows
-from workbench.defaults import DEFAULT_SEED
+from workbench.defaults import DEFAULT_LEVEL, DEFAULT_SEED, THRESHOLDS, better_bar
 from workbench.effects.analyze import Design, Settings, analyze_stats
 from workbench.metrics.catalogue import CATALOGUE
 from workbench.models.conjugate import icc_design_effect
 
-THRESHOLD = 0.95  # P(better) bar of the engine's verdict (analyze._verdict)
+THRESHOLD = better_bar(THRESHOLDS, DEFAULT_LEVEL)  # P(better) bar of the engine's verdict (effects.decision)
 
 
 @dataclass
@@ -64,6 +70,8 @@ class DesignSpec:
     seed: int = DEFAULT_SEED
     rope: float | None = None
     windows: Windows = field(default_factory=Windows)
+    # metric -> {"margin", "threshold" (default Thresholds.harm), "sd" (per-account standard deviation)}
+    guardrails: dict | None = None
 
     def check(self) -> list[str]:
         """Problems with the specification, one line each (empty when valid)."""
@@ -145,11 +153,11 @@ def _deff_from_cells(sc: np.ndarray, st: np.ndarray, m: int) -> float:
 
 def correct_decision(doc: dict, spec: DesignSpec) -> bool:
     """Did the engine's end-of-pilot numbers give the right decision for the planned effect?"""
-    m = doc["metrics"][spec.metric]
+    v = doc["metrics"][spec.metric]["decision"]["verdict"]
     if spec.effect == 0:
-        return m["prob_rope"] > THRESHOLD
+        return v == "equivalent"
     better = (spec.effect > 0) == spec.higher_is_better
-    return m["prob_better"] > THRESHOLD if better else m["prob_better"] < 1 - THRESHOLD
+    return v == ("better" if better else "worse")
 
 
 def simulated_power(spec: DesignSpec, n: int) -> float:
@@ -189,7 +197,7 @@ def simulated_power(spec: DesignSpec, n: int) -> float:
 
 
 def closed_form_n(spec: DesignSpec) -> float | None:
-    """Accounts per arm from statsmodels (one-sided alpha 0.05), times the design effect.
+    """Accounts per arm from statsmodels (one-sided alpha ``1 - THRESHOLD``), times the design effect.
 
     ``n = ((z_{1-alpha} + z_{power}) / h)^2`` with Cohen's ``h = 2 asin(sqrt(p1)) -
     2 asin(sqrt(p0))``; ``None`` for ``D == 0`` (no closed form used here).
@@ -200,6 +208,57 @@ def closed_form_n(spec: DesignSpec) -> float | None:
     h = abs(proportion_effectsize(spec.baseline + spec.effect, spec.baseline))
     n = NormalIndPower().solve_power(effect_size=h, alpha=1 - THRESHOLD, power=spec.target, ratio=1.0, alternative="larger")
     return float(n) * spec.design_effect
+
+
+def guardrail_n(margin: float, sd: float, threshold: float = THRESHOLDS.harm, target: float = 0.8, deff: float = 1.0) -> int:
+    """Accounts per arm to show "no harm beyond ``margin``" with probability ``target`` when nothing changes.
+
+    The difference of two arm means has standard error ``sd sqrt(2 / n)``; the
+    engine shows non-inferiority when P(harm beyond the margin) < ``threshold``,
+    i.e. when the upper ``1 - threshold`` bound falls under the margin::
+
+        n = 2 deff sd^2 (z_{1 - threshold} + z_{target})^2 / margin^2
+    """
+    z = stats.norm.ppf(1 - threshold) + stats.norm.ppf(target)
+    return math.ceil(2 * deff * sd**2 * z**2 / margin**2)
+
+
+def sd_from_stats(row: dict) -> float | None:
+    """Per-account standard deviation of a metric from one arm's sufficient statistics.
+
+    Counts and means: ``sqrt(sum_sq / n - mean^2)``; ratios of totals (recovery,
+    ``R = sum y / sum x``): the delta method's per-account influence,
+    ``sqrt(var(y) - 2 R cov(y, x) + R^2 var(x)) / mean(x)``.
+    """
+    n = float(row.get("n") or 0)
+    if n <= 1 or row.get("sum_sq") is None:
+        return None
+    my, vy = row["sum"] / n, row["sum_sq"] / n - (row["sum"] / n) ** 2
+    if row.get("family") == "ratio" and row.get("denom"):
+        mx = row["denom"] / n
+        vx = row["denom_sq"] / n - mx**2
+        cxy = row["cross"] / n - mx * my
+        r = my / mx
+        return math.sqrt(max(vy - 2 * r * cxy + r * r * vx, 0.0)) / mx
+    return math.sqrt(max(vy, 0.0))
+
+
+def size_guardrails(spec: DesignSpec) -> dict:
+    """Each guardrail's non-inferiority size (:func:`guardrail_n`), from ``spec.guardrails``."""
+    out = {}
+    for name, g in (spec.guardrails or {}).items():
+        if not g.get("sd") or not g.get("margin"):
+            out[name] = {"accounts_per_arm": None, "note": "needs the margin and the per-account sd"}
+            continue
+        thr = float(g.get("threshold", THRESHOLDS.harm))
+        out[name] = {
+            "accounts_per_arm": guardrail_n(float(g["margin"]), float(g["sd"]), thr, spec.target, spec.design_effect),
+            "margin": float(g["margin"]),
+            "sd": float(g["sd"]),
+            "threshold": thr,
+            "question": "no harm beyond the margin, if nothing changes",
+        }
+    return out
 
 
 def search_n(spec: DesignSpec, start: int | None = None, rel_tol: float = 0.03) -> tuple[int, list[dict]]:
@@ -268,11 +327,11 @@ def plan_pilot(spec: DesignSpec) -> dict:
         "effect": spec.effect,
         "target": spec.target,
         "decision_rule": (
-            "P(rope) > 0.95"
+            f"P(rope) > {THRESHOLDS.equivalent:g}"
             if spec.effect == 0
-            else "P(better) > 0.95"
+            else f"P(better) > {THRESHOLD:g}"
             if (spec.effect > 0) == spec.higher_is_better
-            else "P(better) < 0.05"
+            else f"P(better) < {1 - THRESHOLD:g}"
         ),
         "unit": spec.unit,
         "sims": spec.sims,
@@ -286,7 +345,7 @@ def plan_pilot(spec: DesignSpec) -> dict:
             "evaluations": trace,
         },
         "closed_form": {
-            "method": "statsmodels NormalIndPower, proportion_effectsize, one-sided alpha 0.05",
+            "method": f"statsmodels NormalIndPower, proportion_effectsize, one-sided alpha {1 - THRESHOLD:g}",
             "accounts_per_arm": None if cf is None else math.ceil(cf),
             "design_effect": spec.design_effect,
         },
@@ -295,6 +354,13 @@ def plan_pilot(spec: DesignSpec) -> dict:
     out["search"]["power_mc_error"] = math.sqrt(p * (1 - p) / spec.sims)
     if cf:
         out["closed_form"]["ratio_simulated_to_closed_form"] = n / cf
+    if spec.guardrails:
+        guards = size_guardrails(spec)
+        out["guardrails"] = guards
+        sizes = {spec.metric: n, **{k: g["accounts_per_arm"] for k, g in guards.items() if g["accounts_per_arm"]}}
+        driver = max(sizes, key=sizes.get)
+        out["driven_by"] = driver
+        out["accounts_per_arm_all_questions"] = sizes[driver]
     if spec.unit == "agent":
         out.update(
             icc=spec.icc,
