@@ -116,7 +116,17 @@ def test_prob_best_and_loss_against_the_best():
 
 
 def _binary(arm, n, s, metric="kept_ptp"):
-    return {"metric": metric, "family": "binary", "arm": arm, "n": n, "successes": s, "sum": s, "accounts": n, "excluded": 0}
+    return {
+        "metric": metric,
+        "family": "binary",
+        "arm": arm,
+        "n": n,
+        "successes": s,
+        "sum": s,
+        "accounts": n,
+        "excluded": 0,
+        "mean": s / n,
+    }
 
 
 def test_three_arms_headline_names_each_arm():
@@ -130,7 +140,17 @@ def test_three_arms_headline_names_each_arm():
 
 
 def _count(arm, n, y, metric="complaints"):
-    return {"metric": metric, "family": "count", "arm": arm, "n": n, "sum": y, "sum_sq": y, "accounts": n, "excluded": 0}
+    return {
+        "metric": metric,
+        "family": "count",
+        "arm": arm,
+        "n": n,
+        "sum": y,
+        "sum_sq": y,
+        "accounts": n,
+        "excluded": 0,
+        "mean": y / n,
+    }
 
 
 def test_guardrail_states_through_the_engine():
@@ -181,3 +201,39 @@ def test_final_look_uses_the_locked_monitoring_bar(tmp_path):
     plan["looks"] = {"planned": 1}
     (tmp_path / "plan.lock").write_text(yaml.safe_dump(plan))
     assert final_look_thresholds(tmp_path, THRESHOLDS) == (THRESHOLDS, None)
+
+
+def test_every_view_says_what_the_decision_says():
+    from workbench.report import views
+    from workbench.report.terminal import verdict_lines
+
+    g = {"complaints": {"margin": 0.001, "threshold": 0.05}}
+    design = Design("pressure", ["empathy", "hybrid"], primary="kept_ptp", guardrails=g)
+    s = pd.DataFrame(
+        [
+            _binary("pressure", 5000, 400),
+            _binary("empathy", 5000, 520),
+            _binary("hybrid", 5000, 400),
+            _count("pressure", 5000, 25),
+            _count("empathy", 5000, 200),
+            _count("hybrid", 5000, 25),
+        ]
+    )
+    doc = analyze_stats(s, design, Settings())
+    doc["data_quality"] = {"ok": True, "failed": []}
+    dec = doc["decision"]
+    assert dec["arms"]["empathy"]["verdict"] == "better, but a guardrail shows harm"
+    assert dec["arms"]["hybrid"]["guardrails"]["complaints"] == "not enough data"
+    lines = "\n".join(verdict_lines(doc))
+    assert "complaints:empathy" in lines and "guardrail: harm" in lines
+    assert "guardrail: not enough data (~" in lines and "per arm to settle)" in lines
+    assert "hybrid: inconclusive" in lines
+    head = views.headline(doc)
+    assert "EMPATHY: BETTER, BUT A GUARDRAIL SHOWS HARM" in head and "rollout blocked" in head
+    assert views.role_note(doc, "complaints").startswith("Guardrail HARM")
+    frame = views.effects_frame(doc)
+    for _, row in frame.iterrows():
+        lo, hi = doc["metrics"][row["metric"]]["effect"]["difference"]["interval"]
+        if row["verdict"] in ("better", "worse", "harm"):
+            assert lo > 0 or hi < 0
+    assert set(views.guardrails_frame(doc)["result"]) == {"HARM"}

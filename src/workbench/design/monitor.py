@@ -12,8 +12,9 @@ Looking weekly at ``P(better) > 0.95`` gives a false win (benefit declared
 under A/A) far more often than 5%: each look is another chance for noise to
 cross the bar. The threshold ``u`` is therefore tuned by simulation for the
 declared maximum number of looks ``K`` (:func:`tune_threshold`): ``u`` is the
-95th percentile of ``max_k P(better)_k`` over simulated A/A sequences, so that
-``P(max_k P(better)_k > u) <= 0.05``. The futility and harm stops are not
+``1 - ALPHA`` quantile of ``max_k P(better)_k`` over simulated A/A sequences, so
+that ``P(max_k P(better)_k > u) <= ALPHA`` (0.025, the one-sided rate of the
+engine's "better"; the final ``analyze`` uses the locked ``u`` too). The futility and harm stops are not
 counted on in the tuning (non-binding), so the rule as applied is at most as
 permissive. :func:`operating_characteristics` measures false-win rate, power
 and expected duration, each with its Monte-Carlo standard error.
@@ -33,14 +34,17 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from workbench.defaults import DEFAULT_SEED
+from workbench.defaults import DEFAULT_LEVEL, DEFAULT_SEED, THRESHOLDS, better_bar
 from workbench.effects.analyze import Settings, analyze_stats, design_from_config
 from workbench.metrics.catalogue import CATALOGUE
 from workbench.metrics.engine import open_pilot
 from workbench.metrics.stats import sufficient_stats
 
-ALPHA = 0.05  # the false-win rate the tuned rule allows under A/A
-FIXED = 0.95  # the naive bar, shown beside the tuned one
+# The false-win rate the tuned rule allows under A/A: the one-sided rate of the
+# engine's own "better" verdict (P(better) > 0.975 at level 0.95), so looks plus
+# the final analyze at the locked bar keep the headline's 2.5%.
+ALPHA = 1 - better_bar(THRESHOLDS, DEFAULT_LEVEL)
+FIXED = THRESHOLDS.better  # the naive bar (P(better) > 0.95 at every look), shown beside the tuned one
 
 
 def _diff_posterior(s_c, n_c, s_t, n_t):
@@ -79,7 +83,7 @@ def tune_threshold(
 
     ``u = q_{1-alpha}(max_k P(better)_k)`` over ``sims`` A/A sequences of
     ``max_looks`` looks with ``accounts_per_look`` new accounts per arm each,
-    never below the single-look bar 0.95.
+    never below the single-look bar ``1 - alpha``.
 
     The quantile is taken at ``alpha' = alpha - 1.645 sqrt(alpha (1 - alpha) / sims)``
     rather than ``alpha``: the estimated bar is itself noisy, and this margin

@@ -14,13 +14,18 @@ def _verdict_word(m: dict) -> str:
     return v
 
 
+def _num(x, spec: str) -> str:
+    return "n/a".rjust(9) if x is None else format(x, spec)
+
+
 def _line(name: str, m: dict) -> str | None:
     d = m["effect"]["difference"]
     if d["mean"] is None:
         return None
     lo, hi = d["interval"]
     return (
-        f"{name:18} {m['control']['mean']:9.4g} {m['treatment']['mean']:9.4g}  {d['mean']:+9.4g} [{lo:+.4g}, {hi:+.4g}]"
+        f"{name:18} {_num(m['control']['mean'], '9.4g')} {_num(m['treatment']['mean'], '9.4g')}  {d['mean']:+9.4g}"
+        f" [{lo:+.4g}, {hi:+.4g}]"
         f"  {m['prob_better']:8.3f}  {m['role']}: {_verdict_word(m)}"
     )
 
