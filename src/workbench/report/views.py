@@ -212,18 +212,29 @@ def headline(doc: dict) -> str:
     dec = doc["decision"]
     p = dec.get("primary_metric")
     noun = NOUNS.get(p, p or "the primary metric")
-    guards = dec.get("guardrails", {})
-    harmed = sorted(k for k, v in guards.items() if v in ("harm", "fail"))
-    open_ = sorted(k for k, v in guards.items() if v == "not enough data")
+    arms = dec.get("arms") or {None: {"guardrails": dec.get("guardrails", {})}}
+    several = len(arms) > 1
+
+    def named(k: str, arm: str | None) -> str:
+        return f"{NOUNS.get(k, k)} ({arm})" if several else NOUNS.get(k, k)
+
+    harmed, open_, judged = [], [], False
+    for arm, a in arms.items():
+        for k, v in sorted(a.get("guardrails", {}).items()):
+            judged = True
+            if v in ("harm", "fail"):
+                harmed.append(named(k, arm))
+            elif v not in ("no harm beyond margin", "pass"):
+                open_.append(named(k, arm))
     text = f"Headline ({noun}, the primary outcome): {dec['verdict'].upper()}"
     if dec.get("reason"):
         text += f", because {dec['reason']}"
     text += "."
     if harmed:
-        text += f" Guardrails showing harm beyond their margin (rollout blocked): {', '.join(NOUNS.get(g, g) for g in harmed)}."
+        text += f" Guardrails showing harm beyond their margin (rollout blocked): {', '.join(harmed)}."
     if open_:
-        text += f" Not enough data to rule out harm on: {', '.join(NOUNS.get(g, g) for g in open_)}."
-    if guards and not harmed and not open_:
+        text += f" Harm not ruled out (not enough data, or no verdict) on: {', '.join(open_)}."
+    if judged and not harmed and not open_:
         text += " No guardrail shows harm beyond its margin."
     return text
 
