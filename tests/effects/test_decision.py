@@ -78,12 +78,21 @@ def test_guardrail_three_states():
     res = _res(0.5, -0.01, 0.01, n=5000)
     assert judge_guardrail(res, _harm(0.99, 0.002, 0.004), margin=0.001, threshold=0.05).state == "harm"
     assert judge_guardrail(res, _harm(0.01, -0.003, 0.0005), margin=0.001, threshold=0.05).state == "no harm beyond margin"
-    d = judge_guardrail(res, _harm(0.30, -0.0015, 0.0025), margin=0.001, threshold=0.05)
+    d = judge_guardrail(res, _harm(0.20, -0.0025, 0.0015), margin=0.001, threshold=0.05)
     assert d.state == "not enough data"
     want = int(np.ceil(5000 * ((stats.norm.ppf(0.95) + Z80) * 0.001 / 0.001) ** 2))
-    assert d.to_settle["accounts_per_arm"] == want
+    assert d.to_settle["accounts_per_arm"] == want and "zero" in d.to_settle["assumes"]
+    # Some harm under the margin, interval holding zero: no-change size, the observed one beside it.
+    d = judge_guardrail(res, _harm(0.30, -0.0015, 0.0025), margin=0.001, threshold=0.05)
+    obs = int(np.ceil(5000 * ((stats.norm.ppf(0.95) + Z80) * 0.001 / 0.0005) ** 2))
+    assert d.to_settle["accounts_per_arm"] == want and d.to_settle["if_observed"]["accounts_per_arm"] == obs
+    # Harm under the margin shown (interval excludes zero): sized on the observed difference.
+    d = judge_guardrail(res, _harm(0.30, 0.0002, 0.0008, sd=0.0002), margin=0.001, threshold=0.05)
+    obs = int(np.ceil(5000 * ((stats.norm.ppf(0.95) + Z80) * 0.0002 / 0.0005) ** 2))
+    assert d.to_settle["accounts_per_arm"] == obs and "observed" in d.to_settle["assumes"]
     # P(harm) high but the interval still reaches inside the margin: not "harm".
-    assert judge_guardrail(res, _harm(0.96, 0.0005, 0.004), margin=0.001, threshold=0.05).state == "not enough data"
+    d = judge_guardrail(res, _harm(0.96, 0.0005, 0.004), margin=0.001, threshold=0.05)
+    assert d.state == "not enough data" and d.to_settle["question"].startswith("harm beyond")
 
 
 def test_settle_n_closed_form():

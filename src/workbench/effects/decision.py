@@ -190,15 +190,39 @@ def judge_guardrail(res: dict, harm: dict, margin: float, threshold: float) -> D
         )
     if p < threshold:
         return Decision("no harm beyond margin", "guardrail", f"P(harm beyond {margin:.4g}) = {p:.3f} < {threshold:g}", numbers)
-    n = settle_n(_n_per_arm(res), harm["sd"], margin, stats.norm.ppf(1 - threshold))
-    reason = f"P(harm beyond {margin:.4g}) = {p:.3f}: harm is neither shown nor ruled out"
-    if n is not None:
-        reason += f"; about {n:,} accounts per arm would rule it out if nothing changes"
-    to_settle = {
-        "accounts_per_arm": n,
+    h = harm["mean"]
+    n_now, sd = _n_per_arm(res), harm["sd"]
+    zero = {
+        "accounts_per_arm": settle_n(n_now, sd, margin, stats.norm.ppf(1 - threshold)),
         "question": f"no harm beyond {margin:.4g}",
         "assumes": f"the true difference is zero; {SETTLE_POWER:.0%} chance to show it",
     }
+    seen = f"the true difference is the one observed ({h:+.4g} toward harm); {SETTLE_POWER:.0%} chance to show it"
+    if h >= margin:  # the estimate lies beyond the margin: more data would show harm, not rule it out
+        observed = {
+            "accounts_per_arm": settle_n(n_now, sd, h - margin, stats.norm.ppf(harm_bar)),
+            "question": f"harm beyond {margin:.4g}",
+            "assumes": seen,
+        }
+    elif h > 0:  # some harm under the margin: the zero-change size would be too optimistic
+        observed = {
+            "accounts_per_arm": settle_n(n_now, sd, margin - h, stats.norm.ppf(1 - threshold)),
+            "question": f"no harm beyond {margin:.4g}",
+            "assumes": seen,
+        }
+    else:
+        observed = None
+    # Assume no change only while the interval is consistent with no change.
+    consistent_with_zero = lo is not None and lo <= 0 <= hi
+    to_settle = dict(zero if consistent_with_zero or observed is None else observed)
+    if observed is not None and consistent_with_zero:
+        to_settle["if_observed"] = observed
+    reason = f"P(harm beyond {margin:.4g}) = {p:.3f}: harm is neither shown nor ruled out"
+    if to_settle["accounts_per_arm"] is not None:
+        reason += (
+            f"; about {to_settle['accounts_per_arm']:,} accounts per arm would settle it "
+            f"({to_settle['question']}, if {to_settle['assumes'].split(';')[0]})"
+        )
     return Decision("not enough data", "guardrail", reason, numbers, to_settle)
 
 

@@ -9,6 +9,8 @@ def _verdict_word(m: dict) -> str:
     settle = (dec.get("to_settle") or {}).get("accounts_per_arm")
     if dec["verdict"] == "not enough data" and settle:
         v += f" (~{settle:,} per arm to settle)"
+    if dec["verdict"] == "inconclusive" and "check failed" in dec.get("reason", ""):
+        v += f" ({dec['reason']})"
     if dec.get("q_value") is not None:
         v += f" (q={dec['q_value']:.3f}, FDR)"
     return v
