@@ -38,15 +38,16 @@ mon = json.loads((folder / "monitor.json").read_text())
 
 # %% [markdown]
 # ## The claims register
-# *supported*: P(claimed range) >= 0.95; *contradicted*: <= 0.05; otherwise *inconclusive*, with the accounts per
-# arm it would take to settle it.
+# Each claim with its reading (how the wording became a quantity and a range), its horizon against the pilot's,
+# the estimate in the claim's own scale and the verdict (docs/claims.md).
 
 # %%
+display(Markdown(report_claims.claims_legend(doc)))
 display(report_claims.claims_frame(claims))
 
 # %%
 notes = report_claims.claims_notes(claims)
-display(Markdown("\n".join(f"- {n}" for n in notes) if notes else "No arithmetic or horizon notes."))
+display(Markdown("\n".join(f"- {n}" for n in notes) if notes else "No reading, arithmetic or horizon notes."))
 
 # %% [markdown]
 # ## Week-by-week replay of the primary outcome

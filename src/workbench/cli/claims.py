@@ -7,11 +7,13 @@ from typing import Annotated
 
 import typer
 
-from workbench.claims import evaluate, load_register
+from workbench.claims import evaluate, load_register, longest_follow_up, subgroup_stats
 from workbench.cli.app import app, fail, require_valid, write_doc
-from workbench.defaults import DEFAULT_SEED
+from workbench.defaults import DEFAULT_LEVEL, DEFAULT_SEED
 from workbench.effects.analyze import Design, Settings, analyze_run, analyze_stats
 from workbench.effects.summary import read_summary
+from workbench.metrics.engine import open_pilot
+from workbench.report.claims import claim_lines
 
 
 @app.command()
@@ -24,23 +26,32 @@ def claims(
     treatment: Annotated[
         str | None, typer.Option(help="treatment arm (with --summary; default: the pilot's first treatment)")
     ] = None,
-    register: Annotated[Path | None, typer.Option("--claims", help="a claims register YAML (default: the shipped one)")] = None,
+    register: Annotated[
+        list[Path] | None,
+        typer.Option("--claims", help="a claims register YAML added to the shipped one (repeatable; docs/claims.md)"),
+    ] = None,
+    only: Annotated[bool, typer.Option("--only", help="judge only the --claims files, not the shipped register")] = False,
     out: Annotated[Path | None, typer.Option(help="claims JSON")] = None,
     seed: Annotated[int, typer.Option(help="random seed (the same for every verb)")] = DEFAULT_SEED,
-    level: Annotated[float, typer.Option(min=0.5, max=0.999, help="interval level")] = 0.95,
+    level: Annotated[float, typer.Option(min=0.5, max=0.999, help="interval level")] = DEFAULT_LEVEL,
 ) -> None:
     """Judge the claims made for empathy-led collections: supported, contradicted or inconclusive."""
 
     if (pilot is None) == (summary is None):
         fail(["give either a PILOT or --summary FILE.csv (not both)"])
-    register_claims = load_register(register)
+    if only and not register:
+        fail(["--only needs at least one --claims FILE"])
+    register_claims = load_register(register or None, only=only)
     settings = Settings(seed=seed, level=level)
     draws: dict = {}
+    extra: dict = {}
     if summary is not None:
         if not control or not treatment:
             fail(["--summary needs --control and --treatment"])
         stats, hib, deff = read_summary(summary, control, treatment)
-        analyze_stats(stats, Design(control, [treatment], higher_is_better=hib, design_effect=deff), settings, draws_out=draws)
+        doc = analyze_stats(
+            stats, Design(control, [treatment], higher_is_better=hib, design_effect=deff), settings, draws_out=draws
+        )
         windows = None
     else:
         report = require_valid(pilot)
@@ -50,22 +61,12 @@ def claims(
         if treatment not in cfg.treatments:
             fail([f"--treatment: {treatment!r} is not a treatment arm of the pilot ({', '.join(cfg.treatments)})"])
         run = analyze_run(pilot, settings)
-        draws, stats = run.draws, run.stats
+        draws, stats, doc = run.draws, run.stats, run.doc
         windows = cfg.windows.model_dump()
-    results = evaluate(register_claims, draws, stats, control, treatment, level, windows, seed)
-    for r in results:
-        if r["probability"] is None:
-            typer.echo(f"{r['verdict']:13} {r['id']:34} {r.get('reason', '')}")
-            continue
-        lo, hi = r["interval"]
-        extra = ""
-        if not r.get("arithmetic", {}).get("feasible", True):
-            extra = "  [" + r["arithmetic"]["note"] + "]"
-        elif r["verdict"] == "inconclusive" and r.get("to_settle", {}).get("accounts_per_arm"):
-            extra = f"  [to settle: {r['to_settle']['note']}]"
-        typer.echo(
-            f"{r['verdict']:13} {r['id']:34} P={r['probability']:.3f}  {r['scale']} {r['mean']:.3g} [{lo:.3g}, {hi:.3g}]{extra}"
-        )
+        p = open_pilot(pilot)
+        extra = {"subgroups": subgroup_stats(p.tables, cfg, register_claims), "follow_up_days": longest_follow_up(p.tables, cfg)}
+    results = evaluate(register_claims, draws, stats, control, treatment, level, windows, seed, doc=doc, **extra)
+    for line in claim_lines(results, level):
+        typer.echo(line)
     if out is not None:
-        doc = {"level": level, "control": control, "treatment": treatment, "claims": results}
-        write_doc(doc, out)
+        write_doc({"level": level, "control": control, "treatment": treatment, "claims": results}, out)

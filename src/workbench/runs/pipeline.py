@@ -34,7 +34,7 @@ from jinja2 import DictLoader
 from nbconvert import HTMLExporter
 from papermill.engines import NBClientEngine, papermill_engines
 
-from workbench.claims import evaluate, load_register
+from workbench.claims import evaluate, load_register, longest_follow_up, subgroup_stats
 from workbench.contract.config import load_config
 from workbench.contract.validate import validate_pilot
 from workbench.defaults import DEFAULT_SEED
@@ -132,7 +132,20 @@ def prepare_claims_monitor(
     """The claims verdicts (``claims.json``) and the week-by-week replay (``monitor.json``) for the report."""
 
     treatment = doc["treatments"][0]
-    claims = evaluate(load_register(), draws, stats, doc["control"], treatment, level, cfg.windows.model_dump(), seed)
+    register, p = load_register(), open_pilot(pilot)
+    claims = evaluate(
+        register,
+        draws,
+        stats,
+        doc["control"],
+        treatment,
+        level,
+        cfg.windows.model_dump(),
+        seed,
+        doc=doc,
+        subgroups=subgroup_stats(p.tables, cfg, register),
+        follow_up_days=longest_follow_up(p.tables, cfg),
+    )
     paths = {"claims": out / "claims.json", "monitor": out / "monitor.json"}
     paths["claims"].write_text(
         to_json({"level": level, "control": doc["control"], "treatment": treatment, "claims": claims}), encoding="utf-8"
