@@ -191,3 +191,46 @@ def test_heterogeneity_claim_reads_the_segment_model():
     flat = {"metrics": {"ptp": {"segments": {f"s{i}": seg(0.05, 0.01) for i in range(4)}}}}
     assert evaluate([claim], {}, None, "c", "t", doc=spread)[0]["verdict"] == "supported"
     assert evaluate([claim], {}, None, "c", "t", doc=flat)[0]["verdict"] == "contradicted"
+
+
+def test_retention_is_not_read_past_the_longest_follow_up():
+    claim = Claim(id="r", text="retention", metric="retention", scale="difference", range=(0, None), horizon_days=180)
+    stats = pd.DataFrame({"metric": ["retention"] * 2, "arm": ["c", "t"], "n": [500, 500]})
+    rng = np.random.default_rng(1)
+    draws = {"retention": {"c": rng.normal(0.5, 0.01, 4000), "t": rng.normal(0.6, 0.01, 4000)}}
+    windows = {"outcome_days": 60, "retention_days": 180}
+    full = evaluate([claim], draws, stats, "c", "t", windows=windows, follow_up_days=200)[0]
+    short = evaluate([claim], draws, stats, "c", "t", windows=windows, follow_up_days=120)[0]
+    assert full["verdict"] == "supported"
+    assert short["verdict"] == "not testable at this horizon" and short["horizon"]["pilot_days"] == 120
+    assert short["at_pilot_horizon"]["readings"][0]["verdict"] == "supported"  # labelled, beside
+
+
+def test_readings_that_disagree_say_so():
+    claim = Claim.model_validate(
+        {
+            "id": "two",
+            "text": "60% better retention",
+            "readings": [
+                {"id": "lift", "metric": "engagement", "scale": "relative_lift", "range": [0.6, None], "note": "+60% retained"},
+                {
+                    "id": "churn",
+                    "metric": "engagement",
+                    "scale": "ratio",
+                    "transform": "complement",
+                    "range": [None, 0.4],
+                    "note": "60% less churn",
+                },
+            ],
+        }
+    )
+    r = evaluate([claim], _draws(0.5, 0.85, 0.005), None, "c", "t")[0]  # +70% retained, churn 0.3 of control's
+    assert r["verdict"] == "supported" and r["agreement"] == "every reading: supported"
+    r = evaluate([claim], _draws(0.6, 0.85, 0.005), None, "c", "t")[0]  # +42% retained, churn 0.375 of control's
+    assert r["verdict"] == "depends on the reading"
+    assert "contradicted under lift" in r["agreement"] and "supported under churn" in r["agreement"]
+
+
+def test_only_needs_a_register():
+    r = _cli("claims", "--summary", "x.csv", "--control", "a", "--treatment", "b", "--only")
+    assert r.returncode == 1 and "Traceback" not in r.stderr and "--only needs" in r.stderr

@@ -139,6 +139,12 @@ def claims_notes(claims: dict) -> list[str]:
             out.append(f"'{t}': to settle it, {s['note']}.")
         if c["verdict"] == "not testable":
             out.append(f"'{t}': {c.get('reason', 'not testable')}.")
+        if any(x.get("also") for x in c.get("readings") or []) and c.get("beside"):
+            out.append(
+                f"'{t}': judged jointly; the pilot's own verdicts beside: "
+                + ", ".join(f"{m}: {v}" for m, v in c["beside"].items())
+                + "."
+            )
     return out
 
 
@@ -184,6 +190,8 @@ def claim_lines(results: list[dict], level: float) -> list[str]:
         a = c.get("arithmetic") or {}
         if a.get("feasible") is False:
             out.append(f"    arithmetic: {a['note']}")
+        if any(x.get("also") for x in c.get("readings") or []) and c.get("beside"):
+            out.append("    beside (the pilot's own verdicts): " + ", ".join(f"{m}: {v}" for m, v in c["beside"].items()))
         out.append(f"    to settle: {_settle(c)}")
     return out
 
