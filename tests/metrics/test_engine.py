@@ -181,3 +181,11 @@ def test_spark_reads_pandas_nanosecond_parquet(sim, spark, tmp_path):
     units = {fld.type.unit for fld in pq.read_schema(dst / "accounts.parquet") if str(fld.type).startswith("timestamp")}
     assert units == {"ns"}
     assert_same_stats(compute_metrics(src, by=["segment"]), compute_metrics(dst, by=["segment"], backend="pyspark"))
+
+
+def test_spark_reads_a_duckdb_file(sim, spark):
+    # the file is copied out read-only into temporary Parquet that Spark reads like a folder
+    db = sim[2]["duckdb"]
+    before = db.stat().st_mtime_ns
+    assert_same_stats(compute_metrics(db, by=["segment"]), compute_metrics(db, by=["segment"], backend="pyspark"))
+    assert db.stat().st_mtime_ns == before

@@ -33,4 +33,4 @@ def test_unreachable_url_is_one_line(tmp_path):
     (root / "pilot.yml").write_text(yaml.safe_dump(cfg))
     report = validate_pilot(root)
     assert not report.ok
-    assert any(p.column == "source.url" and "cannot read" in p.rule for p in report.errors)
+    assert any(p.column == "source.url" and "cannot connect" in p.rule for p in report.errors)

@@ -22,6 +22,7 @@ import csv
 import gzip
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 import pandas as pd
@@ -235,13 +236,56 @@ def _read_duckdb(db: Path, names: list[str]) -> tuple[dict[str, pd.DataFrame], l
     return out, []
 
 
+def first_line(exc: BaseException, limit: int = 160) -> str:
+    """The first non-empty line of an exception's message (its class name if none)."""
+    lines = [x.strip() for x in str(exc).splitlines() if x.strip()]
+    return (lines[0] if lines else exc.__class__.__name__)[:limit]
+
+
+def safe_url(url: str) -> str:
+    """``url`` with its password, if any, replaced by ``***`` (it goes into messages)."""
+    try:
+        parts = urlsplit(url)
+        if parts.password is None:
+            return url
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+        return urlunsplit(parts._replace(netloc=netloc))
+    except ValueError:
+        return url.split("://", 1)[0] + "://..."
+
+
+def connect_failure(url: str, exc: BaseException) -> str:
+    """One line for a connection URL that ``ibis.connect`` could not open, saying what to do.
+
+    A scheme no ibis backend knows, a backend whose driver is missing, and a
+    server that refuses or does not answer each get their own advice.
+    """
+    safe = safe_url(url)
+    scheme = urlsplit(url).scheme if "://" in url else ""
+    if isinstance(exc, ValueError) and "know how to connect" in str(exc):
+        return (
+            f"unknown connection URL {safe!r} in source.url: use an ibis backend URL "
+            "such as postgres://user@host:5432/db or duckdb:///path/pilot.duckdb"
+        )
+    if isinstance(exc, ImportError):
+        return f"source.url {safe!r} needs the {scheme} backend: pip install 'ibis-framework[{scheme}]'"
+    detail = first_line(exc).replace(url, safe)
+    password = urlsplit(url).password if "://" in url else None
+    if password:  # a driver may echo its connection string
+        detail = detail.replace(password, "***")
+    return (
+        f"cannot connect to {safe} ({detail}): is the server running and reachable, "
+        "and are the host, port, user and database in source.url right?"
+    )
+
+
 def _read_ibis(url: str, schema: str | None, names: list[str]) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
     import ibis  # only warehouse pilots need it (and its backend drivers)
 
     try:
         con = ibis.connect(url)
     except Exception as exc:
-        return {}, [Problem("pilot.yml", "source.url", f"cannot read from {url}: {str(exc).splitlines()[0][:160]}")]
+        return {}, [Problem("pilot.yml", "source.url", connect_failure(url, exc))]
     out: dict[str, pd.DataFrame] = {}
     for name in names:
         # Table by table rather than list_tables(): a missing optional table is not an error,
@@ -253,7 +297,7 @@ def _read_ibis(url: str, schema: str | None, names: list[str]) -> tuple[dict[str
         try:
             out[name] = t.to_pyarrow().to_pandas()
         except Exception as exc:
-            return out, [Problem(name, "", f"cannot read from {url}: {str(exc).splitlines()[0][:160]}")]
+            return out, [Problem(name, "", f"cannot read from {safe_url(url)}: {first_line(exc)}")]
     return out, []
 
 

@@ -7,12 +7,17 @@ the same definitions run wherever the tables live:
   in place (``read_parquet`` / ``read_csv``, which unzips ``.gz`` itself: no
   pandas round trip), or a DuckDB file opened read-only.
 - ``pyspark``: the active (or a new local) SparkSession reads the files
-  (Spark's CSV reader unzips ``.gz`` by its suffix too).
+  (Spark's CSV reader unzips ``.gz`` by its suffix too); a DuckDB file is
+  first copied out, read-only, into temporary Parquet files (removed at exit).
 
 Which files are read is decided once, by :func:`workbench.contract.source.resolve`
 (the same rules ``workbench validate`` applies).
 - ``source.kind: ibis`` in pilot.yml: ``ibis.connect(source.url)``; tables are
   read from ``source.schema``.
+
+An engine that cannot start or connect (no Java for Spark, a server that
+refuses the connection, a URL no backend reads) raises :class:`EngineError`
+with one line saying what to do; the password of a URL is never printed.
 
 Every timestamp column is normalized to a naive timestamp holding UTC wall
 time: the session time zone is set to UTC (DuckDB ``SET TimeZone``; Spark
@@ -23,8 +28,12 @@ contract type, so ids read from CSV as integers still join.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import functools
+import os
+import shutil
+import tempfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +45,7 @@ import pyarrow
 import pyarrow.parquet
 
 from workbench.contract.config import PilotConfig
-from workbench.contract.source import csv_header, duckdb_file, is_csv, resolve
+from workbench.contract.source import connect_failure, csv_header, duckdb_file, first_line, is_csv, resolve, safe_url
 from workbench.contract.source import locate as locate_pilot
 from workbench.contract.tables import TABLES
 from workbench.errors import EngineError, PilotError, Problem
@@ -132,28 +141,92 @@ def _duckdb(path: Path | None) -> Any:
     return con
 
 
+# Spark's JVM logs WARN lines (native-hadoop library, loopback hostname, its default
+# log4j profile, "Setting default log level") on the terminal before any
+# setLogLevel: the driver gets this configuration at its start instead (errors
+# only, on stderr). Spark's own logger is named: with a level of its own, equal
+# to the root's, Spark does not print that it changed the level for Python.
+_LOG4J2 = """\
+rootLogger.level = error
+logger.spark.name = org.apache.spark
+logger.spark.level = error
+rootLogger.appenderRef.stderr.ref = stderr
+appender.stderr.type = Console
+appender.stderr.name = stderr
+appender.stderr.target = SYSTEM_ERR
+appender.stderr.layout.type = PatternLayout
+appender.stderr.layout.pattern = %d{yy/MM/dd HH:mm:ss} %p %c{1}: %m%n%ex
+"""
+
+
+@functools.cache
+def _log4j2_file() -> Path:
+    """A log4j2 configuration for the Spark driver, written once per process (atomically)."""
+    path = Path(tempfile.gettempdir()) / f"workbench-spark-log4j2-{zlib.crc32(_LOG4J2.encode()):08x}.properties"
+    if not path.exists():
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".properties")
+        with os.fdopen(fd, "w") as f:
+            f.write(_LOG4J2)
+        os.replace(tmp, path)
+    return path
+
+
 def spark_session(memory: str = "1g") -> Any:
-    """The active SparkSession, or a new local one with UTC session time."""
-    from pyspark.sql import SparkSession  # Spark (and a JVM) only when the pyspark engine is asked for
+    """The active SparkSession, or a new local one with UTC session time.
+
+    Raises
+    ------
+    EngineError : pyspark is not installed, or Spark cannot start (most often
+        no Java 17/21: ``JAVA_HOME`` unset or wrong).
+    """
+    try:
+        from pyspark.sql import SparkSession  # Spark (and a JVM) only when the pyspark engine is asked for
+    except ImportError:
+        raise EngineError(["engine: pyspark is not installed: pip install pyspark, or use --backend duckdb"]) from None
 
     spark = SparkSession.getActiveSession()
+    if spark is None and "PYSPARK_GATEWAY_PORT" not in os.environ:  # else a JVM is already there
+        java = _java()
+        if java is None:
+            where = f"JAVA_HOME={os.environ['JAVA_HOME']} has no bin/java" if os.environ.get("JAVA_HOME") else "no java on PATH"
+            raise EngineError(
+                [f"engine: Spark needs Java 17 or 21 ({where}): install one and set JAVA_HOME, or use --backend duckdb"]
+            )
     if spark is None:
-        spark = (
-            SparkSession.builder.master("local[2]")
-            .appName("workbench")
-            .config("spark.sql.session.timeZone", "UTC")
-            .config("spark.driver.memory", memory)
-            .config("spark.ui.enabled", "false")
-            .config("spark.ui.showConsoleProgress", "false")
-            .config("spark.sql.shuffle.partitions", "4")
-            .getOrCreate()
-        )
+        try:
+            spark = (
+                SparkSession.builder.master("local[2]")
+                .appName("workbench")
+                .config("spark.sql.session.timeZone", "UTC")
+                .config("spark.driver.memory", memory)
+                .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile=file:{_log4j2_file()}")
+                .config("spark.ui.enabled", "false")
+                .config("spark.ui.showConsoleProgress", "false")
+                .config("spark.sql.shuffle.partitions", "4")
+                .getOrCreate()
+            )
+        except Exception as exc:  # the JVM did not start: no Java, a wrong JAVA_HOME, no memory
+            raise EngineError(
+                [
+                    f"engine: Spark could not start ({first_line(exc)}); it needs Java 17 or 21 "
+                    f"(found: {_java()}) and memory for its driver: set JAVA_HOME, or use --backend duckdb"
+                ]
+            ) from None
     spark.conf.set("spark.sql.session.timeZone", "UTC")
     # pandas writes nanosecond timestamps, which Spark refuses to read as timestamps;
     # read them as longs and convert them in _read_parquet (the most common Parquet there is).
     spark.conf.set("spark.sql.legacy.parquet.nanosAsLong", "true")
     spark.sparkContext.setLogLevel("ERROR")
     return spark
+
+
+def _java() -> str | None:
+    """The java that Spark's launcher would run (``$JAVA_HOME/bin/java``, else java on PATH), if it exists."""
+    home = os.environ.get("JAVA_HOME")
+    if home:
+        java = Path(home) / "bin" / "java"
+        return str(java) if java.is_file() else None
+    return shutil.which("java")
 
 
 def _read_csv(con: Any, backend: str, path: Path, name: str, view: str) -> Any:
@@ -192,14 +265,53 @@ def _read_parquet(con: Any, backend: str, path: Path, view: str) -> Any:
     return con.table(view)
 
 
-def _connect(backend: str, duck_file: Path | None) -> Any:
+def _connect(backend: str, duck_file: Path | None = None) -> Any:
     if backend == "duckdb":
         return _duckdb(duck_file)
-    if duck_file is not None:
-        raise EngineError([f"engine: a DuckDB file can only be read with backend duckdb, not {backend!r}"])
     if backend == "pyspark":
         return ibis.pyspark.connect(spark_session())
     raise EngineError([f"engine: unknown backend {backend!r} (duckdb, pyspark, or source.kind ibis in pilot.yml)"])
+
+
+# (file, mtime, size) -> folder of Parquet copies; removed when the process exits.
+_EXPORTS: dict[tuple[str, int, int], Path] = {}
+
+
+def _duckdb_as_parquet(db: Path) -> dict[str, Path]:
+    """The contract tables of a DuckDB file, copied into temporary Parquet files (for Spark).
+
+    The file is opened read-only and each table streamed out by DuckDB's
+    ``COPY ... TO`` (no pandas, no whole table in memory); Spark then reads
+    the copies lazily like any Parquet folder. The copies live until the
+    process exits (Spark reads them when a query runs) and are made once per
+    version of the file. They are local files: a Spark cluster whose
+    executors do not share this machine's disk needs the pilot as Parquet on
+    shared storage instead.
+    """
+    st = db.stat()
+    key = (str(db.resolve()), st.st_mtime_ns, st.st_size)
+    if key not in _EXPORTS:
+        folder = Path(tempfile.mkdtemp(prefix="workbench-duckdb-"))
+        atexit.register(shutil.rmtree, folder, True)
+        try:
+            con = duckdb.connect(str(db), read_only=True)
+        except duckdb.Error as exc:
+            raise EngineError(
+                [f"engine: unreadable DuckDB file {db.name} ({first_line(exc)}); run `workbench validate`"]
+            ) from None
+        try:
+            con.execute("SET TimeZone = 'UTC'")
+            present = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+            for name in TABLES:
+                if name in present:
+                    target = str(folder / f"{name}.parquet").replace("'", "''")
+                    con.execute(f"COPY \"{name}\" TO '{target}' (FORMAT parquet)")
+        except duckdb.Error as exc:
+            raise EngineError([f"engine: cannot read DuckDB file {db.name} ({first_line(exc)})"]) from None
+        finally:
+            con.close()
+        _EXPORTS[key] = folder
+    return {p.stem: p for p in sorted(_EXPORTS[key].glob("*.parquet"))}
 
 
 def open_pilot(pilot: str | Path | PilotConfig, backend: str = "duckdb") -> Pilot:
@@ -211,12 +323,14 @@ def open_pilot(pilot: str | Path | PilotConfig, backend: str = "duckdb") -> Pilo
         with pilot.yml beside it, or an already loaded :class:`PilotConfig`
         (then ``source.path`` must be absolute, or ``source.kind`` ibis).
     backend : ``duckdb`` (default) or ``pyspark`` for folder and DuckDB
-        sources; ignored when ``source.kind`` is ``ibis`` (the URL decides).
+        sources (Spark reads a DuckDB file through temporary Parquet copies);
+        ignored when ``source.kind`` is ``ibis`` (the URL decides).
 
     Raises
     ------
     EngineError, workbench.errors.ConfigError : one line per problem (a
-        missing folder or DuckDB file, two files for one table, no accounts).
+        missing folder or DuckDB file, two files for one table, no accounts,
+        Spark that cannot start, a server that cannot be reached).
     """
     try:
         loc = resolve(pilot)
@@ -230,8 +344,8 @@ def open_pilot(pilot: str | Path | PilotConfig, backend: str = "duckdb") -> Pilo
     if loc.kind == "ibis":
         try:
             con = ibis.connect(loc.url)
-        except Exception as exc:
-            raise EngineError([f"engine: cannot connect to source.url: {exc.__class__.__name__}: {exc}"]) from None
+        except Exception as exc:  # the driver's own errors (psycopg, ...): no common base class
+            raise EngineError([f"engine: {connect_failure(loc.url, exc)}"]) from None
         for name in TABLES:
             # Table by table, not list_tables(): that fails on some backend/driver pairs
             # (ibis 12 with duckdb 2), and an absent optional table is no error.
@@ -239,17 +353,18 @@ def open_pilot(pilot: str | Path | PilotConfig, backend: str = "duckdb") -> Pilo
                 raw[name] = con.table(name, database=loc.schema) if loc.schema else con.table(name)
             except Exception:
                 continue
-    elif loc.kind == "duckdb":
+    elif loc.kind == "duckdb" and backend == "duckdb":
         con = _connect(backend, loc.db)
         # Not con.list_tables(): ibis 12 calls a cursor method DuckDB 2.0 removed.
         present = {r[0] for r in con.raw_sql("SELECT table_name FROM information_schema.tables").fetchall()}
         raw = {name: con.table(name) for name in TABLES if name in present}
     else:
-        con = _connect(backend, None)
+        con = _connect(backend)
+        files = _duckdb_as_parquet(loc.db) if loc.kind == "duckdb" else loc.files
         # Unique view names: several pilots can share one Spark session.
-        tag = f"{zlib.crc32(str(loc.folder.resolve()).encode()):08x}"
+        tag = f"{zlib.crc32(str((loc.db or loc.folder).resolve()).encode()):08x}"
         unreadable: list[Problem] = []
-        for name, file in loc.files.items():
+        for name, file in files.items():
             view = f"{name}_{tag}"
             try:
                 if is_csv(file):
@@ -261,7 +376,9 @@ def open_pilot(pilot: str | Path | PilotConfig, backend: str = "duckdb") -> Pilo
                 unreadable.append(Problem(name, "", f"unreadable file {file.name} ({first}); run `workbench validate`"))
         if unreadable:
             raise EngineError(unreadable)
-    problems = [f"engine: required table {n!r} not found" for n, t in TABLES.items() if t.required and n not in raw]
+    where = f" in schema {loc.schema!r} of {safe_url(loc.url)}" if loc.kind == "ibis" and loc.schema else ""
+    where = where or (f" at {safe_url(loc.url)}" if loc.kind == "ibis" else "")
+    problems = [f"engine: required table {n!r} not found{where}" for n, t in TABLES.items() if t.required and n not in raw]
     if problems:
         raise EngineError(problems)
     tables = {name: normalize(t, name) for name, t in raw.items()}

@@ -1,0 +1,237 @@
+"""A real database server: a simulated pilot in a PostgreSQL schema, read by connection URL.
+
+The session starts a throwaway PostgreSQL cluster (the Debian packages that
+``.ci/install-postgres`` installs) on 127.0.0.1 and a free port, trust auth,
+as the ``postgres`` user when run as root (PostgreSQL refuses root), with a
+server time zone that is not UTC so that the engine's UTC session is tested
+too; the finalizer stops it and removes its data. Outside CI a machine without
+the server skips with the reason; with ``CI=true`` the test fails instead.
+
+``workbench metrics``, ``checks`` and ``analyze`` on the pilot.yml pointing at
+the server must give the statistics of the same pilot read from Parquet
+(counts exact, sums to 1e-9). The engine failures (a server that refuses the
+connection, a URL no backend reads) are one line each, exit 1.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from test_engine import assert_same_stats
+from typer.testing import CliRunner
+
+from workbench.cli.main import app
+from workbench.contract.io import write_pilot
+
+SCHEMA = "pilot"
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def _pg_bindir() -> Path | None:
+    """The newest installed server's bin folder (Debian: /usr/lib/postgresql/<major>/bin)."""
+    found = [p for p in Path("/usr/lib/postgresql").glob("*/bin") if (p / "initdb").exists()]
+    if found:
+        return max(found, key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0)
+    initdb = shutil.which("initdb")
+    return Path(initdb).resolve().parent if initdb else None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _unavailable(reason: str):
+    if IN_CI:
+        pytest.fail(f"PostgreSQL server test cannot run in CI: {reason} (.ci/install-postgres installs the server)")
+    pytest.skip(f"no PostgreSQL server on this machine: {reason} (run .ci/install-postgres)")
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """``(host, port)`` of a throwaway PostgreSQL cluster, stopped at the end of the session."""
+    if not IN_CI:
+        pytest.importorskip("psycopg", reason="psycopg (ibis' PostgreSQL driver) is not installed")
+    bindir = _pg_bindir()
+    if bindir is None or not (bindir / "pg_ctl").exists():
+        _unavailable("initdb/pg_ctl not found")
+    run_as: list[str] = []
+    data = Path(tempfile.mkdtemp(prefix="workbench-pg-"))
+    if os.geteuid() == 0:
+        if shutil.which("runuser") is None:
+            _unavailable("running as root without runuser")
+        try:
+            shutil.chown(data, "postgres", "postgres")
+        except (LookupError, PermissionError) as exc:
+            _unavailable(f"no postgres user to run the server as ({exc})")
+        run_as = ["runuser", "-u", "postgres", "--"]
+    port = _free_port()
+    pgdata, log = data / "db", data / "server.log"
+    opts = f"-h 127.0.0.1 -p {port} -k {data} -c timezone=America/New_York -c fsync=off"
+
+    def pg(*args: str | Path, timeout: int = 60):
+        cmd = [*run_as, *map(str, args)]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=True)
+
+    try:
+        pg(bindir / "initdb", "-D", pgdata, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C", "--no-sync")
+        pg(bindir / "pg_ctl", "-D", pgdata, "-l", log, "-w", "-t", "30", "-o", opts, "start")
+    except (OSError, subprocess.SubprocessError) as exc:
+        detail = getattr(exc, "stderr", "") or ""
+        if log.exists():
+            detail += log.read_text()[-500:]
+        shutil.rmtree(data, ignore_errors=True)
+        _unavailable(f"the server did not start: {exc} {detail.strip()[-500:]}")
+    try:
+        yield "127.0.0.1", port
+    finally:
+        # fast shutdown: the cluster is thrown away
+        subprocess.run(
+            [*run_as, str(bindir / "pg_ctl"), "-D", str(pgdata), "-m", "immediate", "-w", "stop"],
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+        shutil.rmtree(data, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def pilots(postgres, tmp_path_factory):
+    """The same simulated pilot as a Parquet folder and as a schema on the server."""
+    import ibis
+
+    from workbench.simulate.pilot import simulate_tables
+
+    host, port = postgres
+    cfg, tables, _ = simulate_tables(accounts=1200, seed=11, agents=10, with_truth=False)
+    root = tmp_path_factory.mktemp("server")
+    folder = write_pilot(root / "parquet", cfg, tables, "parquet")
+    con = ibis.postgres.connect(host=host, port=port, user="postgres", database="postgres")
+    con.create_database(SCHEMA, force=True)
+    for name, df in tables.items():
+        con.create_table(name, df, database=SCHEMA)
+    con.disconnect()
+    by_url = root / "url"
+    by_url.mkdir()
+    data = yaml.safe_load((folder / "pilot.yml").read_text())
+    data["source"] = {"kind": "ibis", "url": f"postgres://postgres@{host}:{port}/postgres", "schema": SCHEMA}
+    (by_url / "pilot.yml").write_text(yaml.safe_dump(data))
+    return folder, by_url
+
+
+def _cli(*args: str | Path) -> str:
+    r = CliRunner().invoke(app, [str(a) for a in args])
+    assert r.exit_code == 0, r.output + repr(r.exception)
+    return r.output
+
+
+def _same(a, b, where: str = "") -> None:
+    """Equal documents: numbers to 1e-9 relative, integers and text exactly."""
+    if isinstance(a, dict):
+        assert isinstance(b, dict) and a.keys() == b.keys(), where
+        for k in a:
+            _same(a[k], b[k], f"{where}.{k}")
+    elif isinstance(a, list):
+        assert isinstance(b, list) and len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            _same(x, y, f"{where}[{i}]")
+    elif isinstance(a, float) and isinstance(b, float | int):
+        assert (math.isnan(a) and math.isnan(b)) or math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12), (where, a, b)
+    else:
+        assert a == b, (where, a, b)
+
+
+def test_metrics_checks_and_analyze_by_url_match_the_parquet_pilot(pilots, tmp_path):
+    folder, by_url = pilots
+    took = {}
+    for verb, extra in (("metrics", ["--by", "segment"]), ("checks", []), ("analyze", ["--smoke", "--draws", "500"])):
+        docs = []
+        for pilot in folder, by_url:
+            out = tmp_path / f"{verb}_{pilot.name}.json"
+            started = time.perf_counter()
+            _cli(verb, pilot, "--out", out, *extra)
+            took[f"{verb} {pilot.name}"] = f"{time.perf_counter() - started:.1f} s"
+            docs.append(json.loads(out.read_text()))
+        file_doc, url_doc = docs
+        if verb == "metrics":
+            assert len(file_doc["stats"]) > 30
+            assert_same_stats(pd.DataFrame(file_doc["stats"]), pd.DataFrame(url_doc["stats"]))
+            assert file_doc["notes"] == url_doc["notes"]
+        else:
+            for doc in docs:  # where each run read its pilot from
+                doc.pop("pilot", None)
+            _same(file_doc, url_doc, verb)
+    print("server test:", took)
+
+
+def _url_pilot(tmp_path: Path, url: str) -> Path:
+    from pilot_factory import make_pilot
+
+    root = make_pilot(tmp_path / "p")
+    data = yaml.safe_load((root / "pilot.yml").read_text())
+    data["source"] = {"kind": "ibis", "url": url, "schema": SCHEMA}
+    (root / "pilot.yml").write_text(yaml.safe_dump(data))
+    return root
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        # a port nothing listens on: the server refuses the connection
+        (f"postgres://postgres:secret@127.0.0.1:{_free_port()}/postgres", "is the server running"),
+        ("nosuchdb://somewhere/x", "unknown connection url"),
+    ],
+    ids=["server-refuses", "bad-url"],
+)
+def test_engine_failures_are_one_line(tmp_path, url, says):
+    pytest.importorskip("psycopg")
+    root = _url_pilot(tmp_path, url)
+    for verb in ("metrics", "checks", "validate"):
+        r = CliRunner().invoke(app, [verb, str(root)])
+        assert r.exit_code == 1, r.output + repr(r.exception)
+        lines = [x for x in r.output.strip().splitlines() if x.startswith("ERROR")]
+        assert len(lines) == 1, r.output
+        assert lines[0].startswith("ERROR engine" if verb != "validate" else "ERROR pilot.yml.source.url"), r.output
+        assert says in lines[0].lower(), lines[0]
+        assert "secret" not in lines[0], "the password is printed"
+        assert "Traceback" not in r.output
+
+
+def test_spark_without_java_is_one_line(tmp_path, monkeypatch):
+    # no JVM is started: the engine looks for java before Spark's launcher would fail noisily
+    pyspark_sql = pytest.importorskip("pyspark.sql")
+    from pilot_factory import make_pilot
+
+    monkeypatch.setattr(pyspark_sql.SparkSession, "getActiveSession", staticmethod(lambda: None))
+    monkeypatch.setenv("JAVA_HOME", str(tmp_path / "no-java"))
+    monkeypatch.delenv("PYSPARK_GATEWAY_PORT", raising=False)
+    r = CliRunner().invoke(app, ["metrics", str(make_pilot(tmp_path / "p")), "--backend", "pyspark"])
+    assert r.exit_code == 1, r.output + repr(r.exception)
+    lines = r.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("ERROR engine: Spark needs Java"), r.output
+    assert "JAVA_HOME" in lines[0] and "--backend duckdb" in lines[0]
+
+
+def test_a_schema_without_the_tables_is_one_line(pilots, tmp_path):
+    _, by_url = pilots
+    data = yaml.safe_load((by_url / "pilot.yml").read_text())
+    data["source"]["schema"] = "no_such_schema"
+    root = tmp_path / "p"
+    root.mkdir()
+    (root / "pilot.yml").write_text(yaml.safe_dump(data))
+    r = CliRunner().invoke(app, ["metrics", str(root)])
+    assert r.exit_code == 1, r.output + repr(r.exception)
+    lines = r.output.strip().splitlines()
+    assert lines == [f"ERROR engine: required table 'accounts' not found in schema 'no_such_schema' of {data['source']['url']}"]
