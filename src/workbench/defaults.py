@@ -15,6 +15,9 @@ from workbench.errors import PlanError
 DEFAULT_SEED = 1  # the same seed for analyze, run, claims, monitor, design and the notebooks
 DEFAULT_LEVEL = 0.95  # level of every interval shown
 DEFAULT_DRAWS = 4000  # independent draws from the conjugate posteriors
+# Under agent randomization, an arm with fewer agents gets no verdict on any metric: with a
+# handful of agents, treatment cannot be told apart from who the agents happen to be.
+MIN_AGENTS_PER_ARM = 5
 
 
 @dataclass(frozen=True)

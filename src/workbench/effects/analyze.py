@@ -26,7 +26,7 @@ from workbench.effects.spec import Design, Settings, design_from_config
 from workbench.errors import PlanError
 from workbench.metrics.catalogue import CATALOGUE
 from workbench.metrics.engine import open_pilot
-from workbench.metrics.stats import sufficient_stats
+from workbench.metrics.stats import sufficient_stats, survival_table
 from workbench.models import conjugate
 
 __all__ = [
@@ -56,10 +56,13 @@ def analyze_stats(
     hierarchical: dict | None = None,
     min_cell_size: int = 10,
     draws_out: dict | None = None,
+    survival: pd.DataFrame | None = None,
 ) -> dict:
     """The results document from per-arm statistics (``workbench.metrics.stats.sufficient_stats``).
 
-    ``draws_out`` (optional) receives ``draws_out[metric][arm]`` posterior draws.
+    ``draws_out`` (optional) receives ``draws_out[metric][arm]`` posterior draws;
+    ``survival`` (optional) is the per-day retention table
+    (:func:`workbench.metrics.stats.survival_table`) the survival model reads.
 
     ``agent_stats`` (grouped by agent) gives the design effect and the
     cluster-robust cross-check; ``segment_stats`` the segment effects;
@@ -96,7 +99,16 @@ def analyze_stats(
                 continue
             sink = draws_all.setdefault(metric, {})
             comps[arm] = compare_metric(
-                metric, arms[design.control], arms[arm], design, settings, priors, cells, (hierarchical or {}).get(metric), sink
+                metric,
+                arms[design.control],
+                arms[arm],
+                design,
+                settings,
+                priors,
+                cells,
+                (hierarchical or {}).get(metric),
+                sink,
+                survival if metric == "retention" else None,
             )
             if segment_stats is not None and "segment" in segment_stats:
                 comps[arm]["segments"] = segment_effects(segment_stats, metric, design, settings, priors, arm, min_cell_size)
@@ -227,8 +239,9 @@ def analyze_run(pilot, settings: Settings | None = None, backend: str = "duckdb"
         binary = [m for m in pd.unique(stats["metric"]) if CATALOGUE[m].family == "binary"]
         seg_agent = sufficient_stats(p.tables, cfg, by=["segment", "agent_id"], metrics=binary) if "segment" in cols else None
         hier = fit_hierarchical(agent_stats, seg_agent, design, settings, binary)
+    surv = survival_table(p.tables, cfg) if "retention" in set(stats["metric"]) else None
     draws: dict = {}
-    doc = analyze_stats(stats, design, settings, agent_stats, segment_stats, hier, cfg.min_cell_size, draws)
+    doc = analyze_stats(stats, design, settings, agent_stats, segment_stats, hier, cfg.min_cell_size, draws, surv)
     apply_checks(doc, p.tables, cfg)
     apply_plan(doc, pilot, cfg, planned)
     doc["thresholds"] = planned.as_dict()

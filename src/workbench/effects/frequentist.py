@@ -5,7 +5,9 @@ standard errors by agent when per-agent cells exist (else the two-proportion
 Newcombe interval), a Poisson rate comparison for counts, and Welch's
 difference of means (or a delta-method ratio) otherwise. Only the difference
 treatment - control and its interval at the run's level are reported, with a
-two-sided p-value, so it reads beside the Bayesian difference.
+two-sided p-value, so it reads beside the Bayesian difference. Under agent
+randomization every family uses :func:`cluster_robust` (CR2 errors by agent,
+t with G - 2 degrees of freedom).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ import statsmodels.api as sm
 from scipy import stats
 from statsmodels.stats.proportion import confint_proportions_2indep, test_proportions_2indep
 from statsmodels.stats.rates import confint_poisson_2indep, test_poisson_2indep
+
+from workbench.effects.clusters import cluster_totals, cr2_mean
 
 
 def _row(method: str, diff: float, lo: float, hi: float, p: float | None, **extra) -> dict:
@@ -65,6 +69,25 @@ def binary(c: dict, t: dict, level: float, cells: pd.DataFrame | None = None) ->
     lo, hi = confint_proportions_2indep(st, nt, sc, nc, method="newcomb", compare="diff", alpha=1 - level)
     p = test_proportions_2indep(st, nt, sc, nc, method="wald", compare="diff").pvalue
     return _row("two_proportions_newcombe", st / nt - sc / nc, lo, hi, p)
+
+
+def cluster_robust(metric: str, family: str, control: str, arm: str, cells: pd.DataFrame, level: float) -> dict:
+    """Difference of arm means under agent randomization: CR2 errors per arm, t with G - 2 df.
+
+    Agents are nested in arms, so the regression of the outcome on a treatment
+    dummy with errors clustered by agent reduces to two ratios of per-agent
+    totals, each with the CR2 variance of :mod:`workbench.effects.clusters`;
+    se = sqrt(v_c + v_t), reference t(G_c + G_t - 2) (small-sample, as
+    Bell and McCaffrey recommend over CR0 with normal quantiles).
+    """
+    parts = [cr2_mean(*cluster_totals(cells[cells["arm"] == a], metric, family)) for a in (control, arm)]
+    (m0, s0, g0), (m1, s1, g1) = parts
+    if not all(math.isfinite(v) for v in (m0, s0, m1, s1)):
+        return _row("none", float("nan"), float("nan"), float("nan"), None, clusters=g0 + g1)
+    d, se, df = m1 - m0, math.sqrt(s0 * s0 + s1 * s1), max(g0 + g1 - 2, 1)
+    q = stats.t.ppf((1 + level) / 2, df)
+    p = float(2 * stats.t.sf(abs(d) / se, df)) if se > 0 else None
+    return _row("cr2_cluster_robust_t_by_agent", d, d - q * se, d + q * se, p, clusters=g0 + g1, df=df)
 
 
 def count(c: dict, t: dict, level: float) -> dict:

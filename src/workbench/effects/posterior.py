@@ -16,9 +16,10 @@ import zlib
 import numpy as np
 import pandas as pd
 
+from workbench.effects import clusters, cuped, frequentist
 from workbench.effects import compare as effects
-from workbench.effects import cuped, frequentist
 from workbench.effects.decision import role_of, verdict
+from workbench.effects.retention import retention
 from workbench.effects.spec import Design, Settings
 from workbench.metrics.catalogue import CATALOGUE, ORDINAL_QUANTITY, SCALES, score_weights
 from workbench.models import conjugate
@@ -40,7 +41,7 @@ def _design_effect(agent_stats: pd.DataFrame | None, metric: str, family: str) -
     if agent_stats is None:
         return 1.0
     cells = agent_stats[agent_stats["metric"] == metric]
-    if cells.empty or cells["agent_id"].nunique() < 4:
+    if cells.empty or cells["agent_id"].nunique() < 2:
         return 1.0
     y = "successes" if family in ("binary", "time-to-event") else "sum"
     if y not in cells or cells[y].isna().all():
@@ -63,9 +64,11 @@ def posterior(metric: str, row: dict, priors: dict, rng, settings: Settings, des
     if fam == "binary":
         return (*conjugate.binary(row, priors, rng, d, deff), conjugate.MODELS["binary"])
     if fam == "time-to-event":
-        if row.get("n", 0) and row["n"] >= 30:
+        # One arm alone (segments, summaries): the direct share when observed to the horizon.
+        # A comparison of two arms goes through workbench.effects.retention, which decides for both.
+        if row.get("n", 0):
             return (*conjugate.binary(row, priors, rng, d, deff), "beta_binomial_at_horizon")
-        return (*conjugate.survival_at(row, priors, rng, d, design.retention_days, deff), "exponential_survival_censored")
+        return (*conjugate.survival_at(row, priors, rng, d, design.retention_days, deff), "exponential_survival_extrapolated")
     if fam == "count":
         return (*conjugate.count(row, priors, rng, d, deff), conjugate.MODELS["count"])
     if fam == "ordinal":
@@ -79,7 +82,7 @@ def posterior(metric: str, row: dict, priors: dict, rng, settings: Settings, des
 def _frequentist(metric: str, fam: str, c: dict, t: dict, level: float, agent_cells) -> dict:
     if fam == "binary" and "successes" not in c:
         c, t = dict(c, successes=c.get("sum")), dict(t, successes=t.get("sum"))
-    if fam == "binary" or (fam == "time-to-event" and c.get("n", 0) >= 30):
+    if fam == "binary" or (fam == "time-to-event" and min(c.get("n", 0) or 0, t.get("n", 0) or 0) > 0):
         return frequentist.binary(c, t, level, agent_cells)
     if fam == "count":
         return frequentist.count(c, t, level)
@@ -106,6 +109,60 @@ def _arm_block(r: dict, mean: float | None = None) -> dict:
     return out
 
 
+def _exact_diagnostics(settings: Settings, ok: bool) -> dict:
+    return {
+        "r_hat_max": 1.0,
+        "ess_bulk_min": float(settings.draws),
+        "divergences": 0,
+        "ok": ok,
+        "method": "independent draws from the exact or large-sample posterior",
+    }
+
+
+def no_verdict(reason: str) -> dict:
+    """The decision when the design cannot answer: inconclusive, with the reason in words."""
+    return {"verdict": "inconclusive", "reason": reason, "no_verdict": True}
+
+
+def _clustered(design: Design, cells: pd.DataFrame | None, control: str, arm: str) -> bool:
+    """Agent randomization with per-agent cells of both arms: the CR2 posterior applies."""
+    if design.randomization != "agent" or cells is None or "agent_id" not in cells:
+        return False
+    if design.design_effect:  # a given design effect (summaries) is the user's choice
+        return False
+    counts = clusters.agents_per_arm(cells)
+    return min(counts.get(control, 0), counts.get(arm, 0)) >= 2
+
+
+def _agent_reason(design: Design, cells: pd.DataFrame | None, control: str, arm: str, metric: str) -> str | None:
+    """Why agent randomization leaves no verdict (too few agents, or no per-agent statistics)."""
+    if cells is not None and "agent_id" in cells and not cells.empty:
+        return clusters.too_few_agents(cells, [control, arm])
+    if design.design_effect and metric in design.design_effect:
+        return None
+    return "randomized by agent, but there are no per-agent statistics: agent clustering cannot be accounted for"
+
+
+def _cluster_posteriors(metric, fam, c, t, cells, priors, rng, settings, design, deff):
+    """Each arm's mean from per-agent totals with CR2 errors and t(G - 1); the design effect shown.
+
+    The design effect reported is var_CR2 / var_independent averaged over arms
+    (the Kish effect where the independent variance is not available).
+    """
+    out, ratios = [], []
+    for row in (c, t):
+        g = cells[cells["arm"] == row["arm"]]
+        d, var, _ = clusters.clustered_draws(g, metric, fam, rng, settings.draws)
+        _, prior, _ = posterior(metric, row, priors, rng, settings, design, 1.0)
+        out += [d, prior]
+        y, x = clusters.cluster_totals(g, metric, fam)
+        se0 = clusters.naive_se(y, x, row, fam)
+        if se0 and math.isfinite(var):
+            ratios.append(var / (se0 * se0))
+    eff = float(np.mean(ratios)) if ratios else deff
+    return out[0], out[2], out[1], out[3], "cluster_robust_cr2_t", eff
+
+
 def compare_metric(
     metric: str,
     c: dict,
@@ -116,11 +173,14 @@ def compare_metric(
     agent_cells: pd.DataFrame | None = None,
     hierarchical=None,
     draws_out: dict | None = None,
+    survival: pd.DataFrame | None = None,
 ) -> dict:
     """Everything the results document says about one metric and one treatment arm.
 
     ``draws_out``, when given, receives the posterior draws of both arms' means
-    (``draws_out[arm] = array``) for the claims lab.
+    (``draws_out[arm] = array``) for the claims lab. ``survival`` is the per-day
+    retention table (:func:`workbench.metrics.stats.survival_table`) for the
+    time-to-event family.
     """
     fam = _family(metric, c)
     hib = direction(metric, design)
@@ -132,31 +192,38 @@ def compare_metric(
     deff = _design_effect(agent_cells, metric, fam) if design.randomization == "agent" else 1.0
     if design.design_effect and metric in design.design_effect:
         deff = float(design.design_effect[metric])
+    extra: dict = {}
+    withheld = None  # why no verdict can be given, in words
     if hierarchical is not None:
         cd, td = hierarchical.draws[c["arm"]], hierarchical.draws[t["arm"]]
         cp, tp = hierarchical.prior_draws.get(c["arm"]), hierarchical.prior_draws.get(t["arm"])
         model, diag = hierarchical.model, dict(hierarchical.diagnostics)
+    elif fam == "time-to-event":
+        r = retention(c, t, survival, design.retention_days, priors, rng, settings.draws, settings.level, deff)
+        cd, td, cp, tp, model, withheld = r.control, r.treatment, r.control_prior, r.treatment_prior, r.model, r.reason
+        extra = dict(r.extra, horizon_days=r.horizon_days, retention_days=design.retention_days, observable=r.observable)
+        diag = _exact_diagnostics(settings, bool(np.isfinite(cd).all() and np.isfinite(td).all()))
+    elif _clustered(design, agent_cells, c["arm"], t["arm"]):
+        cd, td, cp, tp, model, deff = _cluster_posteriors(metric, fam, c, t, agent_cells, priors, rng, settings, design, deff)
+        diag = _exact_diagnostics(settings, bool(np.isfinite(cd).all() and np.isfinite(td).all()))
+        diag["method"] = "each arm's mean from per-agent totals: CR2 cluster-robust error, t(agents - 1)"
     else:
         cd, cp, model = posterior(metric, c, priors, rng, settings, design, deff)
         td, tp, _ = posterior(metric, t, priors, rng, settings, design, deff)
         small = min(c.get("n", 0) or 0, t.get("n", 0) or 0)
         approx = model in ("normal_mean_jeffreys", "ratio_of_totals_delta_normal")
-        ok = bool(np.isfinite(cd).all() and np.isfinite(td).all()) and not (approx and small < 30)
-        diag = {
-            "r_hat_max": 1.0,
-            "ess_bulk_min": float(settings.draws),
-            "divergences": 0,
-            "ok": ok,
-            "method": "independent draws from the exact or large-sample posterior",
-        }
+        diag = _exact_diagnostics(settings, bool(np.isfinite(cd).all() and np.isfinite(td).all()) and not (approx and small < 30))
         if approx and small < 30:
             diag["note"] = "fewer than 30 units in an arm: the large-sample posterior is not trusted"
+    if design.randomization == "agent":
+        withheld = _agent_reason(design, agent_cells, c["arm"], t["arm"], metric) or withheld
     if draws_out is not None:
         draws_out[c["arm"]], draws_out[t["arm"]] = cd, td
     rope = (design.rope or {}).get(metric)
     res = effects.compare(cd, td, higher_is_better=hib, level=settings.level, rope=rope, metric=metric)
-    res["control"] = _arm_block(c, float(np.mean(cd)) if hierarchical is not None else None)
-    res["treatment"] = _arm_block(t, float(np.mean(td)) if hierarchical is not None else None)
+    modelled = hierarchical is not None or model in ("piecewise_exponential_survival", "cluster_robust_cr2_t")
+    res["control"] = _arm_block(c, float(np.mean(cd)) if modelled else None)
+    res["treatment"] = _arm_block(t, float(np.mean(td)) if modelled else None)
     res["model"] = model
     res["family"] = fam
     res["design_effect"] = deff
@@ -167,7 +234,13 @@ def compare_metric(
     else:
         res["prior"] = {"difference": None, "note": "flat (improper) prior: the posterior is the likelihood"}
     res["sensitivity"] = effects.sceptical(cd, td, higher_is_better=hib, level=settings.level)
-    res["frequentist"] = _frequentist(metric, fam, c, t, settings.level, agent_cells)
+    if "frequentist" in extra:
+        res["frequentist"] = extra.pop("frequentist")
+    elif _clustered(design, agent_cells, c["arm"], t["arm"]):
+        res["frequentist"] = frequentist.cluster_robust(metric, fam, c["arm"], t["arm"], agent_cells, settings.level)
+    else:
+        res["frequentist"] = _frequentist(metric, fam, c, t, settings.level, agent_cells)
+    res.update(extra)
     if metric == "recovery":
         hc, ht = conjugate.hurdle(c, priors, rng, settings.draws), conjugate.hurdle(t, priors, rng, settings.draws)
         if hc is not None and ht is not None:
@@ -192,6 +265,8 @@ def compare_metric(
     role = role_of(metric, design)
     res["role"] = role
     res["decision"] = verdict(role, res, cd, td, hib, design, metric, settings.thresholds)
+    if withheld and role != "descriptive":
+        res["decision"] = no_verdict(withheld)
     if metric in CATALOGUE and fam == CATALOGUE[metric].family:
         m = CATALOGUE[metric]
         res.update(unit=m.unit, label=m.label, higher_is_better=m.higher_is_better, descriptive=m.descriptive)

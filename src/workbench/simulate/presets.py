@@ -95,6 +95,13 @@ class Effects:
     contacts : log ratio of outbound attempts (fewer, better-targeted contacts).
     handle : log ratio of handle time of conversations (empathy calls are longer).
     empathy : points added to the QA empathy score (the manipulation check).
+    churn_shape : Weibull shape of the time to leaving the lender, both arms
+        (1 = constant hazard; below 1 falling: churn comes early; above 1 rising).
+        A property of the world rather than an effect; it lives here so a
+        preset names its whole data-generating process.
+    churn_shape_treatment : the treatment arm's own shape (0 = ``churn_shape``):
+        with the same 180-day share, a larger shape only delays churn.
+    churn_180d : share leaving within 180 days in both arms (0 = ``Base.churn_180d``).
     """
 
     ptp: float = 0.0
@@ -108,25 +115,30 @@ class Effects:
     contacts: float = 0.0
     handle: float = 0.0
     empathy: float = 0.0
+    churn_shape: float = 1.0
+    churn_shape_treatment: float = 0.0
+    churn_180d: float = 0.0
 
+
+_REALISTIC: dict[str, float] = {
+    "ptp": 0.15,
+    "engage": 0.35,
+    "keep": 0.2,
+    "survey": 0.3,
+    "csat": 0.6,
+    "complaints": -0.3,
+    "churn": -0.08,
+    "pay": 0.06,
+    "contacts": -0.15,
+    "handle": 0.18,
+    "empathy": 22.0,
+}
 
 PRESETS: dict[str, Effects] = {
     # A/A: the treatment arm's data-generating process is the control's.
     "null": Effects(),
     # Moderate, plausible effects (assumptions; see docs/simulator.md).
-    "realistic": Effects(
-        ptp=0.15,
-        engage=0.35,
-        keep=0.2,
-        survey=0.3,
-        csat=0.6,
-        complaints=-0.3,
-        churn=-0.08,
-        pay=0.06,
-        contacts=-0.15,
-        handle=0.18,
-        empathy=22.0,
-    ),
+    "realistic": Effects(**_REALISTIC),
     # As large as vendors claim: engagement 3-5x (Symend), +35% recovery and
     # +60% retention (The Office Gurus), +6% PTPs (Foundever), fewer complaints
     # and more kept promises (Fusion CX).
@@ -144,6 +156,17 @@ PRESETS: dict[str, Effects] = {
         empathy=35.0,
     ),
 }
+
+
+# Non-constant hazards: the realistic effects with churn that falls over time (most
+# customers who leave do so early; Weibull shape 0.6) or rises (shape 1.8).
+PRESETS["falling-hazard"] = Effects(**_REALISTIC, churn_shape=0.6)
+PRESETS["rising-hazard"] = Effects(**_REALISTIC, churn_shape=1.8)
+# Delayed churn: both arms keep about 80% at 180 days (each account's chance of leaving
+# by day 180 is the same in both worlds), but churn comes early under pressure (shape
+# 0.6) and late under empathy (shape 3): a pilot observed for less than 180 days sees a
+# retention gain that is not there at 180 days. Nothing else is planted.
+PRESETS["delayed-churn"] = Effects(churn_shape=0.6, churn_shape_treatment=3.0, churn_180d=0.2)
 
 
 def preset_effects(preset: str) -> Effects:

@@ -162,9 +162,14 @@ def simulate_world(pop: dict, treat: np.ndarray, eff: Effects, windows: Windows,
     cacc = _expand(nc)
     complaints = {"acc": cacc, "t": rk.random(len(cacc)) * CONTACT_DAYS, "regulator": rk.random(len(cacc)) < b.regulator_share}
 
-    # --- churn: exponential time to leaving the lender, hazard set by the 180-day share.
-    h = -np.log1p(-b.churn_180d) / 180.0 * np.exp(_seg("churn")[seg] - 0.3 * z - 0.05 + eff.churn * resp)
-    closed = -np.log1p(-pop["u_churn"]) / h
+    # --- churn: Weibull time to leaving the lender, cumulative hazard to day 180 set by the
+    # 180-day share: H(t) = L (t / 180)^k, so T = 180 (E / L)^(1 / k) with E ~ Exp(1) from
+    # the shared uniform. P(T <= 180) = 1 - exp(-L) whatever the shape k; k = 1 is the
+    # constant hazard L / 180.
+    share = eff.churn_180d or b.churn_180d
+    L = -np.log1p(-share) * np.exp(_seg("churn")[seg] - 0.3 * z - 0.05 + eff.churn * resp)
+    k = np.where(treat, eff.churn_shape_treatment or eff.churn_shape, eff.churn_shape)
+    closed = 180.0 * (-np.log1p(-pop["u_churn"]) / L) ** (1.0 / k)
 
     # --- surveys: engaged customers are invited after their conversation; responders may answer again.
     p_resp = expit(np.where(engaged, b.survey_logit_engaged, b.survey_logit_other) + eff.survey * t)
