@@ -6,6 +6,13 @@ Two parts, each printing a table with Monte-Carlo standard errors
 ``family``  data drawn straight from known distributions per outcome family
             (binary, overdispersed counts, ordinal, skewed continuous,
             zero-heavy ratio of totals), with a planted effect and on A/A.
+``retention`` retention from per-day survival tables drawn under falling, constant,
+            rising and delayed (shape differs by arm) Weibull hazards, short follow-up
+            (longest about 130 days) and long (about 200 days): coverage of the true
+            difference at the horizon reported, and how often 180 days is withheld.
+``clusters`` A/A pilots randomized by agent (agent effects on every family's mean,
+            unequal agent sizes) with 2, 5, 10, 20 agents per arm: coverage of 0, the
+            share of intervals excluding 0, and the share given no verdict.
 ``pilots``  whole simulated pilots (``workbench.simulate.pilot``) through metrics and
             ``analyze``, judged against ``truth.json`` (the planted marginal
             intention-to-treat effects); resumable: one JSON line per pilot in
@@ -14,6 +21,8 @@ Two parts, each printing a table with Monte-Carlo standard errors
 Usage::
 
     python benchmarks/bench_calibration.py family --reps 400
+    python benchmarks/bench_calibration.py retention --reps 300
+    python benchmarks/bench_calibration.py clusters --reps 300
     python benchmarks/bench_calibration.py pilots --preset realistic --pilots 200 --accounts 4000
     python benchmarks/bench_calibration.py pilots --preset null --pilots 200 --accounts 4000
 """
@@ -127,6 +136,133 @@ def _row(name, reps, cover, fp):
     }
 
 
+# --- retention: Weibull hazards, H(t) = L (t / 180)^k, S(t) = exp(-H(t)) ---------------------------------
+
+HAZARDS = {
+    # name: (control shape, treatment shape, control 180-day churn, treatment 180-day churn)
+    "falling k=0.6": (0.6, 0.6, 0.45, 0.40),
+    "constant k=1": (1.0, 1.0, 0.45, 0.40),
+    "rising k=1.8": (1.8, 1.8, 0.45, 0.40),
+    "delayed 0.6 vs 3": (0.6, 3.0, 0.20, 0.20),
+}
+
+
+def _weibull_S(h, k, churn):
+    return math.exp(math.log1p(-churn) * (h / 180.0) ** k)
+
+
+def _survival_rows(rng, arm, n, k, churn, follow_max, days=180):
+    e = rng.exponential(1.0, n)
+    t = 180.0 * (e / -math.log1p(-churn)) ** (1.0 / k)
+    c = follow_max - rng.random(n) * 70.0  # assigned over 10 weeks, cut at follow_max after the first
+    end = np.minimum(np.minimum(t, c), days)
+    ev = t <= np.minimum(c, days)
+    day = np.floor(end).astype(int)
+    df = pd.DataFrame({"day": day, "exits": 1, "events": ev.astype(int), "time_sum": end})
+    tab = df.groupby("day", as_index=False).sum()
+    tab["arm"] = arm
+    full = c >= days
+    row = {
+        "metric": "retention",
+        "family": "time-to-event",
+        "arm": arm,
+        "n": int(full.sum()),
+        "successes": int((t[full] > days).sum()),
+        "accounts": int(full.sum()),
+        "excluded": int((~full).sum()),
+    }
+    return tab, row
+
+
+def retention_part(reps: int, n: int) -> pd.DataFrame:
+    rows = []
+    for name, (kc, kt, pc, pt) in HAZARDS.items():
+        for follow in (130.0, 200.0):
+            cover = withheld = 0
+            for i in range(reps):
+                rng = np.random.default_rng([i, int(follow), len(name)])
+                tc, rc = _survival_rows(rng, "c", n, kc, pc, follow)
+                tt, rt = _survival_rows(rng, "t", n, kt, pt, follow)
+                doc = analyze_stats(
+                    pd.DataFrame([rc, rt]),
+                    Design("c", ["t"], primary="retention"),
+                    Settings(seed=i, draws=2000),
+                    survival=pd.concat([tc, tt]),
+                )
+                m = doc["metrics"]["retention"]
+                h = m["horizon_days"]
+                truth = _weibull_S(h, kt, pt) - _weibull_S(h, kc, pc)
+                lo, hi = m["effect"]["difference"]["interval"]
+                cover += lo <= truth <= hi
+                withheld += bool(m["decision"].get("no_verdict"))
+            r = _row(f"{name}, follow-up {follow:.0f} d", reps, cover, 0)
+            r.pop("aa_p_better_gt_95"), r.pop("mc_se_aa"), r.pop("aa_ok")
+            r["no_verdict_at_180"] = withheld / reps
+            rows.append(r)
+    return pd.DataFrame(rows)
+
+
+# --- clusters: A/A randomized by agent -------------------------------------------------------------------
+
+
+def _agent_cells(rng, family, arm, agents, size=60):
+    out = []
+    for g in range(agents):
+        m = int(rng.poisson(size)) + 5  # unequal agents
+        u = rng.normal(0.0, 1.0)  # the agent's skill shifts every family's mean
+        row = {"arm": arm, "agent_id": f"{arm}{g}", "n": m, "accounts": m, "excluded": 0}
+        if family == "binary":
+            y = rng.random(m) < 1 / (1 + math.exp(1.8 - 0.4 * u))
+            row |= {"successes": int(y.sum()), "sum": float(y.sum())}
+        elif family == "count":
+            y = rng.poisson(rng.gamma(0.5, 0.3 * math.exp(0.4 * u) / 0.5, m))
+            row |= {"sum": float(y.sum()), "sum_sq": float((y * y).sum())}
+        elif family == "ordinal":
+            cuts = np.array([-1.3, -0.3, 0.7, 1.8])
+            latent = 0.4 * u + rng.logistic(size=m)
+            y = 1 + np.searchsorted(cuts, latent)
+            row |= {f"cat_{k}": int((y == k).sum()) for k in range(1, 6)}
+        elif family == "continuous":
+            y = rng.lognormal(5.5 + 0.2 * u, 0.8, m)
+            row |= {"sum": float(y.sum()), "sum_sq": float((y * y).sum())}
+        else:
+            x = rng.gamma(2.0, 600.0, m)
+            y = np.where(rng.random(m) < 0.3 + 0.08 * np.tanh(u), x * rng.beta(2, 5, m), 0.0)
+            row |= {"sum": y.sum(), "sum_sq": (y * y).sum(), "denom": x.sum(), "denom_sq": (x * x).sum(), "cross": (x * y).sum()}
+        out.append(row)
+    return out
+
+
+def clusters_part(reps: int, sizes=(2, 5, 10, 20)) -> pd.DataFrame:
+    rows = []
+    for fam, (metric, family, _, _) in FAMILIES.items():
+        for agents in sizes:
+            cover = excl = withheld = 0
+            for i in range(reps):
+                rng = np.random.default_rng([i, agents, len(fam)])
+                cells = pd.DataFrame(_agent_cells(rng, family, "c", agents) + _agent_cells(rng, family, "t", agents))
+                cells["metric"], cells["family"] = metric, family
+                num = [c for c in cells.columns if c not in ("arm", "agent_id", "metric", "family")]
+                stats = cells.groupby(["metric", "family", "arm"], as_index=False)[num].sum()
+                doc = analyze_stats(
+                    stats,
+                    Design("c", ["t"], primary=metric, randomization="agent"),
+                    Settings(seed=i, draws=2000),
+                    agent_stats=cells,
+                )
+                m = doc["metrics"][metric]
+                lo, hi = m["effect"]["difference"]["interval"]
+                cover += lo <= 0 <= hi
+                excl += not (lo <= 0 <= hi)
+                withheld += bool(m["decision"].get("no_verdict"))
+            r = _row(f"{fam}, {agents} agents/arm", reps, cover, excl)
+            r["aa_excludes_0"] = r.pop("aa_p_better_gt_95")
+            r.pop("mc_se_aa"), r.pop("aa_ok")
+            r["no_verdict"] = withheld / reps
+            rows.append(r)
+    return pd.DataFrame(rows)
+
+
 def pilots_part(preset: str, pilots: int, accounts: int) -> pd.DataFrame:
     from workbench.effects.analyze import analyze_pilot
     from workbench.simulate.pilot import simulate_pilot
@@ -178,13 +314,25 @@ def main() -> None:
     f = sub.add_parser("family")
     f.add_argument("--reps", type=int, default=400)
     f.add_argument("--n", type=int, default=2000)
+    r = sub.add_parser("retention")
+    r.add_argument("--reps", type=int, default=300)
+    r.add_argument("--n", type=int, default=2000)
+    c = sub.add_parser("clusters")
+    c.add_argument("--reps", type=int, default=300)
     p = sub.add_parser("pilots")
     p.add_argument("--preset", default="realistic", choices=["realistic", "null", "vendor-claims"])
     p.add_argument("--pilots", type=int, default=200)
     p.add_argument("--accounts", type=int, default=4000)
     a = ap.parse_args()
     t0 = time.perf_counter()
-    table = family_part(a.reps, a.n) if a.part == "family" else pilots_part(a.preset, a.pilots, a.accounts)
+    if a.part == "family":
+        table = family_part(a.reps, a.n)
+    elif a.part == "retention":
+        table = retention_part(a.reps, a.n)
+    elif a.part == "clusters":
+        table = clusters_part(a.reps)
+    else:
+        table = pilots_part(a.preset, a.pilots, a.accounts)
     pd.set_option("display.width", 200)
     print(table.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
     print(f"\n{time.perf_counter() - t0:.1f} s")
