@@ -76,6 +76,9 @@ def posterior(metric: str, row: dict, priors: dict, rng, settings: Settings, des
         return (*conjugate.ordinal(row, priors, rng, d, cats, q, deff), conjugate.MODELS["ordinal"])
     if fam == "ratio":
         return (*conjugate.ratio(row, priors, rng, d, deff), conjugate.MODELS["ratio"])
+    acc = conjugate.by_account(row)
+    if acc is not None:  # handle time: contacts nested in accounts, the account is the unit
+        return (*conjugate.ratio(acc, priors, rng, d, deff), "ratio_of_account_totals_delta_normal")
     return (*conjugate.continuous(row, priors, rng, d, deff), conjugate.MODELS["continuous"])
 
 
@@ -92,6 +95,9 @@ def _frequentist(metric: str, fam: str, c: dict, t: dict, level: float, agent_ce
         cats = SCALES[metric]
         return frequentist.ordinal_mean(c, t, level, cats, np.array(score_weights(cats, ORDINAL_QUANTITY[metric])))
     if fam == "continuous":
+        ac, at = conjugate.by_account(c), conjugate.by_account(t)
+        if ac is not None and at is not None:
+            return dict(frequentist.ratio_of_totals(ac, at, level), unit="account")
         return frequentist.means(c, t, level)
     return {"method": "none", "difference": None, "interval": [None, None], "p_value": None}
 
@@ -211,7 +217,7 @@ def compare_metric(
         cd, cp, model = posterior(metric, c, priors, rng, settings, design, deff)
         td, tp, _ = posterior(metric, t, priors, rng, settings, design, deff)
         small = min(c.get("n", 0) or 0, t.get("n", 0) or 0)
-        approx = model in ("normal_mean_jeffreys", "ratio_of_totals_delta_normal")
+        approx = model in ("normal_mean_jeffreys", "ratio_of_totals_delta_normal", "ratio_of_account_totals_delta_normal")
         diag = _exact_diagnostics(settings, bool(np.isfinite(cd).all() and np.isfinite(td).all()) and not (approx and small < 30))
         if approx and small < 30:
             diag["note"] = "fewer than 30 units in an arm: the large-sample posterior is not trusted"

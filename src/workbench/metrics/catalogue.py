@@ -262,6 +262,8 @@ STAT_COLUMNS: dict[str, str] = {
     "denom": "ratio metrics: sum of the per-account denominator x",
     "denom_sq": "ratio metrics: sum of x squared",
     "cross": "ratio metrics: sum of x * y",
+    "acct_sum_sq": "handle_time: sum over accounts of the squared per-account seconds (denom, denom_sq, cross: "
+    "per-account reached contacts x, x squared, x * seconds), so its variance is clustered by account",
     "cat_0 .. cat_10": "ordinal metrics: responders per score (csat 1-5, nps 0-10)",
     "events": "retention: accounts that left the lender within the retention window, censored at observed_until",
     "exposure": "retention: account-days at risk within the retention window, censored at observed_until",

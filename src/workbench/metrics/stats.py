@@ -6,7 +6,7 @@ one row per metric x arm (x segment | agent_id | week), columns documented in
 :data:`workbench.metrics.catalogue.STAT_COLUMNS` and ``docs/metrics.md``::
 
     metric family arm [by..] accounts excluded n sum sum_sq successes
-    denom denom_sq cross cat_0..cat_10 events exposure
+    denom denom_sq cross acct_sum_sq cat_0..cat_10 events exposure
     cov_n cov_sum cov_sum_sq cov_cross cov_cross_denom
     mean response_rate top2 per_account reached_contacts
 
@@ -71,7 +71,19 @@ SPECS: dict[str, dict[str, Any]] = {
 }
 
 COUNTS = ["accounts", "excluded", "n", "successes", "events", "cov_n"] + [f"cat_{k}" for k in range(11)]
-SUMS = ["sum", "sum_sq", "denom", "denom_sq", "cross", "exposure", "cov_sum", "cov_sum_sq", "cov_cross", "cov_cross_denom"]
+SUMS = [
+    "sum",
+    "sum_sq",
+    "denom",
+    "denom_sq",
+    "cross",
+    "acct_sum_sq",
+    "exposure",
+    "cov_sum",
+    "cov_sum_sq",
+    "cov_cross",
+    "cov_cross_denom",
+]
 DERIVED = ["mean", "response_rate", "top2", "per_account", "reached_contacts"]
 COLUMNS = [
     "metric",
@@ -87,6 +99,7 @@ COLUMNS = [
     "denom",
     "denom_sq",
     "cross",
+    "acct_sum_sq",
     *[f"cat_{k}" for k in range(11)],
     "events",
     "exposure",
@@ -120,6 +133,11 @@ def _aggs(t, metric: str, covariate: str | None) -> dict[str, tuple[Any, str, bo
     f: dict[str, tuple[Any, str, bool]] = {"accounts": (t.count(), flag, True)}
     if metric == "handle_time":
         f |= {"n": (t.ht_n.sum(), flag, False), "sum": (t.ht_sum.sum(), flag, False), "sum_sq": (t.ht_sq.sum(), flag, False)}
+        # Contacts are not the randomized unit: per-account totals (x contacts, y seconds)
+        # give the variance of the ratio sum(y) / sum(x) clustered by account.
+        x, y = t.ht_n.cast("float64"), t.ht_sum.cast("float64")
+        f |= {"denom": (x.sum(), flag, False), "denom_sq": ((x * x).sum(), flag, False)}
+        f |= {"cross": ((x * y).sum(), flag, False), "acct_sum_sq": ((y * y).sum(), flag, False)}
         return {f"{metric}__{k}": v for k, v in f.items()}
     y = t[spec["y"]].cast("float64")
     unit = y.notnull() if spec["y"] in NULLABLE_OUTCOMES else None

@@ -123,6 +123,27 @@ def continuous(row, priors, rng, draws, design_effect: float = 1.0):
     return mean + math.sqrt(var * design_effect / n) * rng.standard_t(n - 1, draws), None
 
 
+def by_account(row) -> dict | None:
+    """Handle time as a ratio of per-account totals, or None without the per-account sums.
+
+    Seconds per reached contact is sum(y) / sum(x) over accounts (y an account's
+    seconds, x its reached contacts); with ``acct_sum_sq`` = sum y^2,
+    ``denom_sq`` = sum x^2 and ``cross`` = sum x y, :func:`ratio` gives its
+    variance with the account (the randomized unit) as the unit, not the contact.
+    """
+    a, x, ss = _f(row, "accounts"), _f(row, "denom"), _f(row, "acct_sum_sq", float("nan"))
+    if a < 2 or x <= 0 or not math.isfinite(ss):
+        return None
+    return {
+        "n": a,
+        "sum": _f(row, "sum"),
+        "sum_sq": ss,
+        "denom": x,
+        "denom_sq": _f(row, "denom_sq"),
+        "cross": _f(row, "cross"),
+    }
+
+
 def ratio(row, priors, rng, draws, design_effect: float = 1.0):
     """Ratio of totals R = sum(y) / sum(x), large-sample normal posterior (delta method).
 
