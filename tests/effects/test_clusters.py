@@ -97,3 +97,20 @@ def test_cluster_robust_cross_check_by_hand():
     from scipy import stats
 
     assert half == pytest.approx(stats.t.ppf(0.975, 2) * math.sqrt(0.25 + 1.0))
+
+
+def test_simulated_pilot_with_two_agents_per_arm_gets_no_verdict_anywhere(tmp_path):
+    from workbench.contract.io import write_pilot
+    from workbench.effects.analyze import design_from_config
+    from workbench.metrics.stats import compute_metrics
+    from workbench.simulate.pilot import simulate_tables
+
+    cfg, tables, _ = simulate_tables(1_500, seed=8, preset="null", agents=4, randomization="agent", with_truth=False)
+    path = write_pilot(tmp_path / "p", cfg, tables, "parquet")
+    stats, agents = compute_metrics(path), compute_metrics(path, by=["agent_id"])
+    doc = analyze_stats(stats, design_from_config(cfg), Settings(draws=500), agent_stats=agents)
+    assert len(doc["metrics"]) >= 8
+    for m, r in doc["metrics"].items():
+        if r["role"] != "descriptive":
+            assert r["decision"]["no_verdict"], m
+            assert "2 in pressure, 2 in empathy" in r["decision"]["reason"], m
