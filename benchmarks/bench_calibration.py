@@ -12,7 +12,8 @@ Two parts, each printing a table with Monte-Carlo standard errors
             difference at the horizon reported, and how often 180 days is withheld.
 ``clusters`` A/A pilots randomized by agent (agent effects on every family's mean,
             unequal agent sizes) with 2, 5, 10, 20 agents per arm: coverage of 0, the
-            share of intervals excluding 0, and the share given no verdict.
+            share of intervals excluding 0, and the share given no verdict; retention
+            too (per-agent survival tables, agents shifting the hazard).
 ``pilots``  whole simulated pilots (``workbench.simulate.pilot``) through metrics and
             ``analyze``, judged against ``truth.json`` (the planted marginal
             intention-to-treat effects); resumable: one JSON line per pilot in
@@ -233,8 +234,49 @@ def _agent_cells(rng, family, arm, agents, size=60):
     return out
 
 
-def clusters_part(reps: int, sizes=(2, 5, 10, 20)) -> pd.DataFrame:
+def _retention_agents(rng, agents, size=60, follow=200.0):
+    tabs, cells = [], []
+    for arm in ("c", "t"):
+        for g in range(agents):
+            m = int(rng.poisson(size)) + 5
+            churn = 1 - math.exp(math.log(0.55) * math.exp(0.4 * rng.normal()))  # agent shifts the hazard
+            tab, row = _survival_rows(rng, arm, m, 0.8, churn, follow)
+            tab["agent_id"], row["agent_id"] = f"{arm}{g}", f"{arm}{g}"
+            tabs.append(tab)
+            cells.append(row)
+    return pd.concat(tabs), pd.DataFrame(cells)
+
+
+def retention_clusters(reps: int, sizes) -> list[dict]:
     rows = []
+    for agents in sizes:
+        cover = withheld = 0
+        for i in range(reps):
+            rng = np.random.default_rng([i, agents, 99])
+            tab, cells = _retention_agents(rng, agents)
+            num = ["n", "successes", "accounts", "excluded"]
+            stats = cells.groupby(["metric", "family", "arm"], as_index=False)[num].sum()
+            doc = analyze_stats(
+                stats,
+                Design("c", ["t"], primary="retention", randomization="agent"),
+                Settings(seed=i, draws=2000),
+                agent_stats=cells,
+                survival=tab,
+            )
+            m = doc["metrics"]["retention"]
+            lo, hi = m["effect"]["difference"]["interval"]
+            cover += lo <= 0 <= hi
+            withheld += bool(m["decision"].get("no_verdict"))
+        r = _row(f"retention, {agents} agents/arm", reps, cover, reps - cover)
+        r["aa_excludes_0"] = r.pop("aa_p_better_gt_95")
+        r.pop("mc_se_aa"), r.pop("aa_ok")
+        r["no_verdict"] = withheld / reps
+        rows.append(r)
+    return rows
+
+
+def clusters_part(reps: int, sizes=(2, 5, 10, 20)) -> pd.DataFrame:
+    rows = retention_clusters(reps, sizes)
     for fam, (metric, family, _, _) in FAMILIES.items():
         for agents in sizes:
             cover = excl = withheld = 0
@@ -319,6 +361,7 @@ def main() -> None:
     r.add_argument("--n", type=int, default=2000)
     c = sub.add_parser("clusters")
     c.add_argument("--reps", type=int, default=300)
+    c.add_argument("--only-retention", action="store_true")
     p = sub.add_parser("pilots")
     p.add_argument("--preset", default="realistic", choices=["realistic", "null", "vendor-claims"])
     p.add_argument("--pilots", type=int, default=200)
@@ -330,7 +373,7 @@ def main() -> None:
     elif a.part == "retention":
         table = retention_part(a.reps, a.n)
     elif a.part == "clusters":
-        table = clusters_part(a.reps)
+        table = pd.DataFrame(retention_clusters(a.reps, (2, 5, 10, 20))) if a.only_retention else clusters_part(a.reps)
     else:
         table = pilots_part(a.preset, a.pilots, a.accounts)
     pd.set_option("display.width", 200)

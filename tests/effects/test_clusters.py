@@ -114,3 +114,22 @@ def test_simulated_pilot_with_two_agents_per_arm_gets_no_verdict_anywhere(tmp_pa
         if r["role"] != "descriptive":
             assert r["decision"]["no_verdict"], m
             assert "2 in pressure, 2 in empathy" in r["decision"]["reason"], m
+
+
+def test_retention_by_agent_is_clustered(tmp_path):
+    from workbench.contract.io import write_pilot
+    from workbench.effects.analyze import design_from_config
+    from workbench.metrics.engine import open_pilot
+    from workbench.metrics.stats import compute_metrics, survival_table
+    from workbench.simulate.pilot import simulate_tables
+
+    cfg, tables, _ = simulate_tables(1_500, seed=9, preset="null", agents=20, randomization="agent", with_truth=False)
+    path = write_pilot(tmp_path / "p", cfg, tables, "parquet")
+    stats = compute_metrics(path, metrics=["retention"])
+    agents = compute_metrics(path, by=["agent_id"], metrics=["retention"])
+    p = open_pilot(path)
+    surv = survival_table(p.tables, p.config, by=["agent_id"])
+    doc = analyze_stats(stats, design_from_config(cfg), Settings(draws=1000), agent_stats=agents, survival=surv)
+    r = doc["metrics"]["retention"]
+    assert r["model"] == "piecewise_exponential_cluster_robust_cr2_t"
+    assert r["observable"] and not r["decision"].get("no_verdict")

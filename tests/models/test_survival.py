@@ -86,3 +86,22 @@ def test_without_table_both_arms_get_the_same_model():
     r = retention(c, dict(t, n=0, successes=0), None, 180, DEFAULT_PRIORS, rng, 1000, 0.95)
     assert r.model == "exponential_survival_extrapolated" and not r.observable
     assert "extrapolation" in r.reason
+
+
+def test_clustered_survival_by_hand():
+    # Two agents, one piece [0, 30): agent a 2 events in 100 account-days, agent b none in 100.
+    t = pd.DataFrame(
+        [
+            {"arm": "c", "agent_id": "a", "day": 5, "exits": 2, "events": 2, "time_sum": 10.0},
+            {"arm": "c", "agent_id": "a", "day": 30, "exits": 3, "events": 0, "time_sum": 90.0},
+            {"arm": "c", "agent_id": "b", "day": 30, "exits": 5, "events": 0, "time_sum": 150.0},
+        ]
+    )
+    post, g = survival.clustered_survival(t, np.random.default_rng(0), 200_000, 30)
+    lam = 2 / (10 + 90 + 150 - 0)  # exposure: 10 + 3 x 30 + 5 x 30 = 250 account-days
+    psi = np.array([-(2 - lam * 100) * 30 / 250, -(0 - lam * 150) * 30 / 250])
+    se = math.sqrt(float(np.sum(psi**2 / (1 - np.array([0.5, 0.5])))))
+    assert g == 2
+    # exp is monotone: quantiles of S are exp of the quantiles of log S = -lam w + se t(1)
+    assert math.log(np.median(post)) == pytest.approx(-lam * 30, abs=0.005)
+    assert math.log(np.quantile(post, 0.025) / np.median(post)) == pytest.approx(-12.706 * se, rel=0.05)

@@ -239,7 +239,8 @@ def analyze_run(pilot, settings: Settings | None = None, backend: str = "duckdb"
         binary = [m for m in pd.unique(stats["metric"]) if CATALOGUE[m].family == "binary"]
         seg_agent = sufficient_stats(p.tables, cfg, by=["segment", "agent_id"], metrics=binary) if "segment" in cols else None
         hier = fit_hierarchical(agent_stats, seg_agent, design, settings, binary)
-    surv = survival_table(p.tables, cfg) if "retention" in set(stats["metric"]) else None
+    by_agent = ["agent_id"] if cfg.randomization == "agent" and "agent_id" in cols else []
+    surv = survival_table(p.tables, cfg, by=by_agent) if "retention" in set(stats["metric"]) else None
     draws: dict = {}
     doc = analyze_stats(stats, design, settings, agent_stats, segment_stats, hier, cfg.min_cell_size, draws, surv)
     apply_checks(doc, p.tables, cfg)

@@ -205,7 +205,10 @@ def compare_metric(
         cp, tp = hierarchical.prior_draws.get(c["arm"]), hierarchical.prior_draws.get(t["arm"])
         model, diag = hierarchical.model, dict(hierarchical.diagnostics)
     elif fam == "time-to-event":
-        r = retention(c, t, survival, design.retention_days, priors, rng, settings.draws, settings.level, deff)
+        agents = design.randomization == "agent" and survival is not None and "agent_id" in survival
+        r = retention(
+            c, t, survival, design.retention_days, priors, rng, settings.draws, settings.level, 1.0 if agents else deff, agents
+        )
         cd, td, cp, tp, model, withheld = r.control, r.treatment, r.control_prior, r.treatment_prior, r.model, r.reason
         extra = dict(r.extra, horizon_days=r.horizon_days, retention_days=design.retention_days, observable=r.observable)
         diag = _exact_diagnostics(settings, bool(np.isfinite(cd).all() and np.isfinite(td).all()))
@@ -227,7 +230,7 @@ def compare_metric(
         draws_out[c["arm"]], draws_out[t["arm"]] = cd, td
     rope = (design.rope or {}).get(metric)
     res = effects.compare(cd, td, higher_is_better=hib, level=settings.level, rope=rope, metric=metric)
-    modelled = hierarchical is not None or model in ("piecewise_exponential_survival", "cluster_robust_cr2_t")
+    modelled = hierarchical is not None or model.startswith(("piecewise_exponential", "cluster_robust_cr2_t"))
     res["control"] = _arm_block(c, float(np.mean(cd)) if modelled else None)
     res["treatment"] = _arm_block(t, float(np.mean(td)) if modelled else None)
     res["model"] = model

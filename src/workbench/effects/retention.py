@@ -73,9 +73,22 @@ def km_block(tc: pd.DataFrame, tt: pd.DataFrame, horizon: float, level: float) -
 
 
 def retention(
-    c: dict, t: dict, table: pd.DataFrame | None, days: float, priors: dict, rng, draws: int, level: float, deff: float = 1.0
+    c: dict,
+    t: dict,
+    table: pd.DataFrame | None,
+    days: float,
+    priors: dict,
+    rng,
+    draws: int,
+    level: float,
+    deff: float = 1.0,
+    clustered: bool = False,
 ) -> Retention:
-    """Retention draws for both arms, decided on both arms together (see the module docstring)."""
+    """Retention draws for both arms, decided on both arms together (see the module docstring).
+
+    ``clustered`` (agent randomization) with an ``agent_id`` column in ``table``:
+    errors clustered by agent (:func:`workbench.models.survival.clustered_survival`).
+    """
     tc, tt = _arm_table(table, c["arm"]), _arm_table(table, t["arm"])
     if tc is not None and tt is not None:
         reach = min(survival.supported_horizon(tc), survival.supported_horizon(tt))
@@ -85,6 +98,14 @@ def retention(
             return Retention(nan, nan, None, None, "piecewise_exponential_survival", 0.0, False, "no follow-up to speak of")
         cd, cp = survival.piecewise_survival(tc, priors, rng, draws, horizon, deff)
         td, tp = survival.piecewise_survival(tt, priors, rng, draws, horizon, deff)
+        model = "piecewise_exponential_survival"
+        if clustered and "agent_id" in table:
+            # Agents randomized: the same hazards with CR2 errors by agent, t(G - 1).
+            cd, td = (
+                survival.clustered_survival(tc, rng, draws, horizon)[0],
+                survival.clustered_survival(tt, rng, draws, horizon)[0],
+            )
+            model = "piecewise_exponential_cluster_robust_cr2_t"
         km, freq = km_block(tc, tt, horizon, level)
         ok = horizon >= days
         return Retention(
@@ -92,7 +113,7 @@ def retention(
             td,
             cp,
             tp,
-            "piecewise_exponential_survival",
+            model,
             horizon,
             ok,
             None if ok else not_observable(days, horizon),
