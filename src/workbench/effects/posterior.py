@@ -3,7 +3,12 @@
 For each metric the family decides the model (``docs/models.md``): exact
 conjugate posteriors where they exist, the hierarchical PyMC model when the
 randomization is by agent (fitted beforehand and passed in), and
-large-sample posteriors for ratios and means. Every model ends in draws of
+large-sample posteriors for ratios and means. Retention is decided for both
+arms together by :mod:`workbench.effects.retention`; under agent
+randomization the other families take CR2 cluster-robust arm means
+(:mod:`workbench.effects.clusters`), and too few agents per arm, or retention
+not yet observed to ``retention_days``, leave the metric without a verdict
+(``decision.no_verdict``, the reason in words). Every model ends in draws of
 each arm's mean in the metric's unit, which :mod:`workbench.effects.compare`
 turns into the effect summary.
 """
