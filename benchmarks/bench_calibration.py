@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.effects.analyze import Design, Settings, analyze_stats
+from workbench.simulate.presets import PRESETS
 
 CACHE = Path(__file__).parent / ".cache"
 
@@ -363,7 +364,7 @@ def main() -> None:
     c.add_argument("--reps", type=int, default=300)
     c.add_argument("--only-retention", action="store_true")
     p = sub.add_parser("pilots")
-    p.add_argument("--preset", default="realistic", choices=["realistic", "null", "vendor-claims"])
+    p.add_argument("--preset", default="realistic", choices=list(PRESETS))
     p.add_argument("--pilots", type=int, default=200)
     p.add_argument("--accounts", type=int, default=4000)
     a = ap.parse_args()
