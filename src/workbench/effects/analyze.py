@@ -91,6 +91,8 @@ def analyze_stats(
             if arm not in arms:
                 continue
             empty = [a for a in (design.control, arm) if not (arms[a].get("n") or 0)]
+            if metric == "retention" and survival is not None:  # censored accounts count in the survival model
+                empty = [a for a in (design.control, arm) if a not in set(survival["arm"])]
             if empty:  # nothing to compare: say so instead of fitting an empty arm
                 doc.setdefault("not_estimable", {}).setdefault(metric, {})[arm] = (
                     f"no eligible account in {' and '.join(empty)}: every account's window for {metric} "
