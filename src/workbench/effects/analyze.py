@@ -21,6 +21,7 @@ from workbench.effects.decision import control_fdr, overall_decision, prob_best
 from workbench.effects.gates import apply_checks, apply_plan, plan_path, plan_thresholds
 from workbench.effects.posterior import compare_metric, direction
 from workbench.effects.results import SCHEMA_VERSION, to_json
+from workbench.effects.retention import followed
 from workbench.effects.segments import segment_effects
 from workbench.effects.spec import Design, Settings, design_from_config
 from workbench.errors import PlanError
@@ -92,7 +93,7 @@ def analyze_stats(
                 continue
             empty = [a for a in (design.control, arm) if not (arms[a].get("n") or 0)]
             if metric == "retention" and survival is not None:  # censored accounts count in the survival model
-                empty = [a for a in (design.control, arm) if a not in set(survival["arm"])]
+                empty = [a for a in (design.control, arm) if not followed(survival, a)]
             if empty:  # nothing to compare: say so instead of fitting an empty arm
                 doc.setdefault("not_estimable", {}).setdefault(metric, {})[arm] = (
                     f"no eligible account in {' and '.join(empty)}: every account's window for {metric} "

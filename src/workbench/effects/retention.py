@@ -48,6 +48,12 @@ def _arm_table(table: pd.DataFrame | None, arm: str) -> pd.DataFrame | None:
     return t if not t.empty else None
 
 
+def followed(table: pd.DataFrame | None, arm: str) -> bool:
+    """Does ``arm`` have follow-up to speak of (a horizon of at least one day)?"""
+    t = _arm_table(table, arm)
+    return t is not None and survival.supported_horizon(t) >= 1
+
+
 def not_observable(days: float, horizon: float) -> str:
     return (
         f"not yet observable at {days:g} days: the longest follow-up both arms support is {horizon:g} days; "
