@@ -23,7 +23,7 @@ import pandas as pd
 
 from workbench.effects import clusters, cuped, frequentist
 from workbench.effects import compare as effects
-from workbench.effects.decision import role_of, verdict
+from workbench.effects.decision import Decision, role_of, verdict
 from workbench.effects.retention import retention
 from workbench.effects.spec import Design, Settings
 from workbench.metrics.catalogue import CATALOGUE, ORDINAL_QUANTITY, SCALES, score_weights
@@ -130,9 +130,9 @@ def _exact_diagnostics(settings: Settings, ok: bool) -> dict:
     }
 
 
-def no_verdict(reason: str) -> dict:
+def no_verdict(reason: str, role: str = "exploratory") -> dict:
     """The decision when the design cannot answer: inconclusive, with the reason in words."""
-    return {"verdict": "inconclusive", "reason": reason, "no_verdict": True}
+    return {**Decision("inconclusive", role, reason).as_dict(), "no_verdict": True}
 
 
 def _clustered(design: Design, cells: pd.DataFrame | None, control: str, arm: str) -> bool:
@@ -280,7 +280,7 @@ def compare_metric(
     res["role"] = role
     res["decision"] = verdict(role, res, cd, td, hib, design, metric, settings.thresholds)
     if withheld and role != "descriptive":
-        res["decision"] = no_verdict(withheld)
+        res["decision"] = no_verdict(withheld, role)
     if metric in CATALOGUE and fam == CATALOGUE[metric].family:
         m = CATALOGUE[metric]
         res.update(unit=m.unit, label=m.label, higher_is_better=m.higher_is_better, descriptive=m.descriptive)
