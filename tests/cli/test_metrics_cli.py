@@ -59,7 +59,7 @@ def test_bad_input_is_one_line_per_problem_and_exit_1(build, tmp_path):
     (tmp_path / "bad").mkdir()
     (tmp_path / "bad" / "pilot.yml").write_text("name: x\narms: {control: a}\n")
     r = runner.invoke(app, ["metrics", str(tmp_path / "bad")])
-    assert r.exit_code == 1 and r.stderr.startswith("pilot.yml:") and "Traceback" not in r.output
+    assert r.exit_code == 1 and r.stderr.startswith("ERROR pilot.yml:") and "Traceback" not in r.output
 
 
 def test_by_accepts_the_comma_list_and_engine_flag(tmp_path):
