@@ -34,13 +34,12 @@ def _crm(t):
 
 
 def _config(**over):
-    return config_dict(
-        arms={"control": "Control", "treatment": "Empathy"},
-        columns=CRM_COLUMNS,
-        values={"contacts.channel": {"Phone": "call"}},
-        timestamp_format="%m/%d/%Y %H:%M",
-        **over,
-    )
+    mapping = {
+        "columns": CRM_COLUMNS,
+        "values": {"contacts.channel": {"Phone": "call"}},
+        "timestamp_format": "%m/%d/%Y %H:%M",
+    }
+    return config_dict(arms={"control": "Control", "treatment": "Empathy"}, **(mapping | over))
 
 
 def _hashes(root):
