@@ -150,3 +150,12 @@ def test_rules_on_their_own():
     assert slash_format(pd.Series(["2026-03-01"])) == (None, [])
     assert "month-first dates: set timestamp_format: '%m/%d/%Y %H:%M'" in timestamp_hint(pd.Series(["03/15/2026 14:22"]), None)
     assert "did you mean 'Account ID'?" in missing_column_rule("accounts", "account_id", ["Account ID", "Group"])
+
+
+def test_a_misspelt_export_column_in_columns_is_named_with_the_closest(tmp_path):
+    cfg = _config(columns={"accounts": {"Acount ID": "account_id", "Group": "arm", "Balance": "balance"}})
+    report = validate_pilot(make_pilot(tmp_path / "p", "csv", cfg, _crm))
+    assert "WARNING pilot.yml.columns.accounts ['Acount ID' is not a column of accounts; did you mean 'Account ID'?]" in [
+        p.line() for p in report.warnings
+    ]
+    assert any(p.line().startswith("ERROR accounts.account_id [required column missing") for p in report.errors)

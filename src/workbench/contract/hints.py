@@ -14,6 +14,9 @@ import re
 
 import pandas as pd
 
+from workbench.contract.mapping import Mapping
+from workbench.errors import Problem
+
 SHOWN = 3  # offending values per problem line
 WIDTH = 30  # characters of one shown value
 FOUND = 12  # column names listed when a required one is missing
@@ -95,3 +98,15 @@ def timestamp_hint(bad: pd.Series, fmt: str | None) -> str:
             f"{choices[0]!r} (month first) or {choices[1]!r} (day first)"
         )
     return "e.g. 2026-03-01T14:22:00Z, or set timestamp_format in pilot.yml (strptime codes)"
+
+
+def unmatched_renames(table: str, found: list[str], mapping: Mapping) -> list[Problem]:
+    """A warning per pilot.yml ``columns`` entry whose export column is not in the file (a typo?)."""
+    out = []
+    for src, dst in mapping.columns.get(table, {}).items():
+        if src in found or dst in found:
+            continue
+        close = closest_column(src, found)
+        hint = f"did you mean {close!r}?" if close else f"found {', '.join(map(repr, found[:FOUND]))}"
+        out.append(Problem("pilot.yml", f"columns.{table}", f"{src!r} is not a column of {table}; {hint}", severity="warning"))
+    return out

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.contract.config import ConfigError, PilotConfig, load_config
-from workbench.contract.hints import missing_column_rule, shown_values, timestamp_hint
+from workbench.contract.hints import missing_column_rule, shown_values, timestamp_hint, unmatched_renames
 from workbench.contract.mapping import Mapping, map_values_frame, number_text, rename_frame, timestamp_text
 from workbench.contract.tables import TABLES, Table
 from workbench.errors import PilotError, Problem
@@ -346,6 +346,7 @@ def coerce(
     mapping = mapping or Mapping()
     problems: list[Problem] = []
     unparsed: dict[str, pd.Index] = {}
+    problems += unmatched_renames(name, [str(c) for c in df.columns], mapping)
     df = rename_frame(name, df, mapping)
     out = df.copy()
     for col, spec in table.columns.items():
