@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Annotated
 
 import pandas as pd
+import pyarrow.parquet as pq
 import typer
 import yaml
 
@@ -89,7 +90,8 @@ def read_sample(path: Path) -> pd.DataFrame:
     """The first rows of an export, as text (CSV) or as stored (Parquet)."""
     try:
         if path.name.endswith((".parquet", ".pq")):
-            return pd.read_parquet(path).head(SAMPLE)
+            first = next(pq.ParquetFile(path).iter_batches(batch_size=SAMPLE), None)  # not the whole export
+            return first.to_pandas() if first is not None else pd.read_parquet(path)
         return pd.read_csv(path, dtype="string", keep_default_na=False, na_values=[""], nrows=SAMPLE)
     except FileNotFoundError:
         fail(f"ERROR {path} [--from]: file not found")

@@ -107,26 +107,36 @@ def rename_frame(table: str, df: pd.DataFrame, mapping: Mapping) -> pd.DataFrame
     return df.rename(columns=ren) if ren else df
 
 
+def mapped_value(value: str, pairs: dict[str, str], enum: tuple[str, ...] | None) -> str:
+    """One value as the contract reads it (the rule :func:`map_values_table` writes in ibis).
+
+    Enumerations: the lower-case value when it is one of the enumeration, else
+    the mapping of its lower case, else the value as written. Other columns:
+    the mapping of the value, else the value.
+    """
+    if enum is None:
+        return pairs.get(value, value)
+    key = value.lower()
+    return key if key in enum else pairs.get(key, value)
+
+
 def map_values_frame(table: str, df: pd.DataFrame, mapping: Mapping) -> pd.DataFrame:
-    """Map values of string columns (already trimmed); unmapped values stay as they are, to be reported."""
+    """Map values of string columns (already trimmed); unmapped values stay as they are, to be reported.
+
+    The rule is applied to the distinct values only (a channel column of
+    millions of rows holds a handful), and the column is rewritten only when
+    one of them changes.
+    """
     out = df
     for col in mapping.mapped_columns(table):
         if col not in out.columns:
             continue
         pairs, enum = mapping.value_map(table, col)
         s = out[col].astype("string")
-        # Vectorised (contacts can hold millions of rows): canonical enumeration
-        # values first, then the mapping; anything else stays as written.
-        key = s if enum is None else s.str.lower()
-        mapped = s.copy()
-        if enum is not None:
-            known = key.isin(list(enum)).fillna(False).astype(bool)
-            mapped = mapped.where(~known, key)
-        if pairs:
-            hit = key.isin(list(pairs)).fillna(False).astype(bool)
-            mapped = mapped.where(~hit, key.map(pairs).astype("string"))
-        out = out.copy() if out is df else out
-        out[col] = mapped
+        change = {v: m for v in pd.unique(s.dropna()) if (m := mapped_value(str(v), pairs, enum)) != v}
+        if change:
+            out = out.copy() if out is df else out
+            out[col] = s.replace(change)
     return out
 
 
@@ -168,8 +178,8 @@ def map_values_table(table: str, t: Any, mapping: Mapping) -> Any:
             mut[col] = s.substitute(pairs, else_=s) if pairs else s
         else:
             key = s.lower()
-            kept = key.isin(list(enum)).ifelse(key, s)
-            mut[col] = key.substitute(pairs, else_=kept) if pairs else kept
+            mapped = key.substitute(pairs, else_=s) if pairs else s
+            mut[col] = key.isin(list(enum)).ifelse(key, mapped)
     return t.mutate(**mut) if mut else t
 
 
