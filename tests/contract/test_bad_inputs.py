@@ -136,7 +136,7 @@ CORPUS = {
         None,
         "parquet",
         _yml(lambda d: d.update(allocation={"pressure": 1, "nice": 1})),
-        "pilot.yml [(top level): allocation must name exactly the arm labels",
+        "pilot.yml [(top level): allocation must name exactly the arm labels ['empathy', 'pressure'] (got ['nice', 'pressure'])]",
     ),
     "unknown-source-kind": (
         None,

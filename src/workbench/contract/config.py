@@ -373,7 +373,7 @@ class PilotConfig(_Strict):
         if self.allocation is not None:
             labels = set(self.arms.values())
             if set(self.allocation) != labels:
-                raise ValueError(f"allocation must name exactly the arm labels {sorted(labels)}")
+                raise ValueError(f"allocation must name exactly the arm labels {sorted(labels)} (got {sorted(self.allocation)})")
             if any(w <= 0 for w in self.allocation.values()):
                 raise ValueError("allocation weights must be > 0")
         return self
