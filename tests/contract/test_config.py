@@ -27,7 +27,9 @@ def _cfg(**over):
 def _lines(**over) -> list[str]:
     with pytest.raises(ConfigError) as e:
         _cfg(**over)
-    return e.value.lines()
+    lines = e.value.lines()
+    assert all(x.startswith("ERROR pilot.yml: ") for x in lines), lines  # printed as problem lines
+    return [x.removeprefix("ERROR ") for x in lines]
 
 
 # ---------------------------------------------------------------- priors

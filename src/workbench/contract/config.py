@@ -459,7 +459,9 @@ def _check_values(v: Any) -> dict[str, dict[str, str]]:
         for src, dst in pairs.items():
             dst = _text(dst)
             if enum is not None and dst.lower() not in enum:
-                raise ValueError(f"{key}: {dst!r} is not one of {', '.join(enum)}; {_did_you_mean(dst, enum)}")
+                close = difflib.get_close_matches(dst.lower(), enum, n=1, cutoff=0.6)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                raise ValueError(f"{key}: {dst!r} is not one of {', '.join(enum)}{hint}")
             mapped[_text(src)] = dst.lower() if enum is not None else dst
         out[key] = mapped
     return out

@@ -391,8 +391,8 @@ def coerce(
             if col in unparsed:  # a fraction in an integer column: reported once, as not an integer
                 bad &= ~df.index.isin(unparsed[col])
             if bad.any():
-                if spec.kind == "timestamp" and not pd.api.types.is_datetime64_any_dtype(raw):
-                    what += "; " + timestamp_hint(raw[bad], mapping.timestamp_format) if not mapping.timestamp_format else ""
+                if spec.kind == "timestamp" and not mapping.timestamp_format and not pd.api.types.is_datetime64_any_dtype(raw):
+                    what += "; " + timestamp_hint(raw[bad], None)  # which timestamp_format, when the values tell
                 problems.append(Problem(name, col, what, int(bad.sum()), shown_values(raw[bad])))
                 unparsed[col] = unparsed.get(col, pd.Index([])).union(df.index[bad.to_numpy()])
         out[col] = typed
@@ -413,7 +413,8 @@ def read_pilot(path: str | Path) -> Pilot:
     try:
         loc = resolve(path)
     except ConfigError as err:
-        raise PilotError([Problem("pilot.yml", "", line.removeprefix("pilot.yml: ")) for line in err.lines()]) from None
+        # The message of each problem, not its printed line (which now starts with "ERROR").
+        raise PilotError([Problem("pilot.yml", "", p.rule.removeprefix("pilot.yml: ")) for p in err.problems]) from None
     problems: list[Problem] = list(loc.problems)
     raw: dict[str, pd.DataFrame] = {}
     files: dict[str, Path] = {}
