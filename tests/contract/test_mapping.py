@@ -159,3 +159,10 @@ def test_a_misspelt_export_column_in_columns_is_named_with_the_closest(tmp_path)
         p.line() for p in report.warnings
     ]
     assert any(p.line().startswith("ERROR accounts.account_id [required column missing") for p in report.errors)
+
+
+def test_a_pilot_yml_without_a_mapping_is_written_without_the_keys():
+    from workbench.contract.config import dump_config
+
+    assert "columns" not in dump_config(parse_config(config_dict()))
+    assert "Account ID" in dump_config(parse_config(_config()))

@@ -598,4 +598,7 @@ def load_config(path: str | Path) -> PilotConfig:
 def dump_config(cfg: PilotConfig) -> str:
     """The configuration as YAML text (what the simulator writes)."""
     data = cfg.model_dump(mode="json", by_alias=True, exclude_none=True)
+    for key in ("columns", "values"):  # no mapping: not written (a pilot in the contract's own terms)
+        if not data.get(key):
+            data.pop(key, None)
     return yaml.safe_dump(data, sort_keys=False)
