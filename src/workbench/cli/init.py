@@ -100,6 +100,11 @@ def read_sample(path: Path) -> pd.DataFrame:
     raise AssertionError  # fail() raised
 
 
+def _required(table: str) -> list[str]:
+    """The required columns of a contract table, in contract order."""
+    return [c for c, spec in TABLES[table].columns.items() if spec.required]
+
+
 def _match(col: str, header: list[str], taken: set[str]) -> str | None:
     """The export column that holds contract column ``col``, if one looks like it."""
     free = [h for h in header if h not in taken]
@@ -118,9 +123,8 @@ def guess_table(path: Path, header: list[str]) -> str:
             return name
 
     def score(name: str) -> tuple[int, int]:
-        spec = TABLES[name]
-        req = sum(_match(c, header, set()) is not None for c in spec.required_columns)
-        return req - len(spec.required_columns), req
+        req = sum(_match(c, header, set()) is not None for c in _required(name))
+        return req - len(_required(name)), req
 
     return max(TABLES, key=score)
 
@@ -152,7 +156,7 @@ def propose(path: Path) -> Proposal:
         if hit is not None:
             found[col], prop.renames[hit] = hit, col
             taken.add(hit)
-    prop.missing = [c for c in TABLES[table].required_columns if c not in found]
+    prop.missing = [c for c in _required(table) if c not in found]
     stamps: list[pd.Timestamp] = []
     for col, src in found.items():
         kind = TABLES[table].columns[col].kind
@@ -280,7 +284,7 @@ def write_headers(folder: Path) -> None:
     """One CSV header per table in ``folder``, required columns first."""
     folder.mkdir(parents=True, exist_ok=True)
     for name, table in TABLES.items():
-        cols = table.required_columns + [c for c in table.columns if c not in table.required_columns]
+        cols = _required(name) + [c for c in table.columns if c not in _required(name)]
         (folder / f"{name}.csv").write_text(",".join(cols) + "\n", encoding="utf-8")
 
 
