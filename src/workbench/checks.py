@@ -55,6 +55,21 @@ def _worst(*s: str) -> str:
     return max(s, key=["pass", "warn", "fail"].index)
 
 
+def _look(status: str, summary: str, where: str) -> str:
+    """The summary, and when the check warns or fails, what to look at (``where``)."""
+    return summary if status == "pass" else f"{summary}; look at {where}"
+
+
+def _smd_list(smd: dict[str, dict[str, float]], several: bool) -> str:
+    """``balance 0.274 (fail), segment=medical 0.120 (warn), days_past_due 0.031``, largest first, per treatment."""
+    parts = []
+    for arm, d in smd.items():
+        for name, x in sorted(d.items(), key=lambda kv: -abs(kv[1]) if not np.isnan(kv[1]) else 0.0):
+            mark = " (fail)" if abs(x) > SMD_FAIL else " (warn)" if abs(x) > SMD_WARN else ""
+            parts.append(f"{f'{arm}: ' if several else ''}{name} {x:+.3f}{mark}")
+    return ", ".join(parts)
+
+
 def srm(tables: dict, config: PilotConfig) -> CheckResult:
     """Sample-ratio mismatch: chi-square of units per arm against the configured allocation.
 
@@ -83,9 +98,17 @@ def srm(tables: dict, config: PilotConfig) -> CheckResult:
         "alpha": SRM_ALPHA,
     }
     if unknown:
-        return CheckResult("srm", "fail", f"arm labels not in pilot.yml: {', '.join(unknown)}", nums)
+        return CheckResult(
+            "srm", "fail", f"arm labels not in pilot.yml: {', '.join(unknown)}; look at pilot.yml arms and accounts.arm", nums
+        )
     status = "fail" if p < SRM_ALPHA else ("warn" if exp.min() < 5 else "pass")
-    return CheckResult("srm", status, f"{unit} per arm {counts} vs allocation: chi2={chi2:.2f}, p={p:.3g}", nums)
+    text = f"{unit} per arm {counts} vs allocation: chi2={chi2:.2f}, p={p:.3g}"
+    where = (
+        f"how {unit} were assigned and whether some were dropped or added after assignment, and pilot.yml allocation"
+        if status == "fail"
+        else "the arm sizes: fewer than 5 expected per arm is too few for the test"
+    )
+    return CheckResult("srm", status, _look(status, text, where), nums)
 
 
 def balance(tables: dict, config: PilotConfig) -> CheckResult:
@@ -123,11 +146,21 @@ def balance(tables: dict, config: PilotConfig) -> CheckResult:
     worst = max((abs(x) for d in smd.values() for x in d.values() if not np.isnan(x)), default=0.0)
     status = "fail" if worst > SMD_FAIL else "warn" if worst > SMD_WARN else "pass"
     means = {name: {str(k): float(x) for k, x in m.items()} for name, (m, _) in moments.items()}
+    bad = sorted({n for d in smd.values() for n, x in d.items() if abs(x) > (SMD_FAIL if status == "fail" else SMD_WARN)})
+    text = f"largest |SMD| = {worst:.3f} over {len(moments)} covariates (warn > {SMD_WARN}, fail > {SMD_FAIL})"
+    if smd:
+        text += ": " + _smd_list(smd, len(smd) > 1)
+    where = (
+        f"{', '.join(bad)} by arm (accounts.{bad[0].split('=')[0]}): was it recorded at assignment, "
+        "and were accounts assigned at random?"
+        if bad
+        else "the covariates by arm"
+    )
     return CheckResult(
         "balance",
         status,
-        f"largest |SMD| = {worst:.3f} over {len(moments)} covariates",
-        {"smd": smd, "means": means, "warn": SMD_WARN, "fail": SMD_FAIL},
+        _look(status, text, where),
+        {"smd": smd, "means": means, "warn": SMD_WARN, "fail": SMD_FAIL, "failing": bad},
     )
 
 
@@ -152,7 +185,7 @@ def contamination(tables: dict, config: PilotConfig) -> CheckResult:
     """
     a = tables["accounts"]
     if "agent_id" not in a.columns:
-        return CheckResult("contamination", "warn", "accounts.agent_id absent: not run")
+        return CheckResult("contamination", "warn", "accounts.agent_id absent: not run; look at accounts.agent_id")
     home = _home_arms(tables)
     j = a.left_join(home, a.agent_id == home.agent)
     owned = j.group_by("arm").aggregate(accounts=j.count(), owned=(j.home.notnull() & (j.home != j.arm)).sum())
@@ -177,7 +210,9 @@ def contamination(tables: dict, config: PilotConfig) -> CheckResult:
             nums,
         )
     status = "fail" if share > CONTAMINATION_FAIL else "warn" if share > CONTAMINATION_WARN else "pass"
-    return CheckResult("contamination", status, f"{share:.1%} of accounts handled or contacted by the other arm's agents", nums)
+    text = f"{share:.1%} of accounts handled or contacted by the other arm's agents"
+    where = "accounts.agent_id and contacts.agent_id: agents who work accounts of both arms (numbers: owned, contacted per arm)"
+    return CheckResult("contamination", status, _look(status, text, where), nums)
 
 
 def survey_response(tables: dict, config: PilotConfig) -> CheckResult:
@@ -186,7 +221,7 @@ def survey_response(tables: dict, config: PilotConfig) -> CheckResult:
     A difference means CSAT compares different kinds of responders; warn p < 0.05, fail p < 0.001.
     """
     if "surveys" not in tables:
-        return CheckResult("survey_response", "warn", "surveys absent: not run")
+        return CheckResult("survey_response", "warn", "surveys absent: not run; look at the surveys table")
     s = sufficient_stats(tables, config, metrics=["csat"], covariate=None).set_index("arm")
     tab = np.array([[s.loc[a, "n"], s.loc[a, "accounts"] - s.loc[a, "n"]] for a in s.index], dtype=float)
     rates = _in_arm_order({str(a): float(s.loc[a, "response_rate"]) for a in s.index}, config)
@@ -194,11 +229,10 @@ def survey_response(tables: dict, config: PilotConfig) -> CheckResult:
     p = float(st.chi2_contingency(tab)[1]) if ok else 1.0
     status = "fail" if p < 0.001 else "warn" if p < 0.05 else "pass"
     spread = max(rates.values()) - min(rates.values()) if rates else 0.0
+    text = f"response rates { ({k: round(v, 3) for k, v in rates.items()}) }, spread {spread:.3f}, p={p:.3g}"
+    where = "how surveys were sent in each arm: csat and nps compare different kinds of responders"
     return CheckResult(
-        "survey_response",
-        status,
-        f"response rates { ({k: round(v, 3) for k, v in rates.items()}) }, spread {spread:.3f}, p={p:.3g}",
-        {"response_rate": rates, "p_value": p, "spread": spread},
+        "survey_response", status, _look(status, text, where), {"response_rate": rates, "p_value": p, "spread": spread}
     )
 
 
@@ -211,7 +245,9 @@ def manipulation(tables: dict, config: PilotConfig) -> CheckResult:
     """
     ct = tables.get("contacts")
     if ct is None or "empathy_score" not in ct.columns:
-        return CheckResult("manipulation", "warn", "contacts.empathy_score absent: not run")
+        return CheckResult(
+            "manipulation", "warn", "contacts.empathy_score absent: not run; look at the QA scores (contacts.empathy_score)"
+        )
     a = tables["accounts"].select(acc="account_id", arm="arm")
     j = ct.filter(ct.empathy_score.notnull()).inner_join(a, ct.account_id == a.acc)
     x = j.empathy_score.cast("float64")
@@ -222,15 +258,18 @@ def manipulation(tables: dict, config: PilotConfig) -> CheckResult:
     nums = {"mean": _in_arm_order({str(k): float(v) for k, v in df["mean"].items()}, config)}
     for t in config.treatments:
         if t not in df.index or c0 not in df.index:
-            return CheckResult("manipulation", "warn", f"no scored contacts in arm {t if t not in df.index else c0}", nums)
+            arm = t if t not in df.index else c0
+            return CheckResult(
+                "manipulation", "warn", f"no scored contacts in arm {arm}; look at contacts.empathy_score in arm {arm}", nums
+            )
         d = df.loc[t, "mean"] - df.loc[c0, "mean"]
         se = np.sqrt(df.loc[t, "var"] / df.loc[t, "n"] + df.loc[c0, "var"] / df.loc[c0, "n"])
         p = float(st.norm.sf(d / se)) if se > 0 else float(d <= 0)
         nums[t] = {"difference": float(d), "p_value": p}
         status = _worst(status, "fail" if d <= 0 else "warn" if p >= 0.05 else "pass")
-    return CheckResult(
-        "manipulation", status, f"empathy_score by arm { ({k: round(v, 1) for k, v in nums['mean'].items()}) }", nums
-    )
+    text = f"empathy_score by arm { ({k: round(v, 1) for k, v in nums['mean'].items()}) }"
+    where = "contacts.empathy_score by arm and agent: was empathy delivered in the treatment arm?"
+    return CheckResult("manipulation", status, _look(status, text, where), nums)
 
 
 def contact_frequency(tables: dict, config: PilotConfig) -> CheckResult:
@@ -242,7 +281,7 @@ def contact_frequency(tables: dict, config: PilotConfig) -> CheckResult:
     """
     ct = tables.get("contacts")
     if ct is None:
-        return CheckResult("contact_frequency", "warn", "contacts absent: not run")
+        return CheckResult("contact_frequency", "warn", "contacts absent: not run; look at the contacts table")
     a = tables["accounts"]
     calls = ct.filter((ct.channel == "call") & (ct.direction == "outbound"))
     who = a.select(acc="account_id", arm="arm", assigned_at="assigned_at")
@@ -263,9 +302,10 @@ def contact_frequency(tables: dict, config: PilotConfig) -> CheckResult:
     }
     over = sum(v["accounts_over"] for v in nums.values())
     status = "fail" if over else "pass"
-    return CheckResult(
-        "contact_frequency", status, f"{over} account(s) with more than {REG_F_CALLS} calls in {REG_F_DAYS} days", nums
-    )
+    text = f"{over} account(s) with more than {REG_F_CALLS} calls in {REG_F_DAYS} days"
+    arms = ", ".join(f"{a} {v['accounts_over']}" for a, v in _in_arm_order(nums, config).items() if v["accounts_over"])
+    where = f"outbound calls per account in any 7 days (Regulation F), by arm: {arms}"
+    return CheckResult("contact_frequency", status, _look(status, text, where), nums)
 
 
 def freshness(tables: dict, config: PilotConfig) -> CheckResult:
@@ -289,11 +329,11 @@ def freshness(tables: dict, config: PilotConfig) -> CheckResult:
     cut = pd.Timestamp(config.observed_until).tz_localize(None)
     gap = (cut - max(stamps)).total_seconds() / 86400 if stamps else np.inf
     status = "fail" if gap > FRESH_FAIL_DAYS else "warn" if gap > FRESH_WARN_DAYS or sum(after.values()) else "pass"
+    text = f"last event {gap:.1f} days before observed_until; {sum(after.values())} event(s) after it (ignored)"
+    latest = ", ".join(f"{n} {v[:10]}" for n, v in last.items() if v)
+    where = f"observed_until in pilot.yml against the last event per table ({latest})"
     return CheckResult(
-        "freshness",
-        status,
-        f"last event {gap:.1f} days before observed_until; {sum(after.values())} event(s) after it (ignored)",
-        {"last_event": last, "events_after": after, "gap_days": float(gap)},
+        "freshness", status, _look(status, text, where), {"last_event": last, "events_after": after, "gap_days": float(gap)}
     )
 
 

@@ -141,3 +141,26 @@ def test_every_check_reports_and_frames(build):
         "freshness",
     ]
     assert set(df.status) <= {"pass", "warn", "fail"}
+
+
+def test_balance_names_each_covariate_and_the_ones_that_fail(build):
+    """The line says which covariate is off, by how much, and what to look at (not only the largest SMD)."""
+    acc = _accounts(200, 200)
+    for i, a in enumerate(acc):
+        a["prior_paid"] = float(i % 10) + (5.0 if a["arm"] == "empathy" else 0.0)  # SMD = 5 / sd(0..9) = 1.736
+        a["segment"] = "medical" if i % 2 else "retiree"
+    r = _run(build, config(), accounts=acc)["balance"]
+    assert r.summary.startswith(
+        "largest |SMD| = 1.736 over 4 covariates (warn > 0.1, fail > 0.25): prior_paid +1.736 (fail), balance "
+    )
+    assert "segment=medical +0.000" in r.summary or "segment=medical -0.000" in r.summary
+    assert r.summary.endswith(
+        "; look at prior_paid by arm (accounts.prior_paid): was it recorded at assignment, and were accounts assigned at random?"
+    )
+    assert r.numbers["failing"] == ["prior_paid"]
+
+
+def test_every_check_that_is_not_passing_says_what_to_look_at(build):
+    acc = _accounts(600, 400)  # a lopsided split, no agents, no contacts or surveys
+    for r in _run(build, config(), accounts=acc).values():
+        assert r.status == "pass" or "; look at " in r.summary, (r.check, r.summary)

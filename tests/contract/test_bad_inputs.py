@@ -43,16 +43,26 @@ def _del_key(key):
 
 CORPUS = {
     # id: (edit of the tables, fmt, after(root) file-level change, expected fragment of the output)
-    "dup-promise-id": (_set("promises", "promise_id", 1, "P1"), "parquet", None, "promises.promise_id [unique]"),
-    "dup-payment-id": (_set("payments", "payment_id", 1, "Y1"), "parquet", None, "payments.payment_id [unique]"),
+    "dup-promise-id": (_set("promises", "promise_id", 1, "P1"), "parquet", None, "promises.promise_id [unique]: 2 rows, e.g. P1"),
+    "dup-payment-id": (_set("payments", "payment_id", 1, "Y1"), "parquet", None, "payments.payment_id [unique]: 2 rows, e.g. Y1"),
     "dup-complaint-id": (
         _concat("complaints", {"complaint_id": "K1", "account_id": "A1", "filed_at": ts("2026-01-21"), "kind": "internal"}),
         "parquet",
         None,
-        "complaints.complaint_id [unique]",
+        "complaints.complaint_id [unique]: 2 rows, e.g. K1",
     ),
-    "negative-dpd": (_set("accounts", "days_past_due", 0, -4), "parquet", None, "accounts.days_past_due [>= 0]"),
-    "negative-prior-paid": (_set("accounts", "prior_paid", 1, -10.0), "parquet", None, "accounts.prior_paid [>= 0]"),
+    "negative-dpd": (
+        _set("accounts", "days_past_due", 0, -4),
+        "parquet",
+        None,
+        "accounts.days_past_due [>= 0]: 1 row, e.g. '-4'",
+    ),
+    "negative-prior-paid": (
+        _set("accounts", "prior_paid", 1, -10.0),
+        "parquet",
+        None,
+        "accounts.prior_paid [>= 0]: 1 row, e.g. '-10.0'",
+    ),
     "orphan-complaint": (
         _set("complaints", "account_id", 0, "NOPE"),
         "parquet",
@@ -61,19 +71,42 @@ CORPUS = {
     ),
     "orphan-survey": (_set("surveys", "account_id", 0, "NOPE"), "parquet", None, "surveys.account_id [exists in accounts]"),
     "orphan-promise": (_set("promises", "account_id", 0, "NOPE"), "parquet", None, "promises.account_id [exists in accounts]"),
-    "missing-channel-column": (_drop_col("contacts", "channel"), "parquet", None, "contacts.channel [required column missing]"),
-    "missing-arm-column": (_drop_col("accounts", "arm"), "parquet", None, "accounts.arm [required column missing]"),
-    "text-amount-csv": (_set("payments", "amount", 0, "ten"), "csv", None, "payments.amount [a number]"),
-    "csat-zero": (_set("surveys", "csat", 0, 0), "parquet", None, "surveys.csat [an integer 1-5]"),
-    "nps-fraction-csv": (_set("surveys", "nps", 0, 7.5), "csv", None, "surveys.nps [an integer]"),
+    "missing-channel-column": (
+        _drop_col("contacts", "channel"),
+        "parquet",
+        None,
+        "contacts.channel [required column missing; found 'contact_id', 'account_id', 'at', 'direction', "
+        "'reached', 'agent_id', 'handle_seconds', 'empathy_score']",
+    ),
+    "missing-arm-column": (
+        _drop_col("accounts", "arm"),
+        "parquet",
+        None,
+        "accounts.arm [required column missing; found 'account_id', 'assigned_at', 'balance', 'segment', "
+        "'agent_id', 'days_past_due', 'prior_paid', 'closed_at']",
+    ),
+    "text-amount-csv": (_set("payments", "amount", 0, "ten"), "csv", None, "payments.amount [a number]: 1 row, e.g. 'ten'"),
+    "csat-zero": (_set("surveys", "csat", 0, 0), "parquet", None, "surveys.csat [an integer 1-5]: 1 row, e.g. '0'"),
+    "nps-fraction-csv": (_set("surveys", "nps", 0, 7.5), "csv", None, "surveys.nps [an integer]: 1 row, e.g. '7.5'"),
     "negative-empathy": (
         _set("contacts", "empathy_score", 0, -1.0),
         "parquet",
         None,
-        "contacts.empathy_score [between 0 and 100]",
+        "contacts.empathy_score [between 0 and 100]: 1 row, e.g. '-1.0'",
     ),
-    "text-handle-seconds": (_set("contacts", "handle_seconds", 1, "long"), "csv", None, "contacts.handle_seconds [a number]"),
-    "bad-due-date-csv": (_set("promises", "due_at", 1, "2026-02-30"), "csv", None, "promises.due_at [parseable timestamp"),
+    "text-handle-seconds": (
+        _set("contacts", "handle_seconds", 1, "long"),
+        "csv",
+        None,
+        "contacts.handle_seconds [a number]: 1 row, e.g. 'long'",
+    ),
+    "bad-due-date-csv": (
+        _set("promises", "due_at", 1, "2026-02-30"),
+        "csv",
+        None,
+        "promises.due_at [parseable timestamp (ISO 8601, read in UTC); e.g. 2026-03-01T14:22:00Z, "
+        "or set timestamp_format in pilot.yml (strptime codes)]: 1 row, e.g. '2026-02-30'",
+    ),
     "null-account-id": (_set("accounts", "account_id", 2, None), "csv", None, "accounts.account_id [not null]"),
     "null-reached": (_set("contacts", "reached", 2, None), "csv", None, "contacts.reached [not null]"),
     "empty-csv-file": (None, "csv", _write("payments.csv", b""), "payments [unreadable file payments.csv"),
@@ -103,9 +136,14 @@ CORPUS = {
         None,
         "parquet",
         _yml(lambda d: d.update(allocation={"pressure": 1, "nice": 1})),
-        "pilot.yml [(top level): allocation must name exactly the arm labels",
+        "pilot.yml [(top level): allocation must name exactly the arm labels ['empathy', 'pressure'] (got ['nice', 'pressure'])]",
     ),
-    "unknown-source-kind": (None, "parquet", _yml(lambda d: d.update(source={"kind": "ftp"})), "pilot.yml [source.kind:"),
+    "unknown-source-kind": (
+        None,
+        "parquet",
+        _yml(lambda d: d.update(source={"kind": "ftp"})),
+        "pilot.yml [source.kind: Input should be 'folder', 'duckdb' or 'ibis' (got 'ftp')]",
+    ),
     "duckdb-file-missing": (
         None,
         "parquet",
@@ -122,9 +160,14 @@ CORPUS = {
         None,
         "parquet",
         _yml(lambda d: d.update(windows={"outcome_days": -5})),
-        "pilot.yml [windows.outcome_days: Input should be greater than 0]",
+        "pilot.yml [windows.outcome_days: Input should be greater than 0 (got -5)]",
     ),
-    "randomization-typo": (None, "parquet", _yml(lambda d: d.update(randomization="agents")), "pilot.yml [randomization:"),
+    "randomization-typo": (
+        None,
+        "parquet",
+        _yml(lambda d: d.update(randomization="agents")),
+        "pilot.yml [randomization: Input should be 'account' or 'agent' (got 'agents')]",
+    ),
 }
 
 

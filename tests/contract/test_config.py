@@ -27,7 +27,9 @@ def _cfg(**over):
 def _lines(**over) -> list[str]:
     with pytest.raises(ConfigError) as e:
         _cfg(**over)
-    return e.value.lines()
+    lines = e.value.lines()
+    assert all(x.startswith("ERROR pilot.yml: ") for x in lines), lines  # printed as problem lines
+    return [x.removeprefix("ERROR ") for x in lines]
 
 
 # ---------------------------------------------------------------- priors
@@ -65,16 +67,16 @@ def test_misspelt_priors_key_is_an_error_with_a_did_you_mean(over, expected):
     ("priors", "where"),
     [
         ({"families": {"binary": {"alpha": 0}}}, "priors.families.binary.alpha: Input should be greater than 0"),
-        ({"families": {"count": {"rate": -1}}}, "priors.families.count.rate: Input should be greater than 0"),
+        ({"families": {"count": {"rate": -1}}}, "priors.families.count.rate: Input should be greater than 0 (got -1)"),
         (
             {"families": {"ordinal": {"concentration": 0.0}}},
-            "priors.families.ordinal.concentration: Input should be greater than 0",
+            "priors.families.ordinal.concentration: Input should be greater than 0 (got 0.0)",
         ),
         (
             {"families": {"hazard": {"rate_days": float("inf")}}},
-            "priors.families.hazard.rate_days: Input should be a finite number",
+            "priors.families.hazard.rate_days: Input should be a finite number (got inf)",
         ),
-        ({"families": {"binary": {"beta": True}}}, "priors.families.binary.beta: Input should be a valid number"),
+        ({"families": {"binary": {"beta": True}}}, "priors.families.binary.beta: Input should be a valid number (got True)"),
         (
             {"hierarchical_binary": {"agent_sd": {"sigma": 0}}},
             "priors.hierarchical_binary.agent_sd.sigma: Input should be greater than 0",
@@ -168,7 +170,10 @@ def test_a_metric_without_a_default_margin_needs_one():
     ("guardrails", "expected"),
     [
         ({"complaints": {"margn": 0.1}}, "pilot.yml: guardrails.complaints.margn: unknown key; did you mean 'margin'?"),
-        ({"complaints": {"margin": -1}}, "pilot.yml: guardrails.complaints.margin: Input should be greater than or equal to 0"),
+        (
+            {"complaints": {"margin": -1}},
+            "pilot.yml: guardrails.complaints.margin: Input should be greater than or equal to 0 (got -1)",
+        ),
         (["complaints", "complaints"], "pilot.yml: guardrails: listed twice: complaints"),
         (
             ["complaints", {"recovery": {}}],

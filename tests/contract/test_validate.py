@@ -92,48 +92,61 @@ BROKEN = {
         {},
         "ERROR promises.due_at [due_at >= made_at]: 1 row, e.g. P1",
     ),
-    "zero promise amount": (_set("promises", "amount", 1, 0.0), "parquet", {}, "ERROR promises.amount [> 0]: 1 row, e.g. P2"),
-    "negative payment": (_set("payments", "amount", 0, -5.0), "parquet", {}, "ERROR payments.amount [> 0]: 1 row, e.g. Y1"),
-    "negative balance": (_set("accounts", "balance", 2, -1.0), "parquet", {}, "ERROR accounts.balance [>= 0]: 1 row, e.g. A3"),
+    "zero promise amount": (_set("promises", "amount", 1, 0.0), "parquet", {}, "ERROR promises.amount [> 0]: 1 row, e.g. '0.0'"),
+    "negative payment": (_set("payments", "amount", 0, -5.0), "parquet", {}, "ERROR payments.amount [> 0]: 1 row, e.g. '-5.0'"),
+    "negative balance": (
+        _set("accounts", "balance", 2, -1.0),
+        "parquet",
+        {},
+        "ERROR accounts.balance [>= 0]: 1 row, e.g. '-1.0'",
+    ),
     "negative handle time": (
         _set("contacts", "handle_seconds", 0, -3.0),
         "parquet",
         {},
-        "ERROR contacts.handle_seconds [>= 0]: 1 row, e.g. C1",
+        "ERROR contacts.handle_seconds [>= 0]: 1 row, e.g. '-3.0'",
     ),
-    "csat out of range": (_set("surveys", "csat", 0, 7), "parquet", {}, "ERROR surveys.csat [an integer 1-5]: 1 row, e.g. A1"),
-    "csat not integer": (_set("surveys", "csat", 1, 4.5), "csv", {}, "ERROR surveys.csat [an integer]: 1 row, e.g. A2"),
-    "nps out of range": (_set("surveys", "nps", 1, 11), "parquet", {}, "ERROR surveys.nps [an integer 0-10]: 1 row, e.g. A2"),
+    "csat out of range": (_set("surveys", "csat", 0, 7), "parquet", {}, "ERROR surveys.csat [an integer 1-5]: 1 row, e.g. '7'"),
+    "csat not integer": (_set("surveys", "csat", 1, 4.5), "csv", {}, "ERROR surveys.csat [an integer]: 1 row, e.g. '4.5'"),
+    "nps out of range": (_set("surveys", "nps", 1, 11), "parquet", {}, "ERROR surveys.nps [an integer 0-10]: 1 row, e.g. '11'"),
     "unknown channel": (
         _set("contacts", "channel", 2, "pigeon"),
         "parquet",
         {},
-        "ERROR contacts.channel [one of call, sms, email, letter, chat, portal]: 1 row, e.g. C3",
+        "ERROR contacts.channel [one of call, sms, email, letter, chat, portal (any case); "
+        "map others in pilot.yml values: contacts.channel]: 1 row, e.g. 'pigeon'",
     ),
     "unknown direction": (
         _set("contacts", "direction", 1, "sideways"),
         "parquet",
         {},
-        "ERROR contacts.direction [one of outbound, inbound]: 1 row, e.g. C2",
+        "ERROR contacts.direction [one of outbound, inbound (any case); map others in pilot.yml values: contacts.direction]: "
+        "1 row, e.g. 'sideways'",
     ),
     "empathy score above 100": (
         _set("contacts", "empathy_score", 1, 130.0),
         "parquet",
         {},
-        "ERROR contacts.empathy_score [between 0 and 100]: 1 row, e.g. C2",
+        "ERROR contacts.empathy_score [between 0 and 100]: 1 row, e.g. '130.0'",
     ),
     "unparseable timestamp": (
         _set("contacts", "at", 3, "next tuesday"),
         "csv",
         {},
-        "ERROR contacts.at [parseable timestamp (ISO 8601, read in UTC)]: 1 row, e.g. C4",
+        "ERROR contacts.at [parseable timestamp (ISO 8601, read in UTC); e.g. 2026-03-01T14:22:00Z, "
+        "or set timestamp_format in pilot.yml (strptime codes)]: 1 row, e.g. 'next tuesday'",
     ),
-    "text in a number": (_set("accounts", "balance", 0, "n/a"), "csv", {}, "ERROR accounts.balance [a number]: 1 row, e.g. A1"),
+    "text in a number": (
+        _set("accounts", "balance", 0, "n/a"),
+        "csv",
+        {},
+        "ERROR accounts.balance [a number]: 1 row, e.g. 'n/a'",
+    ),
     "not a boolean": (
         _set("contacts", "reached", 0, "maybe"),
         "csv",
         {},
-        "ERROR contacts.reached [a boolean (true/false)]: 1 row, e.g. C1",
+        "ERROR contacts.reached [a boolean (true/false)]: 1 row, e.g. 'maybe'",
     ),
     "null required value": (
         _set("accounts", "assigned_at", 3, None),
@@ -145,7 +158,7 @@ BROKEN = {
         _drop_col("payments", "paid_at"),
         "parquet",
         {},
-        "ERROR payments.paid_at [required column missing]",
+        "ERROR payments.paid_at [required column missing; found 'payment_id', 'account_id', 'amount']",
     ),
     "missing accounts table": (_drop_table("accounts"), "parquet", {}, "ERROR accounts [required table not found"),
     "empty accounts": (
@@ -164,7 +177,8 @@ BROKEN = {
         _set("complaints", "kind", 0, "angry"),
         "parquet",
         {},
-        "ERROR complaints.kind [one of internal, regulator]: 1 row, e.g. K1",
+        "ERROR complaints.kind [one of internal, regulator (any case); map others in pilot.yml values: complaints.kind]: "
+        "1 row, e.g. 'angry'",
     ),
     "closed before assigned": (
         _set("accounts", "closed_at", 1, ts("2025-12-01")),

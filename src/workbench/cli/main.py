@@ -8,7 +8,7 @@ stderr with exit code 1, never a traceback (:class:`workbench.cli.app.HandledGro
 
 from __future__ import annotations
 
-from workbench.cli import claims, core, design, metrics, run  # noqa: F401 - registers the verbs
+from workbench.cli import claims, core, design, init, metrics, run  # noqa: F401 - registers the verbs
 from workbench.cli.app import app
 
 __all__ = ["app", "main"]

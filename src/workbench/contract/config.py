@@ -32,6 +32,8 @@ from pydantic import (
     model_validator,
 )
 
+from workbench.contract.mapping import ENUMS
+from workbench.contract.tables import TABLES
 from workbench.defaults import THRESHOLDS
 from workbench.errors import ConfigError
 
@@ -282,6 +284,25 @@ class PilotConfig(_Strict):
     segments: list[str] | None = None
     claims: list[str] | str | None = None
     source: Source = Source()
+    # How the team's export differs from the contract (workbench.contract.mapping).
+    columns: dict[str, dict[str, str]] = Field(default_factory=dict)
+    values: dict[str, dict[str, str]] = Field(default_factory=dict)
+    timestamp_format: str | None = None
+
+    @field_validator("columns", mode="before")
+    @classmethod
+    def _columns(cls, v: Any) -> dict[str, dict[str, str]]:
+        return _check_columns(v)
+
+    @field_validator("values", mode="before")
+    @classmethod
+    def _values(cls, v: Any) -> dict[str, dict[str, str]]:
+        return _check_values(v)
+
+    @field_validator("timestamp_format")
+    @classmethod
+    def _timestamp_format(cls, v: str | None) -> str | None:
+        return _check_timestamp_format(v)
 
     @field_validator("contract")
     @classmethod
@@ -352,7 +373,7 @@ class PilotConfig(_Strict):
         if self.allocation is not None:
             labels = set(self.arms.values())
             if set(self.allocation) != labels:
-                raise ValueError(f"allocation must name exactly the arm labels {sorted(labels)}")
+                raise ValueError(f"allocation must name exactly the arm labels {sorted(labels)} (got {sorted(self.allocation)})")
             if any(w <= 0 for w in self.allocation.values()):
                 raise ValueError("allocation weights must be > 0")
         return self
@@ -377,6 +398,87 @@ class PilotConfig(_Strict):
         w = self.allocation or dict.fromkeys(self.arm_labels, 1.0)
         total = sum(w.values())
         return {a: w[a] / total for a in self.arm_labels}
+
+
+# ---------------------------------------------------------------- mapping
+# pilot.yml ``columns``, ``values`` and ``timestamp_format`` (applied by
+# workbench.contract.mapping). YAML reads Yes/No/On/Off as booleans and 1 as a
+# number: keys and values are taken as text so that a mapping of them works.
+
+
+def _text(x: object) -> str:
+    if isinstance(x, bool):
+        raise ValueError(f"{x!r} was read as a boolean by YAML: quote it ('Yes', 'No')")
+    if not isinstance(x, str | int | float):
+        raise ValueError(f"a mapping of text to text, not {type(x).__name__}")
+    return str(x)
+
+
+def _check_columns(v: Any) -> dict[str, dict[str, str]]:
+    """``{table: {export name: contract column}}`` with tables and contract columns checked."""
+    if v is None:
+        return {}
+    if not isinstance(v, dict):
+        raise ValueError("a mapping of tables to {export column: contract column}, e.g. {accounts: {Account ID: account_id}}")
+    out = {}
+    for table, pairs in v.items():
+        if table not in TABLES:
+            raise ValueError(f"unknown table {table!r}; {_did_you_mean(table, TABLES)}")
+        if not isinstance(pairs, dict):
+            raise ValueError(f"{table}: a mapping of export column to contract column, e.g. {{Account ID: account_id}}")
+        known = list(TABLES[table].columns)
+        renamed = {}
+        for src, dst in pairs.items():
+            dst = _text(dst)
+            if dst not in known:
+                raise ValueError(f"{table}: {dst!r} is not a column of {table}; {_did_you_mean(dst, known)}")
+            renamed[_text(src)] = dst
+        twice = sorted({d for d in renamed.values() if list(renamed.values()).count(d) > 1})
+        if twice:
+            raise ValueError(f"{table}: two export columns renamed to {', '.join(twice)}")
+        out[table] = renamed
+    return out
+
+
+def _check_values(v: Any) -> dict[str, dict[str, str]]:
+    """``{table.column: {export value: contract value}}`` on string columns; enumeration targets checked."""
+    if v is None:
+        return {}
+    if not isinstance(v, dict):
+        raise ValueError("a mapping of table.column to {export value: contract value}, e.g. {contacts.channel: {Phone: call}}")
+    strings = [f"{t}.{c}" for t, tab in TABLES.items() for c, spec in tab.columns.items() if spec.kind == "string"]
+    out = {}
+    for key, pairs in v.items():
+        if key not in strings:
+            raise ValueError(f"{key!r} is not a text column of the contract (table.column); {_did_you_mean(key, strings)}")
+        if not isinstance(pairs, dict):
+            raise ValueError(f"{key}: a mapping of export value to contract value, e.g. {{Phone: call}}")
+        table, _, col = key.partition(".")
+        enum = ENUMS.get((table, col))
+        mapped = {}
+        for src, dst in pairs.items():
+            dst = _text(dst)
+            if enum is not None and dst.lower() not in enum:
+                close = difflib.get_close_matches(dst.lower(), enum, n=1, cutoff=0.6)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                raise ValueError(f"{key}: {dst!r} is not one of {', '.join(enum)}{hint}")
+            mapped[_text(src)] = dst.lower() if enum is not None else dst
+        out[key] = mapped
+    return out
+
+
+def _check_timestamp_format(v: str | None) -> str | None:
+    """A strptime format that can read back what it writes (e.g. ``%m/%d/%Y %H:%M``)."""
+    if v is None:
+        return v
+    probe = datetime(2026, 3, 15, 14, 22, 5)
+    try:
+        back = datetime.strptime(probe.strftime(v), v)
+    except ValueError as exc:
+        raise ValueError(f"not a strptime format ({exc}); e.g. '%m/%d/%Y %H:%M' (month first)") from None
+    if "%" not in v or back.date() != probe.date():
+        raise ValueError(f"{v!r} does not read a whole date; e.g. '%m/%d/%Y %H:%M' (month first) or '%d/%m/%Y %H:%M'")
+    return v
 
 
 # Keys that are not misspellings but a wrong place or a wrong idea, keyed by
@@ -441,7 +543,16 @@ def _message(e: dict) -> tuple[tuple, str] | None:
             f"required: {loc[1]} has no default margin; give the smallest harm that matters, "
             "in the metric's unit (a margin of 0 fails on noise alone)"
         )
-    return loc, msg
+    return loc, msg + _got(e)
+
+
+def _got(e: dict) -> str:
+    """`` (got -5)``: the offending value of a scalar setting, so the line shows what to change."""
+    x = e.get("input")
+    if e["type"] in ("missing", "extra_forbidden") or not isinstance(x, str | int | float | bool) or isinstance(x, dict):
+        return ""
+    text = repr(x)
+    return f" (got {text if len(text) <= 40 else text[:39] + '…'})" if f"{x!r}" not in e["msg"] else ""
 
 
 def _format_errors(err: ValidationError) -> list[str]:
@@ -487,4 +598,7 @@ def load_config(path: str | Path) -> PilotConfig:
 def dump_config(cfg: PilotConfig) -> str:
     """The configuration as YAML text (what the simulator writes)."""
     data = cfg.model_dump(mode="json", by_alias=True, exclude_none=True)
+    for key in ("columns", "values"):  # no mapping: not written (a pilot in the contract's own terms)
+        if not data.get(key):
+            data.pop(key, None)
     return yaml.safe_dump(data, sort_keys=False)

@@ -28,6 +28,8 @@ import numpy as np
 import pandas as pd
 
 from workbench.contract.config import ConfigError, PilotConfig, load_config
+from workbench.contract.hints import missing_column_rule, shown_values, timestamp_hint, unmatched_renames
+from workbench.contract.mapping import Mapping, map_values_frame, number_text, rename_frame, timestamp_text
 from workbench.contract.tables import TABLES, Table
 from workbench.errors import PilotError, Problem
 
@@ -307,17 +309,12 @@ _TRUE = {"true", "t", "1", "yes", "y"}
 _FALSE = {"false", "f", "0", "no", "n"}
 
 
-def _to_timestamp(s: pd.Series) -> pd.Series:
+def _to_timestamp(s: pd.Series, fmt: str | None = None) -> pd.Series:
     if isinstance(s.dtype, pd.DatetimeTZDtype):
         return s.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
     if pd.api.types.is_datetime64_any_dtype(s):
         return s.dt.tz_localize("UTC").astype("datetime64[us, UTC]")  # naive is read as UTC
-    text = s.astype("string").str.strip()
-    try:
-        out = pd.to_datetime(text, utc=True, errors="coerce", format="ISO8601")
-    except (ValueError, TypeError):
-        out = pd.to_datetime(text, utc=True, errors="coerce", format="mixed")
-    return out.astype("datetime64[us, UTC]")
+    return timestamp_text(s.astype("string").str.strip(), fmt).astype("datetime64[us, UTC]")
 
 
 def _to_bool(s: pd.Series) -> pd.Series:
@@ -330,8 +327,15 @@ def _to_bool(s: pd.Series) -> pd.Series:
     return out
 
 
-def coerce(name: str, df: pd.DataFrame) -> tuple[pd.DataFrame, list[Problem], dict[str, pd.Index]]:
+def coerce(
+    name: str, df: pd.DataFrame, mapping: Mapping | None = None
+) -> tuple[pd.DataFrame, list[Problem], dict[str, pd.Index]]:
     """Give each contract column its type; values that do not parse become problems.
+
+    ``mapping`` (pilot.yml ``columns``, ``values``, ``timestamp_format``) is
+    applied first: renamed columns, thousands commas, the timestamp format,
+    then mapped values (:mod:`workbench.contract.mapping`). A problem line
+    shows up to three offending values of numbers, timestamps and booleans.
 
     Returns the typed frame (contract columns in contract order, then any extra
     columns untouched), the problems, and per column the index of the rows
@@ -339,13 +343,16 @@ def coerce(name: str, df: pd.DataFrame) -> tuple[pd.DataFrame, list[Problem], di
     must not report them a second time.
     """
     table = TABLES[name]
+    mapping = mapping or Mapping()
     problems: list[Problem] = []
     unparsed: dict[str, pd.Index] = {}
+    problems += unmatched_renames(name, [str(c) for c in df.columns], mapping)
+    df = rename_frame(name, df, mapping)
     out = df.copy()
     for col, spec in table.columns.items():
         if col not in out.columns:
             if spec.required:
-                problems.append(Problem(name, col, "required column missing"))
+                problems.append(Problem(name, col, missing_column_rule(name, col, [str(c) for c in df.columns])))
             continue
         raw = out[col]
         if pd.api.types.is_object_dtype(raw) or pd.api.types.is_string_dtype(raw):
@@ -357,15 +364,23 @@ def coerce(name: str, df: pd.DataFrame) -> tuple[pd.DataFrame, list[Problem], di
             typed = typed.where(typed != "", pd.NA)
             what = None
         elif spec.kind == "timestamp":
-            typed, what = _to_timestamp(raw), "parseable timestamp (ISO 8601, read in UTC)"
+            typed = _to_timestamp(raw, mapping.timestamp_format)
+            what = "parseable timestamp (ISO 8601, read in UTC)"
+            if mapping.timestamp_format:
+                what = f"parseable timestamp (timestamp_format {mapping.timestamp_format!r}, read in UTC)"
         elif spec.kind in ("float", "int"):
-            typed = pd.to_numeric(raw, errors="coerce") if raw.dtype != bool else raw.astype(float)
+            if raw.dtype == bool:
+                typed = raw.astype(float)
+            elif pd.api.types.is_object_dtype(raw) or pd.api.types.is_string_dtype(raw):
+                typed = pd.to_numeric(number_text(raw), errors="coerce")
+            else:
+                typed = pd.to_numeric(raw, errors="coerce")
             typed = typed.astype("Float64")
             what = "a number"
             if spec.kind == "int":
                 frac = typed.notna() & (typed != typed.round())
                 if frac.any():
-                    problems.append(Problem(name, col, "an integer", int(frac.sum()), examples(row_labels(df, table, frac))))
+                    problems.append(Problem(name, col, "an integer", int(frac.sum()), shown_values(raw[frac])))
                     typed = typed.where(~frac, pd.NA)
                     unparsed[col] = df.index[frac.to_numpy()]
                 typed = typed.round().astype("Int64")
@@ -373,10 +388,15 @@ def coerce(name: str, df: pd.DataFrame) -> tuple[pd.DataFrame, list[Problem], di
             typed, what = _to_bool(raw), "a boolean (true/false)"
         if what:
             bad = present & typed.isna()
+            if col in unparsed:  # a fraction in an integer column: reported once, as not an integer
+                bad &= ~df.index.isin(unparsed[col])
             if bad.any():
-                problems.append(Problem(name, col, what, int(bad.sum()), examples(row_labels(df, table, bad))))
+                if spec.kind == "timestamp" and not mapping.timestamp_format and not pd.api.types.is_datetime64_any_dtype(raw):
+                    what += "; " + timestamp_hint(raw[bad], None)  # which timestamp_format, when the values tell
+                problems.append(Problem(name, col, what, int(bad.sum()), shown_values(raw[bad])))
                 unparsed[col] = unparsed.get(col, pd.Index([])).union(df.index[bad.to_numpy()])
         out[col] = typed
+    out = map_values_frame(name, out, mapping)
     ordered = [c for c in table.columns if c in out.columns] + [c for c in out.columns if c not in table.columns]
     return out[ordered], problems, unparsed
 
@@ -393,7 +413,8 @@ def read_pilot(path: str | Path) -> Pilot:
     try:
         loc = resolve(path)
     except ConfigError as err:
-        raise PilotError([Problem("pilot.yml", "", line.removeprefix("pilot.yml: ")) for line in err.lines()]) from None
+        # The message of each problem, not its printed line (which now starts with "ERROR").
+        raise PilotError([Problem("pilot.yml", "", p.rule.removeprefix("pilot.yml: ")) for p in err.problems]) from None
     problems: list[Problem] = list(loc.problems)
     raw: dict[str, pd.DataFrame] = {}
     files: dict[str, Path] = {}
@@ -415,8 +436,9 @@ def read_pilot(path: str | Path) -> Pilot:
         problems += probs
     tables: dict[str, pd.DataFrame] = {}
     unparsed: dict[tuple[str, str], pd.Index] = {}
+    mapping = Mapping.of(loc.config)
     for name, df in raw.items():
-        typed, probs, bad = coerce(name, df)
+        typed, probs, bad = coerce(name, df, mapping)
         tables[name] = typed
         problems += probs
         unparsed |= {(name, col): idx for col, idx in bad.items()}

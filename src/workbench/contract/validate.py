@@ -28,6 +28,9 @@ import pyarrow
 import pyarrow.compute as pc
 from pandera.errors import SchemaErrors
 
+from workbench.contract.eligibility import available, eligibility_line, eligibility_problems
+from workbench.contract.hints import shown_values
+from workbench.contract.mapping import ENUMS
 from workbench.contract.source import Pilot, PilotError, Problem, examples, read_pilot, row_labels
 from workbench.contract.tables import CHANNELS, COMPLAINT_KINDS, DIRECTIONS, TABLES
 
@@ -84,7 +87,6 @@ def isin(s: pd.Series, values: pd.Series) -> pd.Series:
 
 
 def _value_problems(name: str, df: pd.DataFrame, unparsed: dict[tuple[str, str], pd.Index]) -> list[Problem]:
-    table = TABLES[name]
     try:
         schema(name).validate(df, lazy=True)
         return []
@@ -102,8 +104,22 @@ def _value_problems(name: str, df: pd.DataFrame, unparsed: dict[tuple[str, str],
             mask.loc[unparsed[(name, col)]] = False
         if not mask.any():
             continue
-        out.append(Problem(name, col, rule, int(mask.sum()), examples(row_labels(df, table, mask))))
+        out.append(Problem(name, col, _fix(name, col, rule), int(mask.sum()), _shown(name, col, rule, df, mask)))
     return out
+
+
+def _shown(name: str, col: str, rule: str, df: pd.DataFrame, mask: pd.Series) -> tuple[str, ...]:
+    """The offending values of a value rule (enumerations, numbers); ids for unique and not null."""
+    if rule in _PANDERA_RULE.values():
+        return examples(row_labels(df, TABLES[name], mask))
+    return shown_values(df.loc[mask, col])
+
+
+def _fix(name: str, col: str, rule: str) -> str:
+    """The rule, and for an enumeration how to map the export's own words onto it."""
+    if (name, col) in ENUMS and rule.startswith("one of"):
+        return f"{rule} (any case); map others in pilot.yml values: {name}.{col}"
+    return rule
 
 
 def _cross_problems(pilot: Pilot) -> tuple[list[Problem], list[Problem]]:
@@ -271,6 +287,7 @@ class ValidationReport:
             f"observed until {cfg.observed_until:%Y-%m-%d %H:%M} UTC"
         )
         lines.append("tables: " + "; ".join(f"{n} {len(df):,} rows" for n, df in t.items()))
+        lines.append(eligibility_line(acc, cfg, available(t)))
         for name, table in TABLES.items():
             if name not in t:
                 lines.append(f"missing table {name}: disables {table.unlocks}")
@@ -292,6 +309,9 @@ def validate_pilot(path: str | Path) -> ValidationReport:
     for name, df in pilot.tables.items():
         errors += _value_problems(name, df, pilot.unparsed)
     cross_err, cross_warn = _cross_problems(pilot)
+    if not errors and not cross_err:
+        elig_err, elig_warn = eligibility_problems(pilot.tables["accounts"], pilot.config, available(pilot.tables))
+        cross_err, cross_warn = cross_err + elig_err, cross_warn + elig_warn
     pilot.problems = errors + cross_err + warnings + cross_warn
     return ValidationReport(pilot, errors + cross_err, warnings + cross_warn)
 

@@ -45,6 +45,7 @@ import pyarrow
 import pyarrow.parquet
 
 from workbench.contract.config import PilotConfig
+from workbench.contract.mapping import Mapping, map_values_table, number_column, rename_table
 from workbench.contract.source import connect_failure, csv_header, duckdb_file, first_line, is_csv, resolve, safe_url
 from workbench.contract.source import locate as locate_pilot
 from workbench.contract.tables import TABLES
@@ -97,8 +98,15 @@ def _duckdb_naive_utc(col: Any) -> Any:
     return ibis.ifelse(isfinite(col), make_timestamp(epoch_us(col)), col.cast("timestamp"))
 
 
-def normalize(t: Any, name: str) -> Any:
-    """Cast the contract columns of table ``name`` to their contract types (timestamps: naive UTC)."""
+def normalize(t: Any, name: str, mapping: Mapping | None = None) -> Any:
+    """Cast the contract columns of table ``name`` to their contract types (timestamps: naive UTC).
+
+    ``mapping`` (pilot.yml ``columns``, ``values``, ``timestamp_format``) is
+    applied first, with the rules validation applies (:mod:`workbench.contract.mapping`).
+    """
+    mapping = mapping or Mapping()
+    t = map_values_table(name, rename_table(name, t, mapping), mapping)
+    fmt = mapping.timestamp_format
     spec = TABLES[name].columns
     casts = {}
     try:
@@ -111,13 +119,18 @@ def normalize(t: Any, name: str) -> Any:
             continue
         dt = t[col].type()
         if c.kind == "timestamp":
-            if dt.is_string():
+            if dt.is_string() and fmt:
+                # The format pilot.yml gives; ibis types strptime's result as UTC: to naive UTC wall time.
+                casts[col] = naive(t[col].strip().as_timestamp(fmt))
+            elif dt.is_string():
                 # CSV text: parse as an instant (a naive string counts as UTC, the session zone).
                 casts[col] = naive(t[col].cast("timestamp('UTC')"))
             elif dt.is_timestamp() and dt.timezone is not None:
                 casts[col] = naive(t[col])
             elif not dt.is_timestamp():
                 casts[col] = t[col].cast("timestamp")
+        elif c.kind in ("float", "int") and dt.is_string():
+            casts[col] = number_column(t[col]).cast("float64" if c.kind == "float" else "int64")  # 1,660.78
         elif c.kind == "float" and not dt.is_float64():
             casts[col] = t[col].cast("float64")
         elif c.kind == "int" and not dt.is_integer():
@@ -229,7 +242,7 @@ def _java() -> str | None:
     return shutil.which("java")
 
 
-def _read_csv(con: Any, backend: str, path: Path, name: str, view: str) -> Any:
+def _read_csv(con: Any, backend: str, path: Path, name: str, view: str, mapping: Mapping | None = None) -> Any:
     """Read a CSV in place; on DuckDB, contract string and timestamp columns are read as text.
 
     DuckDB's sniffer may type ``2026-03-02T01:30:00+02:00`` as a naive
@@ -240,7 +253,8 @@ def _read_csv(con: Any, backend: str, path: Path, name: str, view: str) -> Any:
         return con.read_csv(str(path), table_name=view)
     header = csv_header(path)
     spec = TABLES[name].columns
-    types = {c: "VARCHAR" for c in header if c in spec and spec[c].kind in ("string", "timestamp")}
+    ren = (mapping or Mapping()).renames(name, header)  # the export's names, as pilot.yml maps them
+    types = {c: "VARCHAR" for c in header if (k := ren.get(c, c)) in spec and spec[k].kind in ("string", "timestamp")}
     return con.read_csv(str(path), table_name=view, types=types or None)
 
 
@@ -339,6 +353,7 @@ def open_pilot(pilot: str | Path | PilotConfig, backend: str = "duckdb") -> Pilo
     if loc.problems:
         raise EngineError(loc.problems)
     config = loc.config
+    mapping = Mapping.of(config)
     notes: list[str] = []
     raw: dict[str, Any] = {}
     if loc.kind == "ibis":
@@ -368,7 +383,7 @@ def open_pilot(pilot: str | Path | PilotConfig, backend: str = "duckdb") -> Pilo
             view = f"{name}_{tag}"
             try:
                 if is_csv(file):
-                    raw[name] = _read_csv(con, backend, file, name, view)
+                    raw[name] = _read_csv(con, backend, file, name, view, mapping)
                 else:
                     raw[name] = _read_parquet(con, backend, file, view)
             except (OSError, UnicodeDecodeError, ValueError, duckdb.Error) as exc:  # the user's file, not our code
@@ -381,7 +396,7 @@ def open_pilot(pilot: str | Path | PilotConfig, backend: str = "duckdb") -> Pilo
     problems = [f"engine: required table {n!r} not found{where}" for n, t in TABLES.items() if t.required and n not in raw]
     if problems:
         raise EngineError(problems)
-    tables = {name: normalize(t, name) for name, t in raw.items()}
+    tables = {name: normalize(t, name, mapping) for name, t in raw.items()}
     for name, spec in TABLES.items():
         if name not in tables:
             notes.append(f"table {name!r} absent: skipped {spec.unlocks}")
