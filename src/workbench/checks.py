@@ -84,7 +84,8 @@ def srm(tables: dict, config: PilotConfig) -> CheckResult:
     }
     if unknown:
         return CheckResult("srm", "fail", f"arm labels not in pilot.yml: {', '.join(unknown)}", nums)
-    status = "fail" if p < SRM_ALPHA else ("warn" if exp.min() < 5 else "pass")
+    # ``not p >= alpha``: a nan p-value (no units, a non-finite share) fails the gate instead of passing it.
+    status = "fail" if not p >= SRM_ALPHA else ("warn" if exp.min() < 5 else "pass")
     return CheckResult("srm", status, f"{unit} per arm {counts} vs allocation: chi2={chi2:.2f}, p={p:.3g}", nums)
 
 
