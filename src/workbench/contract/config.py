@@ -17,6 +17,7 @@ from __future__ import annotations
 import difflib
 import typing
 from datetime import UTC, datetime
+from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -530,6 +531,16 @@ def check_claims_file(cfg: PilotConfig, folder: Path) -> None:
         file = folder / cfg.claims
         if not file.is_file():
             raise ConfigError([f"pilot.yml: claims: claims register file not found: {cfg.claims}"])
+    elif cfg.claims is not None:
+        # The shipped register's ids, read as data (the claims layer sits below the contract).
+        shipped = yaml.safe_load(resources.files("workbench").joinpath("data/claims.yml").read_text(encoding="utf-8"))
+        items = shipped.get("claims", []) if isinstance(shipped, dict) else shipped
+        known = {str(c.get("id")) for c in items if isinstance(c, dict)}
+        unknown = [c for c in cfg.claims if c not in known]
+        if unknown:
+            raise ConfigError(
+                [f"pilot.yml: claims: unknown claim id(s): {', '.join(unknown)} ({_did_you_mean(unknown[0], known)})"]
+            )
 
 
 def dump_config(cfg: PilotConfig) -> str:
