@@ -53,7 +53,8 @@ weekly = a.group_by([a.arm, a.assigned_at.truncate("W").name("week")]).aggregate
 weekly["week"] = pd.to_datetime(weekly["week"]).dt.strftime("%Y-%m-%d")
 # Cells under the minimum reportable size are suppressed (no total column: it would give them back by difference).
 weekly["accounts"] = weekly["accounts"].where(weekly["accounts"] >= cfg.min_cell_size)
-weekly.pivot_table(index="week", columns="arm", values="accounts", dropna=False).fillna(f"< {cfg.min_cell_size}")
+weekly.pivot_table(index="week", columns="arm", values="accounts", dropna=False).map(
+    lambda n: f"< {cfg.min_cell_size}" if pd.isna(n) else int(n))
 
 # %%
 g = sns.catplot(data=weekly.sort_values("week"), x="week", y="accounts", hue="arm", kind="bar", height=3.6, aspect=2.2)

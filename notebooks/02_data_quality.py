@@ -26,8 +26,12 @@ import pandas as pd
 from workbench.runs import pipeline as run
 from workbench.checks import check_pilot, checks_frame
 from workbench.contract.validate import validate_pilot
+from workbench.metrics.engine import locate
+from workbench.contract.config import load_config
+from workbench.report.privacy import hide_undeclared
 
 run.check_params(pilot=pilot, figure_dpi=figure_dpi)
+cfg = load_config(locate(pilot)[0])
 
 # %% [markdown]
 # ## Validation
@@ -53,6 +57,7 @@ frame[["check", "status", "summary"]]
 for r in results:
     print(f"--- {r.check}: {r.status.upper()}")
     nums = {k: v for k, v in r.numbers.items() if k != "agents"}  # aggregates only: no agent identifiers
+    nums = hide_undeclared(nums, cfg.segments)  # segment values pilot.yml does not declare are free text
     try:
         display(pd.DataFrame(nums))
     except ValueError:  # scalars and lists mixed: show them as a list of key, value

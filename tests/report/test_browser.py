@@ -107,9 +107,7 @@ def test_markup_in_labels_runs_no_script_and_fetches_nothing_offline(browser) ->
         assert TREATMENT in browser.find_element("tag name", "body").text  # shown as text, not markup
         fetched = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
         assert [u for u in fetched if not u.startswith("data:")] == []
-        policy = browser.execute_script(
-            "return document.querySelector('meta[http-equiv=\"Content-Security-Policy\"]').content"
-        )
+        policy = browser.execute_script("return document.querySelector('meta[http-equiv=\"Content-Security-Policy\"]').content")
         assert "script-src 'none'" in policy and "default-src 'none'" in policy
     finally:
         browser.execute_cdp_cmd(

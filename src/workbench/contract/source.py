@@ -300,7 +300,7 @@ def long_cells(name: str, df: pd.DataFrame) -> list[Problem]:
 def non_finite(name: str, col: str, raw: pd.Series, typed: pd.Series) -> tuple[Problem | None, pd.Series]:
     """Values that parse as numbers but are not finite (``inf``, ``Infinity``, ``1e309``, NaN from a
     typed source) as a problem naming the values; returns the problem and the mask of those rows."""
-    values = typed.astype("float64", copy=False) if typed.dtype != object else pd.to_numeric(typed, errors="coerce")
+    values = typed.astype("float64") if typed.dtype != object else pd.to_numeric(typed, errors="coerce")
     arr = values.to_numpy(dtype="float64", na_value=np.nan)
     bad = pd.Series(np.isinf(arr), index=typed.index)
     if pd.api.types.is_float_dtype(raw):

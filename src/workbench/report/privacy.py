@@ -85,6 +85,31 @@ def group_undeclared(df: pd.DataFrame, declared: Iterable[str] | None, column: s
     return out
 
 
+def hide_undeclared(numbers: dict, declared: Iterable[str] | None) -> dict:
+    """Copy of a nested mapping (a check's numbers) without the keys naming an undeclared segment
+    (``segment=<value>`` or the value itself), and ``undeclared segments`` counting them."""
+    if declared is None:
+        return numbers
+    known = set(declared)
+    dropped: set[str] = set()
+
+    def keep(key: object) -> bool:
+        text = str(key)
+        value = text.removeprefix("segment=") if text.startswith("segment=") else None
+        if value is not None and value not in known:
+            dropped.add(value)
+            return False
+        return True
+
+    def walk(x: object) -> object:
+        return {k: walk(v) for k, v in x.items() if keep(k)} if isinstance(x, dict) else x
+
+    out = walk(numbers)
+    if dropped:
+        out[f"undeclared segments (shown as {OTHER!r} elsewhere)"] = len(dropped)
+    return out
+
+
 def neutralize(value: object) -> object:
     """A text cell a spreadsheet would evaluate (``=HYPERLINK(..)``, ``@SUM(1)``, ``+1+1``) prefixed
     with a quote so it is shown as text; numbers and other values unchanged."""

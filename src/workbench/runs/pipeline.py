@@ -543,6 +543,8 @@ def run_pilot(
         sys.prefix: "<python>",
         str(notebooks_dir().parent): "<workbench>",
         str(Path.home()): "~",
+        str(Path(tempfile.gettempdir()).resolve()): "<tmp>",  # the kernel's cell files in warnings
+        tempfile.gettempdir(): "<tmp>",
     }
     done = []
     for i, nb in enumerate(NOTEBOOKS):
