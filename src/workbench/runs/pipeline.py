@@ -404,7 +404,7 @@ class Run:
 
     def write_status(self, status: str, **extra) -> None:
         self.status.update(
-            status=status, run_id=self.run_id, pilot=self.pilot.name, parameters=self.params, pid=os.getpid(), **extra
+            status=status, run_id=self.run_id, pilot=str(self.pilot), parameters=self.params, pid=os.getpid(), **extra
         )
         (self.work / "status.json").write_text(json.dumps(self.status, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
