@@ -51,7 +51,10 @@ pd.Series({"pilot": cfg.name, "randomization unit": cfg.randomization, "primary 
 a = p.tables["accounts"]
 weekly = a.group_by([a.arm, a.assigned_at.truncate("W").name("week")]).aggregate(accounts=a.count()).execute()
 weekly["week"] = pd.to_datetime(weekly["week"]).dt.strftime("%Y-%m-%d")
-weekly.pivot_table(index="week", columns="arm", values="accounts", fill_value=0).assign(total=lambda d: d.sum(axis=1))
+# Cells under the minimum reportable size are suppressed (no total column: it would give them back by difference).
+weekly["accounts"] = weekly["accounts"].where(weekly["accounts"] >= cfg.min_cell_size)
+weekly.pivot_table(index="week", columns="arm", values="accounts", dropna=False).map(
+    lambda n: f"< {cfg.min_cell_size}" if pd.isna(n) else int(n))
 
 # %%
 g = sns.catplot(data=weekly.sort_values("week"), x="week", y="accounts", hue="arm", kind="bar", height=3.6, aspect=2.2)

@@ -19,21 +19,28 @@ pilot: str = "../data/demo/pilot"
 figure_dpi: int = 110
 
 # %%
+from dataclasses import replace
+
 import pandas as pd
 
 from workbench.runs import pipeline as run
 from workbench.checks import check_pilot, checks_frame
 from workbench.contract.validate import validate_pilot
+from workbench.metrics.engine import locate
+from workbench.contract.config import load_config
+from workbench.report.privacy import hide_undeclared
 
 run.check_params(pilot=pilot, figure_dpi=figure_dpi)
+cfg = load_config(locate(pilot)[0])
 
 # %% [markdown]
 # ## Validation
 
 # %%
 v = validate_pilot(pilot)
-print("\n".join(v.summary_lines() if v.ok else [p.line() for p in v.errors]))
-print("\n".join(p.line() for p in v.warnings) or "no warnings")
+# Counts only: a report never shows the ids or values behind a problem (replace drops the examples).
+print("\n".join(v.summary_lines() if v.ok else [replace(p, examples=()).line() for p in v.errors]))
+print("\n".join(replace(p, examples=()).line() for p in v.warnings) or "no warnings")
 
 # %% [markdown]
 # ## Pilot checks
@@ -50,6 +57,7 @@ frame[["check", "status", "summary"]]
 for r in results:
     print(f"--- {r.check}: {r.status.upper()}")
     nums = {k: v for k, v in r.numbers.items() if k != "agents"}  # aggregates only: no agent identifiers
+    nums = hide_undeclared(nums, cfg.segments)  # segment values pilot.yml does not declare are free text
     try:
         display(pd.DataFrame(nums))
     except ValueError:  # scalars and lists mixed: show them as a list of key, value

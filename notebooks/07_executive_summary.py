@@ -23,8 +23,9 @@ subject: str = ""
 # %%
 import json
 
-from IPython.display import HTML, Markdown, display
+from IPython.display import HTML, display
 
+from workbench.report import pages
 from workbench.report import views as report
 from workbench.runs import pipeline as run
 from workbench.contract.config import load_config
@@ -35,17 +36,20 @@ cfg = load_config(locate(pilot)[0])
 who = subject or report.subject_for(doc["treatments"][0])
 primary = doc["decision"].get("primary_metric")
 order = sorted(doc["metrics"], key=lambda n: ({"primary": 0, "guardrail": 1, "exploratory": 2}.get(doc["metrics"][n].get("role"), 3), n))
-display(Markdown(f"Pilot **{cfg.name}**: {who.lower() if subject == '' else who} (arm *{doc['treatments'][0]}*) "
-                 f"against *{doc['control']}*, randomized by {cfg.randomization}, data until {cfg.observed_until:%d %B %Y}."))
-display(HTML(report.badges_html(doc)))
-display(Markdown(f"**{report.headline(doc)}**"))
+# Every text from the data or pilot.yml goes through a template with autoescape (never Markdown, which passes HTML through).
+display(HTML(pages.render("executive_intro.html.j2", name=cfg.name, subject=who.lower() if subject == "" else who,
+                          treatment=doc["treatments"][0], control=doc["control"], randomization=cfg.randomization,
+                          observed_until=f"{cfg.observed_until:%d %B %Y}")))
+display(HTML(pages.clean_fragment(report.badges_html(doc))))
+display(HTML(pages.render("text.html.j2", paragraphs=[report.headline(doc)], strong=True, items=[], heading="", more=[])))
 
 # %% [markdown]
 # ## Verdict per outcome
 
 # %%
-display(Markdown("\n".join(f"- **{doc['metrics'][n].get('label', n)}**: {report.verdict_sentence(doc, n, who)} "
-                           f"*{report.role_note(doc, n)}*" for n in order)))
+display(HTML(pages.render("verdicts.html.j2", rows=[{"label": doc["metrics"][n].get("label", n),
+                                                      "sentence": report.verdict_sentence(doc, n, who),
+                                                      "note": report.role_note(doc, n)} for n in order])))
 
 # %% [markdown]
 # ## Every outcome at a glance
@@ -60,7 +64,7 @@ report.show(report.effects_figure(doc, dpi=figure_dpi))
 # A guardrail fails when the probability of harm beyond its margin exceeds its limit.
 
 # %%
-display(HTML(report.guardrails_frame(doc).to_html(index=False)))
+display(HTML(pages.clean_fragment(report.guardrails_frame(doc).to_html(index=False, escape=True))))
 
 # %% [markdown]
 # ## Segment effects (exploratory)
@@ -69,7 +73,9 @@ display(HTML(report.guardrails_frame(doc).to_html(index=False)))
 if primary in doc["metrics"] and doc["metrics"][primary].get("segments") and not report.gate(doc, primary):
     report.show(report.segments_figure(doc, primary, dpi=figure_dpi))
 else:
-    display(Markdown("No segment effects to show for the primary outcome (no segments, or the verdict is inconclusive)."))
+    display(HTML(pages.render("text.html.j2", paragraphs=["No segment effects to show for the primary outcome "
+                                                          "(no segments, or the verdict is inconclusive)."],
+                              strong=False, items=[], heading="", more=[])))
 
 # %% [markdown]
 # ## The industry's claims, tested on this pilot
@@ -78,16 +84,17 @@ else:
 from workbench.report import claims as report_claims
 
 claims = json.loads((folder / "claims.json").read_text())
-display(Markdown(report_claims.claims_summary(claims)))
-display(HTML(report_claims.claims_frame(claims).to_html(index=False)))
+display(HTML(pages.render("text.html.j2", paragraphs=[report_claims.claims_summary(claims)], strong=False, items=[],
+                          heading="", more=[])))
+display(HTML(pages.clean_fragment(report_claims.claims_frame(claims).to_html(index=False, escape=True))))
 
 # %% [markdown]
 # ## Money impact for the portfolio
 
 # %%
 impact = report.money_impact(doc, cfg.portfolio.accounts, cfg.portfolio.cost_per_contact, cfg.windows.outcome_days)
-display(Markdown("\n".join(f"- {line}" for line in report.money_lines(impact, doc["level"]))
-                 + "\n\nAssumptions:\n\n" + "\n".join(f"- {a}" for a in impact["assumptions"])))
+display(HTML(pages.render("text.html.j2", paragraphs=[], strong=False, items=report.money_lines(impact, doc["level"]),
+                          heading="Assumptions:", more=impact["assumptions"])))
 
 # %% [markdown]
 # ## How to read this

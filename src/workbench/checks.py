@@ -101,7 +101,8 @@ def srm(tables: dict, config: PilotConfig) -> CheckResult:
         return CheckResult(
             "srm", "fail", f"arm labels not in pilot.yml: {', '.join(unknown)}; look at pilot.yml arms and accounts.arm", nums
         )
-    status = "fail" if p < SRM_ALPHA else ("warn" if exp.min() < 5 else "pass")
+    # ``not p >= alpha``: a nan p-value (no units, a non-finite share) fails the gate instead of passing it.
+    status = "fail" if not p >= SRM_ALPHA else ("warn" if exp.min() < 5 else "pass")
     text = f"{unit} per arm {counts} vs allocation: chi2={chi2:.2f}, p={p:.3g}"
     where = (
         f"how {unit} were assigned and whether some were dropped or added after assignment, and pilot.yml allocation"

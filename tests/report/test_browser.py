@@ -86,3 +86,31 @@ def test_executive_summary_in_chromium(browser) -> None:
     shot = ROOT / "reports" / "browser" / "executive_summary.png"
     shot.parent.mkdir(parents=True, exist_ok=True)
     assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
+
+
+def test_markup_in_labels_runs_no_script_and_fetches_nothing_offline(browser) -> None:
+    """The executive summary of a pilot whose name and arm label hold markup (``<img onerror>``,
+    a CSS ``url(https://...)``), opened with the network off: no script ran, nothing requested."""
+    from test_hostile_run import TREATMENT, hostile_run
+
+    run_dir = hostile_run()[0]
+    browser.execute_cdp_cmd("Network.enable", {})
+    browser.execute_cdp_cmd(
+        "Network.emulateNetworkConditions",
+        {"offline": True, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
+    )
+    try:
+        browser.get((run_dir / "07_executive_summary.html").as_uri())
+        assert browser.execute_script("return document.readyState") == "complete"
+        assert browser.execute_script("return typeof window.pwned") == "undefined"  # no onerror handler ran
+        assert browser.execute_script("return document.scripts.length") == 0
+        assert TREATMENT in browser.find_element("tag name", "body").text  # shown as text, not markup
+        fetched = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+        assert [u for u in fetched if not u.startswith("data:")] == []
+        policy = browser.execute_script("return document.querySelector('meta[http-equiv=\"Content-Security-Policy\"]').content")
+        assert "script-src 'none'" in policy and "default-src 'none'" in policy
+    finally:
+        browser.execute_cdp_cmd(
+            "Network.emulateNetworkConditions",
+            {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
+        )

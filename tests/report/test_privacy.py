@@ -28,3 +28,27 @@ def test_scan_finds_whole_tokens_only(tmp_path):
     f.write_text("<p>A0000012 paid; A00000123 did not; Jane Roe</p>")
     hits = scan([f], ["A0000012", "Jane Roe", "absent"])
     assert sorted(h[1] for h in hits) == ["A0000012", "Jane Roe"]
+
+
+def test_metrics_by_agent_shows_pseudonyms_and_suppresses_small_cells(tmp_path):
+    import json
+
+    from pilot_factory import make_pilot
+    from typer.testing import CliRunner
+
+    from workbench.cli.main import app
+
+    root = make_pilot(tmp_path / "p", "parquet")
+    r = CliRunner().invoke(app, ["metrics", str(root), "--by", "agent", "--out", str(tmp_path / "m.json")])
+    assert r.exit_code == 0, r.output
+    saved = (tmp_path / "m.json").read_text()
+    for text in (r.output, saved):
+        assert scan_text(text, ["G1", "G2"]) == [] and "agent-" in text
+    rows = json.loads(saved)["stats"]
+    assert all(row["suppressed"] and row["accounts"] == "< 10" and row["mean"] is None for row in rows)
+
+
+def scan_text(text: str, ids: list[str]) -> list[str]:
+    import re
+
+    return [i for i in ids if re.search(rf"(?<![A-Za-z0-9]){re.escape(i)}(?![A-Za-z0-9])", text)]

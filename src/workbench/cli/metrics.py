@@ -15,9 +15,11 @@ from typing import Annotated
 import typer
 
 from workbench.checks import checks_frame, run_checks
-from workbench.cli.app import app, fail
+from workbench.cli.app import app, fail, require_valid
+from workbench.contract.source import locate, resolve
 from workbench.metrics.engine import open_pilot
 from workbench.metrics.stats import BY, sufficient_stats
+from workbench.report.privacy import pilot_key, pseudonymize, suppress_small, write_csv
 
 PILOT_HELP = "pilot folder, its pilot.yml, or a DuckDB file with pilot.yml beside it"
 OUT_HELP = "also write the results as data: .json or .csv"
@@ -33,6 +35,10 @@ def _open(pilot: Path, backend: str, out: Path | None):
         fail(f"--out: must end in .json or .csv, not {out.name!r}")
     if not pilot.exists():
         fail(f"pilot: not found: {pilot}")
+    resolve(pilot)  # pilot.yml first: its own one-line errors (ConfigError)
+    # Then the contract, as analyze and run do: an inf balance or a truncated DuckDB file is one
+    # line naming the problem, never numbers computed from it or an engine's internal error.
+    require_valid(pilot)
     return open_pilot(pilot, backend)
 
 
@@ -40,6 +46,17 @@ def _runtime_error(exc: Exception) -> None:
     """An engine error on the user's data (bad types, unreadable file) as one line."""
     first = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0][:200]
     fail(f"engine: could not compute on this pilot ({exc.__class__.__name__}): {first}")
+
+
+def private_cells(stats, pilot: Path, by: list[str], min_cell_size: int):
+    """Agents as pseudonyms (keyed by the pilot's pilot.yml) and cells under ``min_cell_size`` suppressed,
+    on screen and in ``--out`` alike: a split is an aggregate, never one person's numbers."""
+    if not by:
+        return stats
+    if "agent_id" in by:
+        yml = locate(pilot)[1]
+        stats = pseudonymize(stats, pilot_key(yml.read_bytes() if yml.is_file() else b""))
+    return suppress_small(stats, "accounts", min_cell_size, keep=("metric", "family", "arm", *by))
 
 
 @app.command()
@@ -66,6 +83,7 @@ def metrics(
     except Exception as exc:
         _runtime_error(exc)
     notes = p.notes + stats.attrs.get("notes", [])
+    stats = private_cells(stats, pilot, by, p.config.min_cell_size)
     view = stats[[*SHOW[:2], *by, *SHOW[2:]]]
     typer.echo(view.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
     for note in notes:
@@ -73,7 +91,7 @@ def metrics(
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         if out.suffix.lower() == ".csv":
-            stats.to_csv(out, index=False)
+            write_csv(stats, out)
         else:
             rows = json.loads(stats.to_json(orient="records"))
             out.write_text(json.dumps({"notes": notes, "stats": rows}, indent=2, sort_keys=True) + "\n", encoding="utf-8")

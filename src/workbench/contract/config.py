@@ -17,6 +17,7 @@ from __future__ import annotations
 import difflib
 import typing
 from datetime import UTC, datetime
+from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -38,6 +39,8 @@ from workbench.defaults import THRESHOLDS
 from workbench.errors import ConfigError
 
 CONTRACT_VERSION = 1
+MAX_YML_BYTES = 1 << 20  # a pilot.yml is a page of settings, not data
+ALLOCATION_TOLERANCE = 1e-6  # shares written as 0.333333 still sum to one
 
 METRICS = (
     "engagement",
@@ -73,7 +76,8 @@ Metric = Annotated[str, AfterValidator(_metric)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # inf and nan are never a setting: a nan allocation or margin switches a gate off silently.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class _Prior(_Strict):
@@ -376,7 +380,19 @@ class PilotConfig(_Strict):
                 raise ValueError(f"allocation must name exactly the arm labels {sorted(labels)} (got {sorted(self.allocation)})")
             if any(w <= 0 for w in self.allocation.values()):
                 raise ValueError("allocation weights must be > 0")
+            total = sum(self.allocation.values())
+            if abs(total - 1) > ALLOCATION_TOLERANCE:
+                raise ValueError(f"allocation shares must sum to 1 (they sum to {total:g})")
         return self
+
+    @field_validator("claims")
+    @classmethod
+    def _claims(cls, v: list[str] | str | None) -> list[str] | str | None:
+        if isinstance(v, str) and not v.strip():
+            raise ValueError("a claims register file name, or a list of claim ids")
+        if isinstance(v, list) and (bad := [x for x in v if not str(x).strip()]):
+            raise ValueError(f"claim ids must be non-empty ({len(bad)} empty)")
+        return v
 
     @property
     def control(self) -> str:
@@ -580,6 +596,10 @@ def parse_config(data: object) -> PilotConfig:
 def load_config(path: str | Path) -> PilotConfig:
     """Read and validate ``pilot.yml``; every problem raises :class:`ConfigError`."""
     path = Path(path)
+    if path.exists() and not path.is_file():  # a FIFO would block the read forever
+        raise ConfigError([f"pilot.yml: (file): not a regular file; refused ({path.name})"])
+    if path.is_file() and path.stat().st_size > MAX_YML_BYTES:
+        raise ConfigError([f"pilot.yml: (file): larger than {MAX_YML_BYTES:,} bytes; refused"])
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -587,12 +607,51 @@ def load_config(path: str | Path) -> PilotConfig:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([f"pilot.yml: (file): unreadable ({exc.__class__.__name__}: {exc})"]) from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader subclass
+    except _RepeatedKey as exc:
+        raise ConfigError([f"pilot.yml: {exc.args[0]}: key repeated at line {exc.args[1]} (keep one)"]) from None
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         at = f" at line {where.line + 1}" if where is not None else ""
         raise ConfigError([f"pilot.yml: (file): not valid YAML{at}"]) from None
-    return parse_config(data)
+    cfg = parse_config(data)
+    check_claims_file(cfg, path.parent)
+    return cfg
+
+
+class _RepeatedKey(Exception):
+    """A mapping key given twice: (dotted location, line)."""
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing a repeated key (it would keep the last one silently)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: set = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if key in seen:
+                raise _RepeatedKey(str(key), key_node.start_mark.line + 1)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def check_claims_file(cfg: PilotConfig, folder: Path) -> None:
+    """``claims:`` naming a register file: it must exist beside pilot.yml (or at its absolute path)."""
+    if isinstance(cfg.claims, str):
+        file = folder / cfg.claims
+        if not file.is_file():
+            raise ConfigError([f"pilot.yml: claims: claims register file not found: {cfg.claims}"])
+    elif cfg.claims is not None:
+        # The shipped register's ids, read as data (the claims layer sits below the contract).
+        shipped = yaml.safe_load(resources.files("workbench").joinpath("data/claims.yml").read_text(encoding="utf-8"))
+        items = shipped.get("claims", []) if isinstance(shipped, dict) else shipped
+        known = {str(c.get("id")) for c in items if isinstance(c, dict)}
+        unknown = [c for c in cfg.claims if c not in known]
+        if unknown:
+            raise ConfigError(
+                [f"pilot.yml: claims: unknown claim id(s): {', '.join(unknown)} ({_did_you_mean(unknown[0], known)})"]
+            )
 
 
 def dump_config(cfg: PilotConfig) -> str:

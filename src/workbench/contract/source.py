@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import csv
 import gzip
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -34,6 +36,12 @@ from workbench.contract.tables import TABLES, Table
 from workbench.errors import PilotError, Problem
 
 EXAMPLES = 3  # example ids per problem line
+EXAMPLE_CHARS = 40  # an example longer than this is cut: a 50 MB cell must not become a 50 MB line
+
+# Bounded reads: a hostile or broken export must fail in seconds with one line, not hang or fill memory.
+MAX_COLUMNS = 500  # header width
+MAX_LINE_BYTES = 1 << 20  # one CSV line (1 MiB)
+MAX_CELL_CHARS = 10_000  # one value
 
 # The table file names a folder pilot may hold, in order of preference.
 SUFFIXES = (".parquet", ".csv", ".csv.gz")
@@ -97,9 +105,30 @@ def duckdb_file(path: str | Path) -> Path | None:
 
 
 def table_files(folder: Path) -> dict[str, list[Path]]:
-    """Every table file in ``folder``, per contract table (in :data:`SUFFIXES` order)."""
+    """Every table file in ``folder``, per contract table (in :data:`SUFFIXES` order).
+
+    Any entry of that name counts (a FIFO or a link too), so that
+    :func:`refused` can say why it is not read rather than "not found".
+    """
     found = {name: [folder / f"{name}{suffix}" for suffix in SUFFIXES] for name in TABLES}
-    return {name: hits for name, paths in found.items() if (hits := [p for p in paths if p.is_file()])}
+    return {name: hits for name, paths in found.items() if (hits := [p for p in paths if os.path.lexists(p)])}
+
+
+def refused(path: Path, folder: Path) -> str | None:
+    """Why a table file is not read, or None: only regular files, and no link leaving ``folder``.
+
+    A FIFO blocks the reader forever and a link to ``/dev/zero`` never ends;
+    a link out of the pilot reads a file the user did not hand over.
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        return f"{path.name}: unreadable ({exc.strerror})"
+    if not stat.S_ISREG(mode):
+        return f"{path.name}: not a regular file (a FIFO, device, socket or folder); refused"
+    if path.is_symlink() and not path.resolve().is_relative_to(folder.resolve()):
+        return f"{path.name}: a link to a file outside the pilot folder; refused"
+    return None
 
 
 def pick_files(folder: Path) -> tuple[dict[str, Path], list[Problem]]:
@@ -112,6 +141,11 @@ def pick_files(folder: Path) -> tuple[dict[str, Path], list[Problem]]:
     """
     files, problems = {}, []
     for name, hits in table_files(folder).items():
+        for p in hits:
+            if (why := refused(p, folder)) is not None:
+                problems.append(Problem(name, "", why))
+        if any(refused(p, folder) for p in hits):
+            continue
         files[name] = hits[0]
         if len(hits) > 1:
             names = ", ".join(p.name for p in hits)
@@ -188,8 +222,12 @@ def input_files(path: str | Path) -> list[Path]:
 
 
 def examples(ids: pd.Series, n: int = EXAMPLES) -> tuple[str, ...]:
-    """A few distinct example ids, as strings, for an error line."""
-    return tuple(str(x) for x in pd.unique(ids.astype("string").fillna("<null>"))[:n])
+    """A few distinct example ids, as strings cut to :data:`EXAMPLE_CHARS`, for an error line."""
+    return tuple(_cut(str(x)) for x in pd.unique(ids.astype("string").fillna("<null>"))[:n])
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= EXAMPLE_CHARS else text[:EXAMPLE_CHARS] + f"... ({len(text):,} characters)"
 
 
 def row_labels(df: pd.DataFrame, table: Table, mask: pd.Series) -> pd.Series:
@@ -205,6 +243,8 @@ def row_labels(df: pd.DataFrame, table: Table, mask: pd.Series) -> pd.Series:
 
 def read_file(name: str, path: Path) -> tuple[pd.DataFrame | None, list[Problem]]:
     """Read one table file with pandas (Parquet, CSV or gzipped CSV); an unreadable file is a problem."""
+    if is_csv(path) and (problem := csv_bounds(name, path)) is not None:
+        return None, [problem]
     try:
         if is_csv(path):
             # Everything as text first: types are checked column by column below,
@@ -217,6 +257,64 @@ def read_file(name: str, path: Path) -> tuple[pd.DataFrame | None, list[Problem]
         msg = str(exc).splitlines()[0][:160] if str(exc) else exc.__class__.__name__
         return None, [Problem(name, "", f"unreadable file {path.name}: {msg}")]
     return df, []
+
+
+def csv_bounds(name: str, path: Path) -> Problem | None:
+    """The first line longer than :data:`MAX_LINE_BYTES`, a header wider than :data:`MAX_COLUMNS`
+    or a column named twice, as a problem; None when the file is within bounds.
+
+    Reads line by line with a bounded ``readline``: memory stays at one line
+    whatever the file holds (pandas would read a 50 MB header whole, slowly).
+    """
+    opener = gzip.open if path.name.endswith(".gz") else open
+    try:
+        with opener(path, "rb") as fh:
+            number = 0
+            while line := fh.readline(MAX_LINE_BYTES + 1):
+                number += 1
+                if len(line) > MAX_LINE_BYTES:
+                    return Problem(name, "", f"{path.name}: line {number:,} longer than {MAX_LINE_BYTES:,} bytes; refused")
+                if number == 1:
+                    header = next(csv.reader([line.decode("utf-8", errors="replace")]), [])
+                    if len(header) > MAX_COLUMNS:
+                        return Problem(name, "", f"{path.name}: {len(header):,} columns, more than {MAX_COLUMNS}; refused")
+                    twice = sorted({_cut(c) for c in header if header.count(c) > 1})
+                    if twice:
+                        return Problem(name, "", f"{path.name}: column named twice in the header: {', '.join(twice)}")
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        return Problem(name, "", f"unreadable file {path.name}: {exc.__class__.__name__}")
+    return None
+
+
+def long_cells(name: str, df: pd.DataFrame) -> list[Problem]:
+    """Values longer than :data:`MAX_CELL_CHARS` characters, one problem per column (examples cut)."""
+    out = []
+    for col in df.columns:
+        s = df[col]
+        if not (pd.api.types.is_string_dtype(s) or pd.api.types.is_object_dtype(s)):
+            continue
+        long = s.astype("string").str.len().fillna(0) > MAX_CELL_CHARS
+        if long.any():
+            rows = [f"row {i + 1}" for i in np.flatnonzero(long.to_numpy())[:EXAMPLES]]
+            out.append(Problem(name, str(col), f"at most {MAX_CELL_CHARS:,} characters", int(long.sum()), tuple(rows)))
+    return out
+
+
+def non_finite(name: str, col: str, raw: pd.Series, typed: pd.Series) -> tuple[Problem | None, pd.Series]:
+    """Values that parse as numbers but are not finite (``inf``, ``Infinity``, ``1e309``, NaN from a
+    typed source) as a problem naming the values; returns the problem and the mask of those rows."""
+    values = typed.astype("float64") if typed.dtype != object else pd.to_numeric(typed, errors="coerce")
+    arr = values.to_numpy(dtype="float64", na_value=np.nan)
+    bad = pd.Series(np.isinf(arr), index=typed.index)
+    if pd.api.types.is_float_dtype(raw):
+        bad |= raw.isna() & pd.Series(np.isnan(raw.to_numpy(dtype="float64", na_value=0.0)), index=raw.index)
+    else:  # text: "nan" parses to a number here and must not pass as a missing value
+        text = raw.astype("string").str.strip().str.lower()
+        bad |= text.isin(["nan", "+nan", "-nan"]).fillna(False).astype(bool)
+    if not bad.any():
+        return None, bad
+    shown = examples(raw[bad].astype("string"))
+    return Problem(name, col, "a finite number", int(bad.sum()), shown), bad
 
 
 def _read_duckdb(db: Path, names: list[str]) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
@@ -233,6 +331,8 @@ def _read_duckdb(db: Path, names: list[str]) -> tuple[dict[str, pd.DataFrame], l
         for name in names:
             if name in present:
                 out[name] = con.execute(f'SELECT * FROM "{name}"').to_arrow_table().to_pandas()
+    except Exception as exc:  # a truncated or corrupt file fails on first read, not on connect
+        return {}, [Problem("pilot.yml", "source.path", f"unreadable DuckDB file {db.name}: {_first_line(exc)}")]
     finally:
         con.close()
     return out, []
@@ -279,6 +379,11 @@ def connect_failure(url: str, exc: BaseException) -> str:
         f"cannot connect to {safe} ({detail}): is the server running and reachable, "
         "and are the host, port, user and database in source.url right?"
     )
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return _cut(text.splitlines()[0]) if text else exc.__class__.__name__
 
 
 def _read_ibis(url: str, schema: str | None, names: list[str]) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
@@ -375,6 +480,12 @@ def coerce(
                 typed = pd.to_numeric(number_text(raw), errors="coerce")
             else:
                 typed = pd.to_numeric(raw, errors="coerce")
+            problem, inf = non_finite(name, col, raw, typed)
+            if problem is not None:  # reported with its values, then nulled like any unparsed value
+                problems.append(problem)
+                typed = typed.where(~inf, np.nan)
+                unparsed[col] = df.index[inf.to_numpy()]
+                present = present & ~inf
             typed = typed.astype("Float64")
             what = "a number"
             if spec.kind == "int":
@@ -382,7 +493,7 @@ def coerce(
                 if frac.any():
                     problems.append(Problem(name, col, "an integer", int(frac.sum()), shown_values(raw[frac])))
                     typed = typed.where(~frac, pd.NA)
-                    unparsed[col] = df.index[frac.to_numpy()]
+                    unparsed[col] = unparsed.get(col, pd.Index([])).union(df.index[frac.to_numpy()])
                 typed = typed.round().astype("Int64")
         else:
             typed, what = _to_bool(raw), "a boolean (true/false)"
@@ -438,6 +549,7 @@ def read_pilot(path: str | Path) -> Pilot:
     unparsed: dict[tuple[str, str], pd.Index] = {}
     mapping = Mapping.of(loc.config)
     for name, df in raw.items():
+        problems += long_cells(name, df)
         typed, probs, bad = coerce(name, df, mapping)
         tables[name] = typed
         problems += probs

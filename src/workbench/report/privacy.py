@@ -4,7 +4,11 @@ Reports carry aggregates only. Agent ids are replaced by stable pseudonyms
 (a keyed hash, so the same agent has the same pseudonym in every report of a
 pilot, and the mapping cannot be reversed without the key); any cell (segment,
 agent, week) with fewer accounts than pilot.yml ``min_cell_size`` is
-suppressed and says so.
+suppressed and says so; segment values pilot.yml does not declare are shown
+as ``other``. Every CSV a run writes goes through :func:`write_csv`: text
+cells that a spreadsheet would run as a formula are neutralized and floats
+are written with a fixed number of significant digits, so two runs on the
+same input give the same bytes.
 """
 
 from __future__ import annotations
@@ -18,6 +22,15 @@ from pathlib import Path
 import pandas as pd
 
 SUPPRESSED = "suppressed"
+OTHER = "other"  # the report label of every segment value pilot.yml does not declare
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # OWASP: what a spreadsheet reads as a formula
+CSV_DIGITS = 12  # significant digits in CSVs: DuckDB's parallel sums differ in the last bits from run to run
+
+
+def pilot_key(pilot_yml: bytes) -> str:
+    """The pseudonym key of a pilot: a hash of its pilot.yml bytes (stable across runs, not guessable
+    from the report alone: reversing a pseudonym needs the pilot's own configuration file)."""
+    return hashlib.sha256(b"workbench-pseudonym\0" + pilot_yml).hexdigest()
 
 
 def pseudonym(value: str, key: str) -> str:
@@ -55,6 +68,74 @@ def suppress_small(df: pd.DataFrame, size_column: str, min_size: int, keep: Iter
         else:
             out[col] = out[col].astype(object).where(~small, None)
     return out
+
+
+def group_undeclared(df: pd.DataFrame, declared: Iterable[str] | None, column: str = "segment") -> pd.DataFrame:
+    """Copy of ``df`` with every ``column`` value outside ``declared`` shown as :data:`OTHER`.
+
+    ``declared`` None (pilot.yml lists no segments) keeps the values: they
+    are then the pilot's own declared labels by omission. Free text in an
+    undeclared value (a name, a phone number) never reaches a report.
+    """
+    if declared is None or column not in df.columns:
+        return df
+    out = df.copy()
+    keep = out[column].isin(list(declared)) | out[column].isna()
+    out[column] = out[column].astype(object).where(keep, OTHER)
+    return out
+
+
+def hide_undeclared(numbers: dict, declared: Iterable[str] | None) -> dict:
+    """Copy of a nested mapping (a check's numbers) without the keys naming an undeclared segment
+    (``segment=<value>`` or the value itself), and ``undeclared segments`` counting them."""
+    if declared is None:
+        return numbers
+    known = set(declared)
+    dropped: set[str] = set()
+
+    def keep(key: object) -> bool:
+        text = str(key)
+        value = text.removeprefix("segment=") if text.startswith("segment=") else None
+        if value is not None and value not in known:
+            dropped.add(value)
+            return False
+        return True
+
+    def walk(x: object) -> object:
+        return {k: walk(v) for k, v in x.items() if keep(k)} if isinstance(x, dict) else x
+
+    out = walk(numbers)
+    if dropped:
+        out[f"undeclared segments (shown as {OTHER!r} elsewhere)"] = len(dropped)
+    return out
+
+
+def neutralize(value: object) -> object:
+    """A text cell a spreadsheet would evaluate (``=HYPERLINK(..)``, ``@SUM(1)``, ``+1+1``) prefixed
+    with a quote so it is shown as text; numbers and other values unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def safe_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """Copy of ``df`` with every text cell (values and column names) neutralized."""
+    out = df.copy()
+    for col in out.columns:
+        if pd.api.types.is_object_dtype(out[col]) or pd.api.types.is_string_dtype(out[col]):
+            out[col] = out[col].map(neutralize, na_action="ignore")
+    out.columns = [neutralize(str(c)) for c in out.columns]
+    return out
+
+
+def write_csv(df: pd.DataFrame, path: Path) -> Path:
+    """Write ``df`` as a CSV safe to open in a spreadsheet, byte-identical for identical input.
+
+    Formulas are neutralized (:func:`safe_frame`), floats written with
+    :data:`CSV_DIGITS` significant digits, line endings ``\\n``.
+    """
+    safe_frame(df).to_csv(path, index=False, float_format=f"%.{CSV_DIGITS}g", lineterminator="\n")
+    return Path(path)
 
 
 def scan(paths: Iterable[Path], identifiers: Iterable[str]) -> list[tuple[str, str]]:

@@ -14,6 +14,7 @@ import json
 import subprocess
 from importlib import metadata
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from workbench.contract import source
 
@@ -90,6 +91,30 @@ def input_files(pilot: Path) -> list[Path]:
     return files
 
 
+def without_credentials(url: str) -> str:
+    """An ibis URL with its user name, password and query (tokens) removed."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = host + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def source_record(pilot: Path) -> dict:
+    """Where the tables were read from, as pilot.yml names it: kind, path (as written) or URL without credentials."""
+    try:
+        loc = source.resolve(pilot)
+    except Exception:  # an unreadable pilot.yml: the run reports it; the manifest records nothing more
+        return {}
+    out: dict = {"kind": loc.kind}
+    if loc.kind == "ibis" and loc.url:
+        out["url"] = without_credentials(loc.url)
+    elif loc.config.source.path:
+        out["path"] = loc.config.source.path
+    if loc.kind == "folder":
+        out["tables"] = {name: p.name for name, p in sorted(loc.files.items())}
+    return out
+
+
 def write_manifest(folder: Path, pilot: Path, params: dict) -> Path:
     """Write ``folder/manifest.json`` for a run of ``pilot`` with ``params``."""
     _, yml = source.locate(pilot)
@@ -97,6 +122,7 @@ def write_manifest(folder: Path, pilot: Path, params: dict) -> Path:
     doc = {
         "inputs": {p.name: {"sha256": sha256(p), "bytes": p.stat().st_size} for p in input_files(Path(pilot))},
         "pilot_yml": yml.read_text(encoding="utf-8") if yml.exists() else None,
+        "source": source_record(Path(pilot)),
         "parameters": params,
         "seed": params.get("seed", 1),
         "packages": versions(),

@@ -16,9 +16,10 @@ executed notebook kept.
 from __future__ import annotations
 
 import hashlib
-import html
 import json
+import os
 import re
+import sys
 import tempfile
 import time
 import warnings
@@ -27,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import ibis
 import numpy as np
 import pandas as pd
 import papermill as pm
@@ -43,7 +45,8 @@ from workbench.effects.analyze import Settings, analyze_run, to_json
 from workbench.errors import RunError
 from workbench.metrics.engine import locate, open_pilot
 from workbench.metrics.stats import sufficient_stats
-from workbench.report.privacy import suppress_small
+from workbench.report.pages import CSP, external_references, render, sanitize_page
+from workbench.report.privacy import OTHER, suppress_small, write_csv
 from workbench.report.views import use_theme
 from workbench.runs.manifest import write_manifest
 
@@ -98,8 +101,10 @@ def prepare(pilot: Path | str, out: Path, level: float = 0.95, seed: int = DEFAU
     """Fit every model once and write what the notebooks share into ``out``.
 
     Writes ``results.json`` (the analysis), ``stats.csv`` / ``stats_segment.csv``
-    / ``stats_week.csv`` (sufficient statistics; small segment cells suppressed)
-    and ``ppc.csv`` (observed arm means against the posterior).
+    / ``stats_week.csv`` (sufficient statistics; cells under ``min_cell_size``
+    suppressed, undeclared segment values grouped as ``other``) and ``ppc.csv``
+    (observed arm means against the posterior). Every CSV is written by
+    :func:`workbench.report.privacy.write_csv` (formulas neutralized, fixed digits).
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -108,22 +113,66 @@ def prepare(pilot: Path | str, out: Path, level: float = 0.95, seed: int = DEFAU
         warnings.filterwarnings("ignore", category=RuntimeWarning, module="statsmodels")
         run = analyze_run(pilot, Settings(level=level, seed=seed, smoke=smoke, **mc))
     doc, draws, stats = run.doc, run.draws, run.stats
-    by_segment = run.segment_stats  # already computed by the analysis
-    paths = {"results": out / "results.json", "stats": out / "stats.csv", "ppc": out / "ppc.csv"}
-    paths["results"].write_text(to_json(doc), encoding="utf-8")
-    stats.to_csv(paths["stats"], index=False)
     p = open_pilot(pilot)
+    hide_undeclared_segments(doc, p.config.segments)
+    paths = {"results": out / "results.json", "stats": out / "stats.csv", "ppc": out / "ppc.csv"}
+    write_csv(stats, paths["stats"])
+    tables, late = reportable_tables(p.tables, p.config)
+    if late:
+        doc.setdefault("notes", []).append(
+            f"{late} account(s) assigned after observed_until left out of the weekly statistics (a validate warning)"
+        )
+    paths["results"].write_text(to_json(doc), encoding="utf-8")
     for by in ("segment", "week"):
-        if by == "segment" and by_segment is None:
+        if by == "segment" and run.segment_stats is None:
             continue
-        s = by_segment if by == "segment" else sufficient_stats(p.tables, p.config, by=[by])
-        if by == "segment":  # aggregates only: cells under the minimum size are blanked
-            s = suppress_small(s, "accounts", p.config.min_cell_size, keep=("metric", "family", "arm", "segment"))
-        paths[f"stats_{by}"] = out / f"stats_{by}.csv"
-        s.to_csv(paths[f"stats_{by}"], index=False)
-    ppc_table(draws, stats, level, seed).to_csv(paths["ppc"], index=False)
+        s = sufficient_stats(tables, p.config, by=[by])
+        # aggregates only: cells under the minimum size are blanked
+        s = suppress_small(s, "accounts", p.config.min_cell_size, keep=("metric", "family", "arm", by))
+        paths[f"stats_{by}"] = write_csv(s, out / f"stats_{by}.csv")
+    write_csv(ppc_table(draws, stats, level, seed), paths["ppc"])
     paths.update(prepare_claims_monitor(pilot, out, doc, draws, stats, p.config, level, seed, smoke))
     return paths
+
+
+def reportable_tables(tables: dict, cfg) -> tuple[dict, int]:
+    """The pilot's ibis tables as the reports show them, and the number of late accounts left out.
+
+    Segment values pilot.yml does not declare become ``other`` (free text
+    there never reaches a report); accounts assigned after ``observed_until``
+    (a validate warning) are left out, as the analysis leaves them out of
+    every outcome window.
+    """
+    acc = tables["accounts"]
+    cutoff = ibis.literal(cfg.observed_until)
+    late = int(acc.filter(acc.assigned_at > cutoff).count().execute())
+    acc = acc.filter(acc.assigned_at <= cutoff)
+    if cfg.segments is not None and "segment" in acc.columns:
+        known = acc.segment.isin(list(cfg.segments)) | acc.segment.isnull()
+        acc = acc.mutate(segment=ibis.ifelse(known, acc.segment, ibis.literal(OTHER)))
+    return {**tables, "accounts": acc}, late
+
+
+def hide_undeclared_segments(doc: dict, declared: list[str] | None) -> None:
+    """Drop the effects of segment values pilot.yml does not declare from ``doc`` and say how many.
+
+    Their labels are free text from the data (a name, a phone number): the
+    report shows them only grouped as ``other`` in ``stats_segment.csv``.
+    """
+    if declared is None:
+        return
+    hidden: set[str] = set()
+    for m in doc.get("metrics", {}).values():
+        for comp in [m, *(m.get("comparisons") or {}).values()]:
+            segs = comp.get("segments") if isinstance(comp, dict) else None
+            if isinstance(segs, dict):
+                hidden |= {k for k in segs if k not in declared}
+                for k in [k for k in segs if k not in declared]:
+                    del segs[k]
+    if hidden:
+        doc.setdefault("notes", []).append(
+            f"{len(hidden)} segment value(s) not declared in pilot.yml: not analysed per segment, grouped as {OTHER!r}"
+        )
 
 
 def prepare_claims_monitor(
@@ -132,7 +181,7 @@ def prepare_claims_monitor(
     """The claims verdicts (``claims.json``) and the week-by-week replay (``monitor.json``) for the report."""
 
     treatment = doc["treatments"][0]
-    register, p = load_register(), open_pilot(pilot)
+    register, p = claims_register(pilot, cfg), open_pilot(pilot)
     claims = evaluate(
         register,
         draws,
@@ -155,6 +204,24 @@ def prepare_claims_monitor(
         mon = monitor_pilot(pilot, sims=300 if smoke else 2000, seed=seed)
     paths["monitor"].write_text(to_json(mon), encoding="utf-8")
     return paths
+
+
+def claims_register(pilot, cfg) -> list:
+    """The claims pilot.yml asks for: ``claims: file.yml`` (beside pilot.yml) is that register,
+    ``claims: [id, ...]`` those claims of the shipped register (an unknown id is a RunError),
+    nothing the shipped register whole."""
+    if isinstance(cfg.claims, str):
+        return load_register(locate(pilot)[0].parent / cfg.claims)
+    register = load_register()
+    if cfg.claims is None:
+        return register
+    known = {c.id for c in register}
+    unknown = [c for c in cfg.claims if c not in known]
+    if unknown:
+        raise RunError(
+            f"pilot.yml: claims: unknown claim id(s) {', '.join(map(repr, unknown))}; known: {', '.join(sorted(known))}"
+        )
+    return [c for c in register if c.id in set(cfg.claims)]
 
 
 def ppc_table(draws: dict, stats, level: float, seed: int):
@@ -315,15 +382,25 @@ def html_exporter(no_input: bool):
     )
 
 
-EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", re.IGNORECASE)
-
-
 def render_html(nb_path: Path, html_path: Path, no_input: bool) -> None:
-    """Render one executed notebook; refuse to write HTML that would fetch anything from outside."""
+    """Render one executed notebook, sanitized and stamped with the CSP; refuse HTML that would
+    fetch anything from outside (:func:`workbench.report.pages.external_references`)."""
     body, _ = html_exporter(no_input).from_filename(str(nb_path))
-    if EXTERNAL.search(body):
-        raise RunError(f"{nb_path.name}: the rendered HTML would load an external URL ({EXTERNAL.search(body).group(0)})")
-    html_path.write_text(body, encoding="utf-8")
+    page = sanitize_page(body)
+    outside = external_references(page)
+    if outside:
+        raise RunError(f"{nb_path.name}: the rendered HTML would load from outside the page ({outside[0]})")
+    html_path.write_text(page, encoding="utf-8")
+
+
+def scrub_paths(nb_path: Path, replacements: dict[str, str]) -> None:
+    """Replace the machine's absolute paths in an executed notebook (papermill's metadata, outputs)
+    by the names a reader knows (``<pilot>``, ``notebooks``, ``.``): a report never shows where it ran."""
+    text = nb_path.read_text(encoding="utf-8")
+    for old, new in sorted(replacements.items(), key=lambda kv: -len(kv[0])):
+        if old:
+            text = text.replace(json.dumps(old)[1:-1], new)
+    nb_path.write_text(text, encoding="utf-8")
 
 
 @dataclass
@@ -338,7 +415,9 @@ class Run:
     status: dict = field(default_factory=dict)
 
     def write_status(self, status: str, **extra) -> None:
-        self.status.update(status=status, run_id=self.run_id, pilot=str(self.pilot), parameters=self.params, **extra)
+        self.status.update(
+            status=status, run_id=self.run_id, pilot=str(self.pilot), parameters=self.params, pid=os.getpid(), **extra
+        )
         (self.work / "status.json").write_text(json.dumps(self.status, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
     def close(self) -> Path:
@@ -347,11 +426,58 @@ class Run:
         return self.final
 
 
+def run_folder_name(name: str) -> str:
+    """A pilot name as one safe folder name: letters, digits, ``._-`` only, never ``.``, ``..`` or hidden."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.")
+    return safe[:80] or "pilot"
+
+
+def clean_stale(folder: Path) -> list[str]:
+    """Mark the ``.partial`` folders of runs whose process is gone as ``abandoned`` (renamed to their run id).
+
+    A run killed with ``-9`` cannot clean up after itself; the next run does.
+    A partial folder whose process is alive (a concurrent run) is left alone.
+    """
+    done = []
+    for part in sorted(folder.glob(".*.partial")) if folder.is_dir() else []:
+        try:
+            status = json.loads((part / "status.json").read_text(encoding="utf-8"))
+            pid = int(status.get("pid", 0))
+        except (OSError, ValueError, TypeError):
+            continue
+        if pid and _alive(pid):
+            continue
+        final = folder / part.name.removeprefix(".").removesuffix(".partial")
+        if final.exists():
+            continue
+        status.update(status="abandoned", note="the run's process ended before it finished; cleaned by a later run")
+        (part / "status.json").write_text(json.dumps(status, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        part.rename(final)
+        done.append(final.name)
+    return done
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def new_run(pilot: Path, base: Path, params: dict) -> Run:
-    """A fresh run folder: run_id = UTC timestamp + a short hash of pilot.yml and the parameters."""
+    """A fresh run folder: run_id = UTC timestamp + a short hash of pilot.yml and the parameters.
+
+    The folder is ``base/<sanitized pilot name>/<run_id>``; it cannot leave ``base``.
+    """
 
     yml, _ = locate(pilot)
-    name = re.sub(r"[^A-Za-z0-9._-]+", "-", load_config(yml).name).strip("-") or "pilot"
+    name = run_folder_name(load_config(yml).name)
+    if not (base / name).resolve().is_relative_to(base.resolve()):
+        raise RunError(f"pilot name {name!r}: the run folder would leave --out")
+    cleaned = clean_stale(base / name)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     digest = hashlib.sha256(yml.read_bytes() + json.dumps(params, sort_keys=True).encode()).hexdigest()[:7]
     run_id, k = f"{stamp}-{digest}", 1
@@ -360,7 +486,10 @@ def new_run(pilot: Path, base: Path, params: dict) -> Run:
         run_id = f"{stamp}-{digest}-{k}"
     work = base / name / f".{run_id}.partial"
     work.mkdir(parents=True)
-    return Run(pilot=pilot, run_id=run_id, final=base / name / run_id, work=work, params=params)
+    run = Run(pilot=pilot, run_id=run_id, final=base / name / run_id, work=work, params=params)
+    if cleaned:
+        run.status["cleaned"] = cleaned
+    return run
 
 
 def _error_line(nb: str, exc: Exception) -> tuple[str, dict]:
@@ -414,7 +543,21 @@ def run_pilot(
     write_manifest(run.work, Path(pilot), params)
     # results.json relative to the kernel's working directory (the run folder), so the
     # parameters recorded in each executed notebook stay true after the final rename.
-    shared = {"pilot": str(Path(pilot).resolve()), "results": paths["results"].name}
+    # The pilot relative to the run folder too: no absolute path of the machine in any notebook
+    # (work and final folders are siblings, so the relative path holds after the rename).
+    shared = {"pilot": os.path.relpath(Path(pilot).resolve(), run.work.resolve()), "results": paths["results"].name}
+    scrub = {
+        str(run.work.resolve()): ".",
+        str(run.work): ".",
+        str(Path(pilot).resolve()): "<pilot>",
+        str(folder.resolve()): "notebooks",
+        str(Path(sys.prefix).resolve()): "<python>",
+        sys.prefix: "<python>",
+        str(notebooks_dir().parent): "<workbench>",
+        str(Path.home()): "~",
+        str(Path(tempfile.gettempdir()).resolve()): "<tmp>",  # the kernel's cell files in warnings
+        tempfile.gettempdir(): "<tmp>",
+    }
     done = []
     for i, nb in enumerate(NOTEBOOKS):
         notify("notebook", index=i, name=nb, total=len(NOTEBOOKS))
@@ -432,6 +575,7 @@ def run_pilot(
                 extra_arguments=["--IPKernelApp.log_level=ERROR"],  # no TCP warning per kernel
                 on_cell=lambda idx, total: notify("cell", index=idx, total=total),
             )
+            scrub_paths(out, scrub)
             render_html(out, out.with_suffix(".html"), no_input=nb == EXECUTIVE)
         except Exception as exc:
             line, rec = _error_line(nb, exc)
@@ -451,27 +595,24 @@ def run_pilot(
 
 
 def write_index(run: Run, done: list[str], failed: str | None = None) -> None:
-    """``index.html``: one link per report and notebook, inline style only (opens offline)."""
+    """``index.html``: one link per report and notebook, from a template with autoescape, under the CSP."""
 
-    rows = []
-    for nb in NOTEBOOKS:
-        if nb in done:
-            state = "done"
-            links = f'<a href="{nb}.html">{html.escape(TITLES[nb])}</a> (<a href="{nb}.ipynb">notebook</a>)'
-        elif nb == failed:
-            state, links = "FAILED", f'{html.escape(TITLES[nb])} (<a href="{nb}.ipynb">partial notebook</a>)'
-        else:
-            state, links = "not run", html.escape(TITLES[nb])
-        rows.append(f"<tr><td>{nb[:2]}</td><td>{links}</td><td>{state}</td></tr>")
-    title = f"Pilot {html.escape(run.final.parent.name)}, run {run.run_id}"
-    run.work.joinpath("index.html").write_text(
-        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
-        "<style>body{font-family:sans-serif;max-width:50em;margin:2em auto}td{padding:4px 12px}"
-        "a{color:#0173b2}</style></head><body>"
-        f"<h1>{title}</h1><p>Status: <b>{'failed at ' + failed if failed else 'complete'}</b>. "
-        f'Start with the <a href="{EXECUTIVE}.html">executive summary</a>.</p>'
-        f'<table>{"".join(rows)}</table><p>Analysis: <a href="results.json">results.json</a>, '
-        '<a href="stats.csv">stats.csv</a>; run record: <a href="status.json">status.json</a>, '
-        '<a href="manifest.json">manifest.json</a>.</p></body></html>\n',
-        encoding="utf-8",
+    rows = [
+        {
+            "number": nb[:2],
+            "name": nb,
+            "title": TITLES[nb],
+            "state": "done" if nb in done else "FAILED" if nb == failed else "not run",
+        }
+        for nb in NOTEBOOKS
+    ]
+    page = render(
+        "index.html.j2",
+        csp=CSP,
+        pilot=run.final.parent.name,
+        run_id=run.run_id,
+        failed=failed,
+        executive=EXECUTIVE,
+        rows=rows,
     )
+    run.work.joinpath("index.html").write_text(page, encoding="utf-8")

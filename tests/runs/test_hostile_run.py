@@ -1,0 +1,151 @@
+"""A hostile pilot run end to end: markup in its name and arm label, formulas and personal data in
+its segments, a late account, a name that would climb out of ``--out``.
+
+One ``workbench run`` (module scope, cached for test_browser.py too); every output file is then
+scanned for input identifiers, planted personal data, small cells, raw agent ids, absolute paths,
+spreadsheet formulas and references outside the page.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from bs4 import BeautifulSoup
+from test_run import SMOKE
+from typer.testing import CliRunner
+
+from workbench.cli.main import app
+from workbench.report.pages import CSP, external_references
+from workbench.report.privacy import scan
+
+NAME = "../../<img src=x onerror=window.pwned=1><style>body{background:url(https://example.invalid/a.png)}</style>"
+TREATMENT = "empathy<img src=x onerror=window.pwned=2>"
+FORMULA = '=HYPERLINK("https://example.invalid","click")'
+PERSON = "Jane Roe +1-555-0199"  # an undeclared segment value: a name and a phone number
+MIN_CELL = 10
+
+
+@functools.cache
+def hostile_pilot() -> Path:
+    """1,200 simulated accounts, 8 agents, then the attacks of issue 20 planted in data and pilot.yml."""
+    from workbench.simulate.pilot import simulate_pilot
+
+    root = Path(tempfile.mkdtemp(prefix="wb-hostile-"))
+    pilot = simulate_pilot(root / "pilot", accounts=1200, seed=5, preset="realistic", agents=8)
+    cfg = yaml.safe_load((pilot / "pilot.yml").read_text())
+    acc = pd.read_parquet(pilot / "accounts.parquet")
+    acc["arm"] = acc["arm"].replace({"empathy": TREATMENT})
+    acc["segment"] = acc["segment"].replace({"job_loss": FORMULA, "medical": "@SUM(1)", "retiree": "+SUM(1,1)"})
+    acc.loc[acc.index[:3], "segment"] = PERSON
+    # one account assigned after observed_until: a validate warning, never a failed run
+    acc.loc[acc.index[-1], "assigned_at"] = pd.Timestamp(cfg["observed_until"]) + pd.Timedelta(days=2)
+    acc.to_parquet(pilot / "accounts.parquet", index=False)
+    cfg["name"] = NAME
+    cfg["arms"]["treatment"] = TREATMENT
+    cfg["allocation"] = {"pressure": 0.5, TREATMENT: 0.5}
+    cfg["segments"] = [FORMULA, "@SUM(1)", "+SUM(1,1)", "single_parent", "young_professional", "stable", "other"]
+    (pilot / "pilot.yml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    return pilot
+
+
+@functools.cache
+def hostile_run() -> tuple[Path, Path, str]:
+    """(run folder, --out base, CLI output) of ``workbench run`` on the hostile pilot."""
+    base = Path(tempfile.mkdtemp(prefix="wb-hostile-reports-")) / "out"
+    res = CliRunner().invoke(app, ["run", str(hostile_pilot()), "--out", str(base), *SMOKE])
+    assert res.exit_code == 0, res.output
+    index = Path(re.search(r"run complete: (\S+index\.html)", res.output).group(1))
+    return index.parent, base, res.output
+
+
+@pytest.fixture(scope="module")
+def run():
+    return hostile_run()
+
+
+def _outputs(run_dir: Path) -> list[Path]:
+    return sorted(p for p in run_dir.iterdir() if p.is_file())
+
+
+def _identifiers(pilot: Path) -> list[str]:
+    acc = pd.read_parquet(pilot / "accounts.parquet")
+    ids = list(acc["account_id"]) + list(acc["agent_id"].dropna().unique()) + ["Jane Roe", "555-0199"]
+    for t, col in (("contacts", "contact_id"), ("promises", "promise_id"), ("payments", "payment_id")):
+        ids += list(pd.read_parquet(pilot / f"{t}.parquet", columns=[col])[col][:1000])
+    return ids
+
+
+def test_warning_row_does_not_fail_the_run_and_is_counted(run) -> None:
+    run_dir, _, _ = run
+    results = (run_dir / "results.json").read_text()
+    assert "1 account(s) assigned after observed_until left out of the weekly statistics" in results
+
+
+def test_run_folder_stays_inside_out_under_a_sanitized_name(run) -> None:
+    run_dir, base, _ = run
+    assert run_dir.resolve().is_relative_to(base.resolve())
+    assert run_dir.parent.parent.resolve() == base.resolve()
+    assert re.fullmatch(r"[A-Za-z0-9._-]+", run_dir.parent.name) and not run_dir.parent.name.startswith(".")
+
+
+def test_no_identifier_personal_data_or_absolute_path_in_any_output(run) -> None:
+    run_dir, base, _ = run
+    files = _outputs(run_dir)
+    assert len(files) >= 20
+    assert scan(files, _identifiers(hostile_pilot())) == []
+    rendered = [p for p in files if p.suffix in (".html", ".ipynb")]
+    roots = {str(hostile_pilot().parent), str(base), "/work/", "/tmp/", "/home/", "/root/"}
+    leaks = [(p.name, r) for p in rendered for r in roots if r in p.read_text(encoding="utf-8")]
+    assert leaks == []
+
+
+def test_no_cell_under_the_minimum_size_in_any_csv(run) -> None:
+    run_dir, _, _ = run
+    for name in ("stats_segment.csv", "stats_week.csv"):
+        df = pd.read_csv(run_dir / name, dtype=str, keep_default_na=False)
+        small = df[df["accounts"].map(lambda v: v.isdigit() and int(v) < MIN_CELL)]
+        assert small.empty, (name, small.head())
+        blanked = df[df["suppressed"] == "True"]
+        assert (blanked["accounts"] == f"< {MIN_CELL}").all() and (blanked["mean"] == "").all()
+
+
+def test_undeclared_segments_are_other_and_formulas_neutralized(run) -> None:
+    run_dir, _, _ = run
+    seg = pd.read_csv(run_dir / "stats_segment.csv", dtype=str, keep_default_na=False)
+    assert "'" + FORMULA in set(seg["segment"]) and "'@SUM(1)" in set(seg["segment"])
+    for csv in run_dir.glob("*.csv"):
+        cells = pd.read_csv(csv, dtype=str, keep_default_na=False).to_numpy().ravel()
+        formulas = [c for c in cells if c[:1] in ("=", "+", "@", "\t", "\r") or re.match(r"-[^0-9.]", c)]
+        assert formulas == [], (csv.name, formulas[:3])
+
+
+def test_every_page_has_the_csp_and_no_outside_reference(run) -> None:
+    run_dir, _, _ = run
+    pages = sorted(run_dir.glob("*.html"))
+    assert len(pages) == 8
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        soup = BeautifulSoup(text, "html.parser")
+        policy = soup.find("meta", attrs={"http-equiv": "Content-Security-Policy"})
+        assert policy is not None and policy["content"] == CSP, page.name
+        assert external_references(text) == [], page.name
+        assert soup.find("script") is None, page.name
+        assert [a for t in soup.find_all(True) for a in t.attrs if a.lower().startswith("on")] == [], page.name
+    summary = (run_dir / "07_executive_summary.html").read_text(encoding="utf-8")
+    assert "&lt;img src=x onerror=window.pwned=2&gt;" in summary
+
+
+def test_csvs_are_byte_identical_on_rerun(run, tmp_path) -> None:
+    from workbench.runs.pipeline import prepare
+
+    run_dir, _, _ = run
+    again = prepare(hostile_pilot(), tmp_path, seed=1, smoke=True)
+    for key, path in again.items():
+        if path.suffix in (".csv", ".json"):
+            assert path.read_bytes() == (run_dir / path.name).read_bytes(), key
