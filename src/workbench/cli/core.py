@@ -6,6 +6,7 @@ Errors in the user's data or arguments are raised as
 
 from __future__ import annotations
 
+import json
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -15,9 +16,10 @@ import typer
 from workbench import __version__
 from workbench.cli.app import app, fail, require_valid, write_doc
 from workbench.contract.validate import run_validate
-from workbench.defaults import DEFAULT_LEVEL, DEFAULT_SEED
+from workbench.defaults import DEFAULT_DRAWS, DEFAULT_LEVEL, DEFAULT_SEED
 from workbench.effects.analyze import Design, Settings, analyze_pilot, analyze_stats
-from workbench.effects.summary import read_summary
+from workbench.effects.summary import read_summary, srm
+from workbench.models.conjugate import merge_priors
 from workbench.simulate.pilot import simulate_pilot
 
 
@@ -94,7 +96,10 @@ def analyze(
 @app.command("analyze-summary")
 def analyze_summary(
     file: Annotated[
-        Path, typer.Argument(help="CSV of arm-level counts: metric, arm, n + successes | mean, sd | exposure, events")
+        Path,
+        typer.Argument(
+            help="CSV of arm-level counts: metric, arm, n + successes | mean, sd | exposure, events [, sd] | sum, sum_sq, denom, denom_sq, cross"
+        ),
     ],
     control: Annotated[str, typer.Option(help="control arm label")],
     treatment: Annotated[
@@ -104,6 +109,11 @@ def analyze_summary(
     primary: Annotated[str | None, typer.Option(help="metric that gets the verdict")] = None,
     seed: Annotated[int, typer.Option(help="random seed (the same for every verb)")] = DEFAULT_SEED,
     level: Annotated[float, typer.Option(min=0.5, max=0.999, help="interval level")] = DEFAULT_LEVEL,
+    draws: Annotated[int, typer.Option(min=100, help="posterior draws (models without a closed form)")] = DEFAULT_DRAWS,
+    priors: Annotated[
+        str | None,
+        typer.Option(help='family priors as JSON, inline or a .json file: {"binary": {"alpha": 2, "beta": 8}}'),
+    ] = None,
 ) -> None:
     """Run the effect engine on published arm-level counts."""
 
@@ -112,7 +122,36 @@ def analyze_summary(
     stats, hib, deff = read_summary(file, control, treatment[0])
     if primary is not None and primary not in set(stats["metric"]):
         fail(f"--primary: metric {primary!r} is not in {file.name}")
-    design = Design(control=control, treatments=list(treatment), primary=primary, higher_is_better=hib, design_effect=deff)
-    doc = analyze_stats(stats, design, Settings(level=level, seed=seed))
+    families = _priors_arg(priors)
+    design = Design(
+        control=control,
+        treatments=list(treatment),
+        primary=primary,
+        higher_is_better=hib,
+        design_effect=deff,
+        priors={"families": families} if families else None,
+    )
+    doc = analyze_stats(stats, design, Settings(level=level, seed=seed, draws=draws))
     doc["source"] = "summary"
+    check = srm(stats, [control, *treatment])
+    if check is not None:
+        doc["srm"] = check
     write_doc(doc, out)
+
+
+def _priors_arg(text: str | None) -> dict | None:
+    """``--priors``: a JSON object of family priors, inline or in a file; checked against the known families."""
+    if not text:
+        return None
+    path = Path(text)
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8") if path.suffix == ".json" and path.exists() else text)
+    except (OSError, json.JSONDecodeError) as exc:
+        fail(f'--priors: not JSON ({exc.__class__.__name__}): give e.g. \'{{"binary": {{"alpha": 2}}}}\'')
+    if not isinstance(raw, dict) or not all(isinstance(v, dict) for v in raw.values()):
+        fail("--priors: must map a family (binary, count, ordinal, hazard) to its parameters")
+    try:
+        merge_priors(raw)
+    except (ValueError, TypeError) as exc:
+        fail(f"--priors: {exc}")
+    return raw

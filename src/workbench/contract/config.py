@@ -155,10 +155,17 @@ class BinaryPrior(_Prior):
 
 
 class CountPrior(_Prior):
-    """Gamma(shape, rate) on events per account (complaints, contact intensity)."""
+    """Gamma prior on a count's rate (complaints, contact intensity).
 
-    shape: Positive = 1.0
-    rate: Positive = 1.0
+    Default: Gamma(prior_events, prior_events / pooled rate), worth
+    ``prior_events`` events and free of the unit of exposure; ``shape`` and
+    ``rate`` (both > 0) give an absolute Gamma(shape, rate) on events per
+    account instead (0 = not given).
+    """
+
+    shape: Annotated[float, Field(ge=0)] = 0.0
+    rate: Annotated[float, Field(ge=0)] = 0.0
+    prior_events: Positive = 1.0
 
 
 class OrdinalPrior(_Prior):

@@ -18,10 +18,16 @@ is computed exactly on a grid over ``tau``: given ``tau``, with
     theta_new | tau, y ~ N(mu_hat, V_mu + tau^2)
 
 and every marginal is a mixture of normals over the grid weights. The default
-``scale`` of the half-normal is ``max(median s_i, |fixed-effect mean|)``: a
-between-pilot spread as large as one pilot's own uncertainty or as the effect
-itself sits at one prior standard deviation, so heterogeneity is neither ruled
-out nor invited; pass ``tau_scale`` to set it from domain knowledge.
+``scale`` of the half-normal is the median ``s_i``, fixed by the pilots'
+precision and not by the size of their effects (a larger effect must not invite
+more heterogeneity); pass ``tau_scale`` to set it from domain knowledge. The
+output carries a sensitivity line at half and twice the scale and says when two
+or three pilots cannot identify the spread (:func:`workbench.effects.pooling.pool`).
+
+When the pilots' control means differ by more than :data:`BASELINE_TOLERANCE`
+(relative), absolute differences are not comparable: the pilots are pooled on
+the log-ratio scale, ``y_i = log median(t / c)`` with ``s_i`` from the ratio's
+interval, and the pooled ratio ``exp(mu)`` is reported beside.
 """
 
 from __future__ import annotations
@@ -34,6 +40,9 @@ from scipy import stats
 
 from workbench.effects.pooling import pool
 from workbench.errors import MetaError
+
+#: Control means further apart than this (relative) make the pilots' baselines differ: pool log ratios.
+BASELINE_TOLERANCE = 0.10
 
 
 def read_effect(path: str | Path, metric: str) -> dict:
@@ -62,7 +71,19 @@ def read_effect(path: str | Path, metric: str) -> dict:
     hib = m.get("higher_is_better")
     if hib is None and isinstance(m.get("direction"), str):
         hib = not m["direction"].startswith("lower")
-    return {"label": str(doc.get("pilot") or path.stem), "y": y, "s": s, "higher_is_better": hib is not False}
+    out = {"label": str(doc.get("pilot") or path.stem), "y": y, "s": s, "higher_is_better": hib is not False}
+    try:  # the log-ratio scale, when the document has the control mean and the ratio's interval
+        r = m["effect"]["ratio"]
+        base, mid, (rlo, rhi) = float(m["control"]["mean"]), float(r["median"]), (float(v) for v in r["interval"])
+        if base > 0 and 0 < rlo < mid < rhi:
+            out.update(
+                baseline=base,
+                log_ratio=math.log(mid),
+                log_ratio_se=(math.log(rhi) - math.log(rlo)) / (2 * stats.norm.ppf((1 + level) / 2)),
+            )
+    except (KeyError, TypeError, ValueError):
+        pass
+    return out
 
 
 def meta_analysis(paths: list[str | Path], metric: str = "kept_ptp", level: float = 0.95, tau_scale: float | None = None) -> dict:
@@ -80,6 +101,24 @@ def meta_analysis(paths: list[str | Path], metric: str = "kept_ptp", level: floa
     hib = {e["higher_is_better"] for e in effects}
     if len(hib) > 1:
         raise MetaError([f"meta: the results disagree on the direction of {metric}"])
-    out = pool([e["y"] for e in effects], [e["s"] for e in effects], [e["label"] for e in effects], hib.pop(), level, tau_scale)
+    labels, up = [e["label"] for e in effects], hib.pop()
+    bases = [e.get("baseline") for e in effects]
+    ratio_ok = all(e.get("log_ratio") is not None for e in effects)
+    if ratio_ok and max(bases) > (1 + BASELINE_TOLERANCE) * min(bases):
+        out = pool(
+            [e["log_ratio"] for e in effects], [e["log_ratio_se"] for e in effects], labels, up, level, tau_scale, "log ratio"
+        )
+        out["ratio"] = {
+            "mean_of_log": out["mu"]["mean"],
+            "median": math.exp(out["mu"]["mean"]),
+            "interval": [math.exp(v) for v in out["mu"]["interval"]],
+        }
+        out["scale_reason"] = (
+            f"control means differ ({min(bases):.4g} to {max(bases):.4g}, more than {BASELINE_TOLERANCE:.0%}): "
+            "pooled on the log-ratio scale"
+        )
+    else:
+        out = pool([e["y"] for e in effects], [e["s"] for e in effects], labels, up, level, tau_scale)
+        out["scale_reason"] = "absolute differences: the control means agree" if ratio_ok else "absolute differences"
     out["metric"] = metric
     return out

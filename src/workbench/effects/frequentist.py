@@ -95,6 +95,14 @@ def count(c: dict, t: dict, level: float) -> dict:
 
     if min(c["n"], t["n"]) == 0:
         return _row("none", float("nan"), float("nan"), float("nan"), None)
+    phi = [float(r.get("dispersion") or float("nan")) for r in (c, t)]
+    if all(math.isfinite(f) and f > 0 for f in phi):
+        # Dispersion given with summary counts: quasi-Poisson Wald, var(rate) = phi y / n^2.
+        d = t["sum"] / t["n"] - c["sum"] / c["n"]
+        se = math.sqrt(phi[1] * t["sum"] / t["n"] ** 2 + phi[0] * c["sum"] / c["n"] ** 2)
+        z = stats.norm.ppf((1 + level) / 2)
+        p = 2 * stats.norm.sf(abs(d) / se) if se > 0 else None
+        return _row("quasi_poisson_rate_difference", d, d - z * se, d + z * se, p, dispersion=phi)
     with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
         # A zero count in an arm makes statsmodels divide by zero; the p-value is then NaN (null in JSON).
         warnings.simplefilter("ignore", RuntimeWarning)

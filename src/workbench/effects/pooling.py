@@ -14,8 +14,17 @@ Given ``tau``, with ``w_i = 1 / (s_i^2 + tau^2)``,
     theta_i | tau, y ~ N((1 - B_i) y_i + B_i mu_hat, (1 - B_i) s_i^2 + B_i^2 V_mu),  B_i = s_i^2 / (s_i^2 + tau^2)
     theta_new | tau, y ~ N(mu_hat, V_mu + tau^2)
 
-and every marginal is a mixture of normals over the grid weights. Used by
-segment pooling (:mod:`workbench.effects.segments`) and the meta-analysis of
+and every marginal is a mixture of normals over the grid weights.
+
+The prior scale of ``tau`` is fixed before the effects are seen: by default the
+median standard error of the effects pooled (a spread as large as one
+pilot's own uncertainty is one prior sd), set by the design's precision and
+never by the size of the effect; ``tau_scale`` sets it from domain knowledge.
+A sensitivity block repeats the pooled mean at half and twice the scale, and
+with two or three effects (or a posterior of tau no narrower than its prior)
+the output says plainly that the spread is not identified by the data.
+
+Used by segment pooling (:mod:`workbench.effects.segments`) and the meta-analysis of
 pilots (:mod:`workbench.design.meta`).
 """
 
@@ -27,6 +36,12 @@ import numpy as np
 from scipy import stats
 
 GRID = 801
+#: Multiples of the prior scale of tau shown in the sensitivity block.
+SENSITIVITY_FACTORS = (0.5, 1.0, 2.0)
+#: With this many effects or fewer the between-group spread is not identified, whatever the data.
+FEW_EFFECTS = 3
+#: The spread counts as not identified when its posterior sd is at least this share of its prior sd.
+NOT_IDENTIFIED_SD_RATIO = 0.8
 
 
 def _given_tau(y, s, tau):
@@ -54,50 +69,90 @@ def _mixture(means, sds, weights, level) -> dict:
     return {"mean": mean, "sd": sd, "interval": [float(q[0]), float(q[1])]}
 
 
+def _posterior(y, s, scale: float, grid, level: float, sign: int):
+    mu_hat, vmu, loglik = _given_tau(y, s, grid)
+    logpost = loglik + stats.halfnorm.logpdf(grid, scale=scale)
+    wts = np.exp(logpost - logpost.max())
+    wts /= wts.sum()
+    mu = _mixture(mu_hat, np.sqrt(vmu), wts, level)
+    mu["prob_better"] = float(np.sum(wts * stats.norm.cdf(sign * mu_hat / np.sqrt(vmu))))
+    return mu_hat, vmu, wts, mu
+
+
 def pool(
-    y, s, labels=None, higher_is_better: bool = True, level: float = 0.95, tau_scale: float | None = None, tau_grid=None
+    y,
+    s,
+    labels=None,
+    higher_is_better: bool = True,
+    level: float = 0.95,
+    tau_scale: float | None = None,
+    tau_grid=None,
+    scale_name: str = "difference",
 ) -> dict:
     """Random-effects pooling of effects ``y`` with standard errors ``s`` (see the module docstring).
 
-    ``tau_grid`` (optional) replaces the default grid ``[0, 8 scale]``; a
-    single value fixes ``tau`` and gives the closed-form conditional answer.
+    ``tau_scale`` is the half-normal prior scale of the spread (default: the
+    median of ``s``); ``tau_grid`` (optional) replaces the default grid
+    ``[0, 8 scale]``, and a single value fixes ``tau`` and gives the
+    closed-form conditional answer. ``scale_name`` names the scale of ``y``
+    (``difference`` or ``log ratio``) in the output.
     """
     y, s = np.asarray(y, dtype=float), np.asarray(s, dtype=float)
     if len(y) < 2 or np.any(s <= 0):
         raise ValueError("need at least two pilots with positive standard errors")
     labels = list(labels) if labels is not None else [f"pilot{i + 1}" for i in range(len(y))]
     fixed = float(np.sum(y / s**2) / np.sum(1 / s**2))
-    scale = float(tau_scale) if tau_scale else max(float(np.median(s)), abs(fixed))
+    fixed_sd = float(np.sum(1 / s**2) ** -0.5)
+    given = bool(tau_scale)
+    scale = float(tau_scale) if given else float(np.median(s))
+    basis = (
+        "given (tau_scale)" if given else "default: the median standard error of the effects (fixed by the design's precision)"
+    )
     grid = np.linspace(0.0, 8 * scale, GRID) if tau_grid is None else np.atleast_1d(np.asarray(tau_grid, float))
-    mu_hat, vmu, loglik = _given_tau(y, s, grid)
-    logpost = loglik + stats.halfnorm.logpdf(grid, scale=scale)
-    wts = np.exp(logpost - logpost.max())
-    wts /= wts.sum()
     sign = 1 if higher_is_better else -1
-    mu = _mixture(mu_hat, np.sqrt(vmu), wts, level)
-    mu["prob_better"] = float(np.sum(wts * stats.norm.cdf(sign * mu_hat / np.sqrt(vmu))))
+    mu_hat, vmu, wts, mu = _posterior(y, s, scale, grid, level, sign)
     new = _mixture(mu_hat, np.sqrt(vmu + grid**2), wts, level)
     new["prob_better"] = float(np.sum(wts * stats.norm.cdf(sign * mu_hat / np.sqrt(vmu + grid**2))))
     cdf = np.cumsum(wts)
+    tau_mean = float(np.sum(wts * grid))
+    tau_sd = math.sqrt(max(float(np.sum(wts * grid**2)) - tau_mean**2, 0.0))
+    prior_sd = scale * math.sqrt(1 - 2 / math.pi)  # sd of HalfNormal(scale)
+    identified = len(y) > FEW_EFFECTS and (len(grid) == 1 or tau_sd < NOT_IDENTIFIED_SD_RATIO * prior_sd)
     tau = {
-        "mean": float(np.sum(wts * grid)),
+        "mean": tau_mean,
         "median": float(np.interp(0.5, cdf, grid)),
         "interval": [float(np.interp((1 - level) / 2, cdf, grid)), float(np.interp((1 + level) / 2, cdf, grid))],
-        "prior": {"family": "half-normal", "scale": scale},
+        "prior": {"family": "half-normal", "scale": scale, "basis": basis, "on": scale_name},
+        "identified": bool(identified),
     }
+    if not identified:
+        tau["statement"] = (
+            f"the spread between the {len(y)} effects is not identified by the data: its posterior "
+            f"(sd {tau_sd:.3g}) is about its half-normal prior (sd {prior_sd:.3g}); the pooled interval "
+            "leans on that prior, see 'sensitivity'"
+        )
+    sensitivity = []
+    if tau_grid is None:
+        for f in SENSITIVITY_FACTORS:
+            g = np.linspace(0.0, 8 * scale * f, GRID)
+            sensitivity.append({"tau_scale": scale * f, "mu": _posterior(y, s, scale * f, g, level, sign)[3]})
     pilots = []
     for i, lab in enumerate(labels):
         with np.errstate(divide="ignore", invalid="ignore"):
             b = np.where(grid > 0, s[i] ** 2 / (s[i] ** 2 + grid**2), 1.0)
         th = _mixture((1 - b) * y[i] + b * mu_hat, np.sqrt((1 - b) * s[i] ** 2 + b**2 * vmu), wts, level)
         pilots.append({"pilot": lab, "observed": float(y[i]), "se": float(s[i]), "shrunken": th})
+    z = stats.norm.ppf((1 + level) / 2)
     return {
         "model": "normal-normal random effects, exact on a tau grid (BDA3 ch. 5)",
         "level": level,
+        "scale": scale_name,
         "pilots_pooled": len(y),
         "fixed_effect_mean": fixed,
+        "fixed_effect": {"mean": fixed, "sd": fixed_sd, "interval": [float(fixed - z * fixed_sd), float(fixed + z * fixed_sd)]},
         "mu": mu,
         "tau": tau,
+        "sensitivity": sensitivity,
         "theta_new": new,
         "pilots": pilots,
         "higher_is_better": higher_is_better,

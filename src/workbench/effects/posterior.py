@@ -62,8 +62,11 @@ def _family(metric: str, row: dict) -> str:
     return CATALOGUE[metric].family if metric in CATALOGUE else "binary"
 
 
-def posterior(metric: str, row: dict, priors: dict, rng, settings: Settings, design: Design, deff: float):
-    """Draws of one arm's mean and the model's name, chosen by the metric's family."""
+def posterior(metric: str, row: dict, priors: dict, rng, settings: Settings, design: Design, deff: float, prior_rows=None):
+    """Draws of one arm's mean and the model's name, chosen by the metric's family.
+
+    ``prior_rows``: the arms compared, for priors set relative to them (counts).
+    """
     fam = _family(metric, row)
     d = settings.draws
     if fam == "binary":
@@ -75,9 +78,10 @@ def posterior(metric: str, row: dict, priors: dict, rng, settings: Settings, des
             return (*conjugate.binary(row, priors, rng, d, deff), "beta_binomial_at_horizon")
         return (*conjugate.survival_at(row, priors, rng, d, design.retention_days, deff), "exponential_survival_extrapolated")
     if fam == "count":
-        return (*conjugate.count(row, priors, rng, d, deff), conjugate.MODELS["count"])
+        return (*conjugate.count(row, priors, rng, d, deff, prior_rows), conjugate.MODELS["count"])
     if fam == "ordinal":
         cats, q = SCALES[metric], ORDINAL_QUANTITY[metric]
+        d = max(d, effects.draws_for_stable_prob(0.5))  # no closed form: enough draws for P(better) to 0.002
         return (*conjugate.ordinal(row, priors, rng, d, cats, q, deff), conjugate.MODELS["ordinal"])
     if fam == "ratio":
         return (*conjugate.ratio(row, priors, rng, d, deff), conjugate.MODELS["ratio"])
@@ -205,6 +209,7 @@ def compare_metric(
         deff = float(design.design_effect[metric])
     extra: dict = {}
     withheld = None  # why no verdict can be given, in words
+    plain = False  # the conjugate or large-sample posterior of :func:`posterior`
     if hierarchical is not None:
         cd, td = hierarchical.draws[c["arm"]], hierarchical.draws[t["arm"]]
         cp, tp = hierarchical.prior_draws.get(c["arm"]), hierarchical.prior_draws.get(t["arm"])
@@ -222,8 +227,9 @@ def compare_metric(
         diag = _exact_diagnostics(settings, bool(np.isfinite(cd).all() and np.isfinite(td).all()))
         diag["method"] = "each arm's mean from per-agent totals: CR2 cluster-robust error, t(agents - 1)"
     else:
-        cd, cp, model = posterior(metric, c, priors, rng, settings, design, deff)
-        td, tp, _ = posterior(metric, t, priors, rng, settings, design, deff)
+        plain = True
+        cd, cp, model = posterior(metric, c, priors, rng, settings, design, deff, [c, t])
+        td, tp, _ = posterior(metric, t, priors, rng, settings, design, deff, [c, t])
         small = min(c.get("n", 0) or 0, t.get("n", 0) or 0)
         approx = model in ("normal_mean_jeffreys", "ratio_of_totals_delta_normal", "ratio_of_account_totals_delta_normal")
         diag = _exact_diagnostics(settings, bool(np.isfinite(cd).all() and np.isfinite(td).all()) and not (approx and small < 30))
@@ -236,6 +242,11 @@ def compare_metric(
     rope = (design.rope or {}).get(metric)
     res = effects.compare(cd, td, higher_is_better=hib, level=settings.level, rope=rope, metric=metric)
     modelled = hierarchical is not None or model.startswith(("piecewise_exponential", "cluster_robust_cr2_t"))
+    if plain and model in effects.EXACT_MODELS:  # closed-form P(better) and losses; covariates in the decision
+        res.update(effects.exact_two_arm(model, c, t, priors, deff, hib) or {})
+        cd, td = cuped.into_decision(
+            res, fam, c, t, cd, td, level=settings.level, rng=rng, higher_is_better=hib, metric=metric, design_effect=deff
+        )
     res["control"] = _arm_block(c, float(np.mean(cd)) if modelled else None)
     res["treatment"] = _arm_block(t, float(np.mean(td)) if modelled else None)
     res["model"] = model
@@ -247,7 +258,7 @@ def compare_metric(
         res["prior"] = {"difference": pr["effect"]["difference"], "prob_better": pr["prob_better"]}
     else:
         res["prior"] = {"difference": None, "note": "flat (improper) prior: the posterior is the likelihood"}
-    res["sensitivity"] = effects.sceptical(cd, td, higher_is_better=hib, level=settings.level)
+    res["sensitivity"] = effects.sceptical(cd, td, higher_is_better=hib, level=settings.level, floor=res["rope"])
     if "frequentist" in extra:
         res["frequentist"] = extra.pop("frequentist")
     elif _clustered(design, agent_cells, c["arm"], t["arm"]):
@@ -272,10 +283,6 @@ def compare_metric(
                 "two-part: Beta-Binomial share paying x Student-t mean amount among payers; "
                 "amount_if_paid is descriptive (it conditions on paying)"
             )
-    if fam in ("binary", "count", "continuous"):
-        adj = cuped.adjusted_difference(c, t, settings.level)
-        if adj is not None:
-            res["adjusted"] = adj
     role = role_of(metric, design)
     res["role"] = role
     res["decision"] = verdict(role, res, cd, td, hib, design, metric, settings.thresholds)

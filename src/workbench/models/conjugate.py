@@ -21,8 +21,12 @@ from workbench.metrics.catalogue import score_weights
 DEFAULT_PRIORS: dict[str, dict[str, float]] = {
     # Beta(1, 1): uniform on the share. Worth two accounts, negligible in a pilot.
     "binary": {"alpha": 1.0, "beta": 1.0},
-    # Gamma(shape 1, rate 1) on events per account: mean 1, worth one account.
-    "count": {"shape": 1.0, "rate": 1.0},
+    # Counts: Gamma(prior_events, prior_events / pooled rate), centred on the two arms'
+    # pooled rate and worth ``prior_events`` events, so it does not depend on the
+    # unit of exposure (per account or per 100 accounts give the same answer).
+    # ``shape`` and ``rate`` > 0 (pilot.yml) replace it by an absolute
+    # Gamma(shape, rate) on events per unit of exposure; 0 means "not given".
+    "count": {"shape": 0.0, "rate": 0.0, "prior_events": 1.0},
     # Dirichlet(1, ..., 1) on the category shares: worth one answer per category.
     "ordinal": {"concentration": 1.0},
     # Gamma(shape 1, rate 1) on the daily exit hazard x 1,000 account-days.
@@ -70,7 +74,18 @@ def binary(row, priors, rng, draws, design_effect: float = 1.0):
 
 
 def dispersion(row) -> float:
-    """Variance-to-mean ratio of the per-account counts (>= 1), from n, sum, sum_sq."""
+    """Variance-to-mean ratio of the per-unit counts, from a given ``dispersion`` or from n, sum, sum_sq.
+
+    Quasi-Poisson: ``phi = s^2 / ybar`` with the sample variance of the per-unit
+    counts. Counts computed from per-account rows never claim under-dispersion
+    (phi >= 1: the extra precision of a few capped counts is not worth trusting);
+    a dispersion given with summary counts (``sd`` or ``variance`` beside
+    ``exposure, events``) is used as given, floored at 0.01, so the count route
+    and the mean/sd route of the same data agree.
+    """
+    given = _f(row, "dispersion", float("nan"))
+    if math.isfinite(given) and given > 0:
+        return max(given, 0.01)
     n, s, ss = _f(row, "n"), _f(row, "sum"), _f(row, "sum_sq", float("nan"))
     if n < 2 or s <= 0 or not math.isfinite(ss):
         return 1.0
@@ -79,18 +94,83 @@ def dispersion(row) -> float:
     return max(1.0, var / mean)
 
 
-def count(row, priors, rng, draws, design_effect: float = 1.0):
-    """Gamma-Poisson on the rate per account: rate ~ Gamma(a + y / phi, b + n / phi).
+def count_prior(priors, rows) -> tuple[float, float]:
+    """The Gamma(shape, rate) prior of a count metric's rate for the arms in ``rows``.
 
-    ``phi`` is the overdispersion (variance / mean of the per-account counts,
-    at least 1) times the design effect: with overdispersed counts this is the
-    quasi-Poisson scaling of the negative binomial's information, so the
-    interval widens by sqrt(phi) instead of pretending the counts are Poisson.
+    Default: ``Gamma(k, k / r_pool)`` with ``k = prior_events`` and ``r_pool`` the
+    pooled rate (sum of events / sum of exposure over the arms compared): mean
+    the pooled rate, worth k events, equivariant under a change of the unit of
+    exposure. Given ``shape`` and ``rate`` (both > 0) are used as they are.
     """
     p = priors["count"]
+    if p.get("shape", 0.0) > 0 and p.get("rate", 0.0) > 0:
+        return float(p["shape"]), float(p["rate"])
+    k = float(p.get("prior_events", 1.0))
+    y = sum(_f(r, "sum") for r in rows)
+    x = sum(_f(r, "n") for r in rows)
+    r_pool = (y + 0.5) / x if x > 0 else 1.0  # +0.5: a rate of zero events stays positive
+    return k, k / r_pool
+
+
+def _count_params(row, priors, design_effect: float, prior_rows=None) -> tuple[float, float]:
+    a0, b0 = count_prior(priors, prior_rows or [row])
     n, y = _f(row, "n"), _f(row, "sum")
     phi = dispersion(row) * design_effect
-    return rng.gamma(p["shape"] + y / phi, 1.0 / (p["rate"] + n / phi), draws), rng.gamma(p["shape"], 1.0 / p["rate"], draws)
+    return a0 + y / phi, b0 + n / phi
+
+
+def count(row, priors, rng, draws, design_effect: float = 1.0, prior_rows=None):
+    """Gamma-Poisson on the rate per unit of exposure: rate ~ Gamma(a0 + y / phi, b0 + n / phi).
+
+    ``phi`` is the overdispersion (:func:`dispersion`) times the design effect:
+    the quasi-Poisson scaling of the information, so the interval widens by
+    sqrt(phi) instead of pretending the counts are Poisson. ``(a0, b0)`` is
+    :func:`count_prior` over ``prior_rows`` (both arms compared; this row alone
+    when not given).
+    """
+    a0, b0 = count_prior(priors, prior_rows or [row])
+    a, b = _count_params(row, priors, design_effect, prior_rows)
+    return rng.gamma(a, 1.0 / b, draws), rng.gamma(a0, 1.0 / b0, draws)
+
+
+def exact_form(family: str, row, priors, design_effect: float = 1.0, prior_rows=None) -> tuple[str, tuple] | None:
+    """The arm's posterior as a named distribution, for :func:`workbench.effects.compare.exact_probabilities`.
+
+    ``("beta", (a, b))`` for binary, ``("gamma", (shape, rate))`` for counts,
+    ``("t", (n - 1, ybar, s sqrt(deff / n)))`` for continuous means; ``None``
+    where the posterior has no one-dimensional closed form (ordinal, ratios
+    are left to their draws) or the statistics are too few.
+    """
+    if family == "binary":
+        p = priors["binary"]
+        n, s = _f(row, "n"), _f(row, "successes", _f(row, "sum"))
+        return "beta", (p["alpha"] + s / design_effect, p["beta"] + (n - s) / design_effect)
+    if family == "count":
+        return "gamma", _count_params(row, priors, design_effect, prior_rows)
+    if family == "continuous":
+        n, s, ss = _f(row, "n"), _f(row, "sum"), _f(row, "sum_sq")
+        var = max((ss - s * s / n) / (n - 1), 0.0) if n >= 3 else 0.0
+        if var <= 0:
+            return None
+        return "t", (n - 1, s / n, math.sqrt(var * design_effect / n))
+    if family == "ratio":
+        r, var = _ratio_moments(row)
+        return ("norm", (r, math.sqrt(var * design_effect))) if var > 0 else None
+    return None
+
+
+def _ratio_moments(row) -> tuple[float, float]:
+    """R = sum(y) / sum(x) and its delta-method variance (see :func:`ratio`); (nan, 0) when undefined."""
+    n = _f(row, "n")
+    sy, syy, sx, sxx, sxy = (_f(row, k) for k in ("sum", "sum_sq", "denom", "denom_sq", "cross"))
+    if n < 2 or sx <= 0:
+        return float("nan"), 0.0
+    r = sy / sx
+    xbar = sx / n
+    cyy = (syy - sy * sy / n) / (n - 1)
+    cxx = (sxx - sx * sx / n) / (n - 1)
+    cxy = (sxy - sx * sy / n) / (n - 1)
+    return r, max(cyy - 2 * r * cxy + r * r * cxx, 0.0) / (n * xbar * xbar)
 
 
 def ordinal(row, priors, rng, draws, categories: list[int], quantity: str = "mean", design_effect: float = 1.0):
@@ -150,17 +230,10 @@ def ratio(row, priors, rng, draws, design_effect: float = 1.0):
     ``var(R) = (s_yy - 2 R s_xy + R^2 s_xx) / (n xbar^2)`` with the sample
     (co)variances of the per-account numerator y and denominator x.
     """
-    n = _f(row, "n")
-    sy, syy, sx, sxx, sxy = (_f(row, k) for k in ("sum", "sum_sq", "denom", "denom_sq", "cross"))
-    if n < 2 or sx <= 0:
+    r, var = _ratio_moments(row)
+    if not math.isfinite(r):
         return np.full(draws, np.nan), None
-    r = sy / sx
-    xbar = sx / n
-    cyy = (syy - sy * sy / n) / (n - 1)
-    cxx = (sxx - sx * sx / n) / (n - 1)
-    cxy = (sxy - sx * sy / n) / (n - 1)
-    var = max(cyy - 2 * r * cxy + r * r * cxx, 0.0) / (n * xbar * xbar) * design_effect
-    return r + math.sqrt(var) * rng.standard_normal(draws), None
+    return r + math.sqrt(var * design_effect) * rng.standard_normal(draws), None
 
 
 def survival_at(row, priors, rng, draws, horizon_days: float, design_effect: float = 1.0):
