@@ -106,7 +106,13 @@ def meta_analysis(paths: list[str | Path], metric: str = "kept_ptp", level: floa
     ratio_ok = all(e.get("log_ratio") is not None for e in effects)
     if ratio_ok and max(bases) > (1 + BASELINE_TOLERANCE) * min(bases):
         out = pool(
-            [e["log_ratio"] for e in effects], [e["log_ratio_se"] for e in effects], labels, up, level, tau_scale, "log ratio"
+            [e["log_ratio"] for e in effects],
+            [e["log_ratio_se"] for e in effects],
+            labels,
+            up,
+            level,
+            tau_scale,
+            scale_name="log ratio",
         )
         out["ratio"] = {
             "mean_of_log": out["mu"]["mean"],

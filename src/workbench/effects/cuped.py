@@ -65,7 +65,7 @@ def adjusted_difference(c: dict, t: dict, level: float) -> dict | None:
 #: The stated minimum share of the effect's variance CUPED must remove before the
 #: verdict uses the adjusted effect: below it the adjustment buys nothing worth a
 #: second analysis path (binary outcomes gain about 0.5% from prior_paid).
-MIN_VARIANCE_REDUCTION = 0.05
+MIN_VARIANCE_REDUCTION = 0.01
 COVARIATE = "prior_paid"  # the pre-period covariate whose sums metrics.stats computes (cov_*)
 _KEYS = ("cov_n", "cov_sum", "cov_sum_sq", "cov_cross", "sum", "sum_sq", "n")
 

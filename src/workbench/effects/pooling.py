@@ -36,6 +36,7 @@ import numpy as np
 from scipy import stats
 
 GRID = 801
+SENSITIVITY_GRID = 201
 #: Multiples of the prior scale of tau shown in the sensitivity block.
 SENSITIVITY_FACTORS = (0.5, 1.0, 2.0)
 #: With this many effects or fewer the between-group spread is not identified, whatever the data.
@@ -134,7 +135,10 @@ def pool(
     sensitivity = []
     if tau_grid is None:
         for f in SENSITIVITY_FACTORS:
-            g = np.linspace(0.0, 8 * scale * f, GRID)
+            if f == 1.0:
+                sensitivity.append({"tau_scale": scale, "mu": mu})
+                continue
+            g = np.linspace(0.0, 8 * scale * f, SENSITIVITY_GRID)  # a coarser grid: a summary line, not the answer
             sensitivity.append({"tau_scale": scale * f, "mu": _posterior(y, s, scale * f, g, level, sign)[3]})
     pilots = []
     for i, lab in enumerate(labels):
