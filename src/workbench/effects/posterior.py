@@ -21,6 +21,7 @@ import zlib
 import numpy as np
 import pandas as pd
 
+from workbench.defaults import DEFAULT_DRAWS
 from workbench.effects import clusters, cuped, frequentist
 from workbench.effects import compare as effects
 from workbench.effects.decision import Decision, role_of, verdict
@@ -81,7 +82,8 @@ def posterior(metric: str, row: dict, priors: dict, rng, settings: Settings, des
         return (*conjugate.count(row, priors, rng, d, deff, prior_rows), conjugate.MODELS["count"])
     if fam == "ordinal":
         cats, q = SCALES[metric], ORDINAL_QUANTITY[metric]
-        d = max(d, effects.draws_for_stable_prob(0.5))  # no closed form: enough draws for P(better) to 0.002
+        if d >= DEFAULT_DRAWS:  # no closed form: enough draws for P(better) to 0.002 (fewer only when asked)
+            d = max(d, effects.draws_for_stable_prob(0.5))
         return (*conjugate.ordinal(row, priors, rng, d, cats, q, deff), conjugate.MODELS["ordinal"])
     if fam == "ratio":
         return (*conjugate.ratio(row, priors, rng, d, deff), conjugate.MODELS["ratio"])

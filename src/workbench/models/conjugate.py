@@ -137,9 +137,10 @@ def exact_form(family: str, row, priors, design_effect: float = 1.0, prior_rows=
     """The arm's posterior as a named distribution, for :func:`workbench.effects.compare.exact_probabilities`.
 
     ``("beta", (a, b))`` for binary, ``("gamma", (shape, rate))`` for counts,
-    ``("t", (n - 1, ybar, s sqrt(deff / n)))`` for continuous means; ``None``
-    where the posterior has no one-dimensional closed form (ordinal, ratios
-    are left to their draws) or the statistics are too few.
+    ``("t", (n - 1, ybar, s sqrt(deff / n)))`` for continuous means,
+    ``("norm", (R, sd))`` for ratios of totals (delta method); ``None`` where
+    the posterior has no one-dimensional closed form (ordinal) or the
+    statistics are too few.
     """
     if family == "binary":
         p = priors["binary"]
