@@ -159,12 +159,12 @@ class CountPrior(_Prior):
 
     Default: Gamma(prior_events, prior_events / pooled rate), worth
     ``prior_events`` events and free of the unit of exposure; ``shape`` and
-    ``rate`` (both > 0) give an absolute Gamma(shape, rate) on events per
-    account instead (0 = not given).
+    ``rate`` (both given) give an absolute Gamma(shape, rate) on events per
+    account instead.
     """
 
-    shape: Annotated[float, Field(ge=0)] = 0.0
-    rate: Annotated[float, Field(ge=0)] = 0.0
+    shape: Positive | None = None
+    rate: Positive | None = None
     prior_events: Positive = 1.0
 
 

@@ -18,15 +18,15 @@ import numpy as np
 
 from workbench.metrics.catalogue import score_weights
 
-DEFAULT_PRIORS: dict[str, dict[str, float]] = {
+DEFAULT_PRIORS: dict[str, dict[str, float | None]] = {
     # Beta(1, 1): uniform on the share. Worth two accounts, negligible in a pilot.
     "binary": {"alpha": 1.0, "beta": 1.0},
     # Counts: Gamma(prior_events, prior_events / pooled rate), centred on the two arms'
     # pooled rate and worth ``prior_events`` events, so it does not depend on the
     # unit of exposure (per account or per 100 accounts give the same answer).
-    # ``shape`` and ``rate`` > 0 (pilot.yml) replace it by an absolute
-    # Gamma(shape, rate) on events per unit of exposure; 0 means "not given".
-    "count": {"shape": 0.0, "rate": 0.0, "prior_events": 1.0},
+    # ``shape`` and ``rate`` (pilot.yml, both given) replace it by an absolute
+    # Gamma(shape, rate) on events per unit of exposure; None means "not given".
+    "count": {"shape": None, "rate": None, "prior_events": 1.0},
     # Dirichlet(1, ..., 1) on the category shares: worth one answer per category.
     "ordinal": {"concentration": 1.0},
     # Gamma(shape 1, rate 1) on the daily exit hazard x 1,000 account-days.
@@ -100,10 +100,10 @@ def count_prior(priors, rows) -> tuple[float, float]:
     Default: ``Gamma(k, k / r_pool)`` with ``k = prior_events`` and ``r_pool`` the
     pooled rate (sum of events / sum of exposure over the arms compared): mean
     the pooled rate, worth k events, equivariant under a change of the unit of
-    exposure. Given ``shape`` and ``rate`` (both > 0) are used as they are.
+    exposure. Given ``shape`` and ``rate`` (both) are used as they are.
     """
     p = priors["count"]
-    if p.get("shape", 0.0) > 0 and p.get("rate", 0.0) > 0:
+    if p.get("shape") and p.get("rate"):
         return float(p["shape"]), float(p["rate"])
     k = float(p.get("prior_events", 1.0))
     y = sum(_f(r, "sum") for r in rows)
