@@ -199,3 +199,36 @@ def test_cli_priors_and_draws(tmp_path):
     assert json.loads(out.read_text())["metrics"]["m"]["prob_better"] < 0.6  # a strong prior pulls toward no change
     bad = _cli("analyze-summary", str(f), "--control", "A", "--treatment", "B", "--priors", '{"binary": {"alpa": 2}}')
     assert bad.returncode == 1 and "Traceback" not in bad.stderr and "alpa" in bad.stderr
+
+
+def test_handle_time_per_account_ratio_is_exact_and_not_cuped():
+    import pandas as pd
+
+    rng = np.random.default_rng(8)
+    rows = []
+    for arm, sec in (("pressure", 300.0), ("empathy", 320.0)):
+        x = rng.poisson(2.0, 500).astype(float)
+        y = x * rng.gamma(4.0, sec / 4.0, 500)
+        c = rng.gamma(2, 100, 500)
+        rows.append(
+            {
+                "metric": "handle_time",
+                "family": "continuous",
+                "arm": arm,
+                "accounts": 500,
+                "n": x.sum(),
+                "sum": y.sum(),
+                "sum_sq": (y * y).sum(),  # contact-level in a real pilot; not used by the account route
+                "denom": x.sum(),
+                "denom_sq": (x * x).sum(),
+                "cross": (x * y).sum(),
+                "acct_sum_sq": (y * y).sum(),
+                "cov_n": x.sum(),
+                "cov_sum": c.sum(),
+                "cov_sum_sq": (c * c).sum(),
+                "cov_cross": (c * y).sum(),
+            }
+        )
+    r = analyze_stats(pd.DataFrame(rows), Design("pressure", ["empathy"]), Settings(seed=1))["metrics"]["handle_time"]
+    assert r["model"] == "ratio_of_account_totals_delta_normal"
+    assert r["prob_better_method"].startswith("exact") and "adjusted" not in r

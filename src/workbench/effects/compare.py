@@ -311,6 +311,7 @@ EXACT_MODELS = {
     "gamma_poisson": "count",
     "normal_mean_jeffreys": "continuous",
     "ratio_of_totals_delta_normal": "ratio",
+    "ratio_of_account_totals_delta_normal": "ratio",  # handle time: per-account totals (conjugate.by_account)
 }
 
 
@@ -319,6 +320,10 @@ def exact_two_arm(model: str, c: dict, t: dict, priors: dict, design_effect: flo
     fam = EXACT_MODELS.get(model)
     if fam is None:
         return None
+    if model == "ratio_of_account_totals_delta_normal":
+        c, t = conjugate.by_account(c), conjugate.by_account(t)
+        if c is None or t is None:
+            return None
     fc = conjugate.exact_form(fam, c, priors, design_effect, [c, t])
     ft = conjugate.exact_form(fam, t, priors, design_effect, [c, t])
     if fc is None or ft is None or (fc[0] == "t" and min(fc[1][0], ft[1][0]) <= 1):

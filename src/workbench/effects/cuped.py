@@ -66,6 +66,8 @@ def adjusted_difference(c: dict, t: dict, level: float) -> dict | None:
 #: verdict uses the adjusted effect: below it the adjustment buys nothing worth a
 #: second analysis path (binary outcomes gain about 0.5% from prior_paid).
 MIN_VARIANCE_REDUCTION = 0.01
+#: Models whose unit is the account the covariate sums are taken over (contacts nested in accounts are not).
+MODELS = ("beta_binomial", "gamma_poisson", "normal_mean_jeffreys", "ratio_of_totals_delta_normal")
 COVARIATE = "prior_paid"  # the pre-period covariate whose sums metrics.stats computes (cov_*)
 _KEYS = ("cov_n", "cov_sum", "cov_sum_sq", "cov_cross", "sum", "sum_sq", "n")
 
@@ -127,7 +129,7 @@ def adjusted_effect(c: dict, t: dict, level: float, ratio: bool = False, design_
         "method": "cuped_linearized_ratio" if ratio else "cuped_pooled_slope",
         "covariate": COVARIATE,
         "theta": theta,
-        "difference": {"mean": d, "interval": [d - z * se, d + z * se]},
+        "difference": {"mean": d, "interval": [float(d - z * se), float(d + z * se)]},
         "control_mean": est[0],
         "treatment_mean": est[1],
         "arm_sd": [math.sqrt(v) for v in var],

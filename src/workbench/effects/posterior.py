@@ -244,11 +244,12 @@ def compare_metric(
     rope = (design.rope or {}).get(metric)
     res = effects.compare(cd, td, higher_is_better=hib, level=settings.level, rope=rope, metric=metric)
     modelled = hierarchical is not None or model.startswith(("piecewise_exponential", "cluster_robust_cr2_t"))
-    if plain and model in effects.EXACT_MODELS:  # closed-form P(better) and losses; covariates in the decision
+    if plain:  # closed-form P(better) and losses where they exist; covariates in the decision
         res.update(effects.exact_two_arm(model, c, t, priors, deff, hib) or {})
-        cd, td = cuped.into_decision(
-            res, fam, c, t, cd, td, level=settings.level, rng=rng, higher_is_better=hib, metric=metric, design_effect=deff
-        )
+        if model in cuped.MODELS:
+            cd, td = cuped.into_decision(
+                res, fam, c, t, cd, td, level=settings.level, rng=rng, higher_is_better=hib, metric=metric, design_effect=deff
+            )
     res["control"] = _arm_block(c, float(np.mean(cd)) if modelled else None)
     res["treatment"] = _arm_block(t, float(np.mean(td)) if modelled else None)
     res["model"] = model
