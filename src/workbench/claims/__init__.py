@@ -8,7 +8,7 @@ figures of conditioned claims.
 """
 
 from workbench.claims.evaluate import NOT_AT_HORIZON, NOT_CAUSAL, evaluate, pilot_horizon
-from workbench.claims.register import CONDITIONS, Claim, Reading, load_register
+from workbench.claims.register import CONDITIONS, Claim, Reading, claims_register, load_register
 from workbench.claims.subgroups import longest_follow_up, subgroup_stats
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "NOT_CAUSAL",
     "Claim",
     "Reading",
+    "claims_register",
     "evaluate",
     "load_register",
     "longest_follow_up",

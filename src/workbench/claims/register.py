@@ -20,6 +20,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from workbench.contract.config import ConfigError
+from workbench.contract.source import locate
 
 Scale = Literal["ratio", "relative_lift", "difference", "level", "between_segment_sd"]
 
@@ -191,3 +192,21 @@ def load_register(path: str | Path | Sequence[str | Path] | None = None, only: b
     if problems:
         raise ConfigError(problems)
     return out
+
+
+def claims_register(pilot, cfg) -> list:
+    """The claims pilot.yml asks for: ``claims: file.yml`` (beside pilot.yml) is that register,
+    ``claims: [id, ...]`` those claims of the shipped register (an unknown id is a RunError),
+    nothing the shipped register whole."""
+    if isinstance(cfg.claims, str):
+        return load_register(locate(pilot)[1].parent / cfg.claims)
+    register = load_register()
+    if cfg.claims is None:
+        return register
+    known = {c.id for c in register}
+    unknown = [c for c in cfg.claims if c not in known]
+    if unknown:
+        raise ConfigError(
+            f"pilot.yml: claims: unknown claim id(s) {', '.join(map(repr, unknown))}; known: {', '.join(sorted(known))}"
+        )
+    return [c for c in register if c.id in set(cfg.claims)]

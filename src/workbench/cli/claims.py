@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from workbench.claims import evaluate, load_register, longest_follow_up, subgroup_stats
+from workbench.claims import claims_register, evaluate, load_register, longest_follow_up, subgroup_stats
 from workbench.cli.app import app, fail, require_valid, write_doc
 from workbench.defaults import DEFAULT_LEVEL, DEFAULT_SEED
 from workbench.effects.analyze import Design, Settings, analyze_run, analyze_stats
@@ -34,6 +34,9 @@ def claims(
     out: Annotated[Path | None, typer.Option(help="claims JSON")] = None,
     seed: Annotated[int, typer.Option(help="random seed (the same for every verb)")] = DEFAULT_SEED,
     level: Annotated[float, typer.Option(min=0.5, max=0.999, help="interval level")] = DEFAULT_LEVEL,
+    backend: Annotated[
+        str, typer.Option("--backend", "--engine", help="duckdb | pyspark: the engine that computes the statistics")
+    ] = "duckdb",
 ) -> None:
     """Judge the claims made for empathy-led collections: supported, contradicted or inconclusive."""
 
@@ -56,14 +59,16 @@ def claims(
     else:
         report = require_valid(pilot)
         cfg = report.pilot.config
+        if not register:  # pilot.yml's own `claims:` when no --claims file is given (what `run` judges)
+            register_claims = claims_register(pilot, cfg)
         control = cfg.control
         treatment = treatment or cfg.treatments[0]
         if treatment not in cfg.treatments:
             fail([f"--treatment: {treatment!r} is not a treatment arm of the pilot ({', '.join(cfg.treatments)})"])
-        run = analyze_run(pilot, settings)
+        run = analyze_run(pilot, settings, backend)
         draws, stats, doc = run.draws, run.stats, run.doc
         windows = cfg.windows.model_dump()
-        p = open_pilot(pilot)
+        p = open_pilot(pilot, backend)
         extra = {"subgroups": subgroup_stats(p.tables, cfg, register_claims), "follow_up_days": longest_follow_up(p.tables, cfg)}
     results = evaluate(register_claims, draws, stats, control, treatment, level, windows, seed, doc=doc, **extra)
     for line in claim_lines(results, level):

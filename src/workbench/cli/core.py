@@ -38,6 +38,9 @@ class Preset(StrEnum):
     realistic = "realistic"
     null = "null"
     vendor_claims = "vendor-claims"
+    falling_hazard = "falling-hazard"  # churn concentrated early (Weibull shape 0.6)
+    rising_hazard = "rising-hazard"  # churn concentrated late (shape 1.8)
+    delayed_churn = "delayed-churn"  # same 180-day retention, empathy only delays churn
 
 
 class Fmt(StrEnum):

@@ -122,6 +122,9 @@ def monitor(
     effect: Annotated[float | None, typer.Option(help="effect for the power figure (default: 10% of the control rate)")] = None,
     seed: Annotated[int, typer.Option(help="random seed (the same for every verb)")] = DEFAULT_SEED,
     out: Annotated[Path | None, typer.Option(help="monitor JSON")] = None,
+    backend: Annotated[
+        str, typer.Option("--backend", "--engine", help="duckdb | pyspark: the engine that computes the statistics")
+    ] = "duckdb",
 ) -> None:
     """Replay the pilot week by week under a tuned Bayesian stopping rule; show where it would have stopped."""
 
@@ -130,7 +133,7 @@ def monitor(
     if metric is not None and metric not in METRICS:
         fail([f"--metric: unknown metric {metric!r}; known: {', '.join(METRICS)}"])
     require_valid(pilot)
-    doc = monitor_pilot(pilot, metric, sims=sims, seed=seed, effect=effect)
+    doc = monitor_pilot(pilot, metric, sims=sims, seed=seed, effect=effect, backend=backend)
     for note in doc["notes"]:
         typer.echo(f"note: {note}")
     for x in doc["looks"]:

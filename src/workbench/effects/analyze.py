@@ -58,6 +58,7 @@ def analyze_stats(
     min_cell_size: int = 10,
     draws_out: dict | None = None,
     survival: pd.DataFrame | None = None,
+    segment_agent_stats: pd.DataFrame | None = None,
 ) -> dict:
     """The results document from per-arm statistics (``workbench.metrics.stats.sufficient_stats``).
 
@@ -114,7 +115,9 @@ def analyze_stats(
                 survival if metric == "retention" else None,
             )
             if segment_stats is not None and "segment" in segment_stats:
-                comps[arm]["segments"] = segment_effects(segment_stats, metric, design, settings, priors, arm, min_cell_size)
+                comps[arm]["segments"] = segment_effects(
+                    segment_stats, metric, design, settings, priors, arm, min_cell_size, segment_agent_stats
+                )
         if not comps:
             continue
         first = comps[design.treatments[0]] if design.treatments[0] in comps else next(iter(comps.values()))
@@ -237,15 +240,17 @@ def analyze_run(pilot, settings: Settings | None = None, backend: str = "duckdb"
     cols = set(p.tables["accounts"].columns)
     agent_stats = sufficient_stats(p.tables, cfg, by=["agent_id"]) if "agent_id" in cols else None
     segment_stats = sufficient_stats(p.tables, cfg, by=["segment"]) if "segment" in cols else None
-    hier = None
+    hier, seg_agent = None, None
     if cfg.randomization == "agent" and agent_stats is not None:
         binary = [m for m in pd.unique(stats["metric"]) if CATALOGUE[m].family == "binary"]
-        seg_agent = sufficient_stats(p.tables, cfg, by=["segment", "agent_id"], metrics=binary) if "segment" in cols else None
-        hier = fit_hierarchical(agent_stats, seg_agent, design, settings, binary)
+        # every metric by segment x agent: the hierarchical fits read the binary ones, the segment effects all
+        seg_agent = sufficient_stats(p.tables, cfg, by=["segment", "agent_id"]) if "segment" in cols else None
+        binary_cells = seg_agent[seg_agent["metric"].isin(binary)] if seg_agent is not None else None
+        hier = fit_hierarchical(agent_stats, binary_cells, design, settings, binary)
     by_agent = ["agent_id"] if cfg.randomization == "agent" and "agent_id" in cols else []
     surv = survival_table(p.tables, cfg, by=by_agent) if "retention" in set(stats["metric"]) else None
     draws: dict = {}
-    doc = analyze_stats(stats, design, settings, agent_stats, segment_stats, hier, cfg.min_cell_size, draws, surv)
+    doc = analyze_stats(stats, design, settings, agent_stats, segment_stats, hier, cfg.min_cell_size, draws, surv, seg_agent)
     apply_checks(doc, p.tables, cfg)
     apply_plan(doc, pilot, cfg, planned)
     doc["thresholds"] = planned.as_dict()

@@ -18,10 +18,25 @@ from workbench.effects.spec import Design, Settings
 
 
 def segment_effects(
-    seg: pd.DataFrame, metric: str, design: Design, settings: Settings, priors: dict, arm: str, min_cell_size: int
+    seg: pd.DataFrame,
+    metric: str,
+    design: Design,
+    settings: Settings,
+    priors: dict,
+    arm: str,
+    min_cell_size: int,
+    seg_agent: pd.DataFrame | None = None,
 ) -> dict:
-    """Per-segment effects (exploratory, no pooling); cells under the minimum size are suppressed."""
+    """Per-segment effects (exploratory, no pooling); cells under the minimum size are suppressed.
+
+    Under agent randomization ``seg_agent`` (statistics by segment x agent) gives
+    each segment its agents, so a segment's interval accounts for clustering the
+    way the overall one does (CR2 with t(G - 1), or no verdict with too few agents).
+    """
     out = {}
+    cells_of = None
+    if design.randomization == "agent" and seg_agent is not None and "agent_id" in seg_agent:
+        cells_of = seg_agent[seg_agent["metric"] == metric]
     rows = seg[seg["metric"] == metric]
     for s, g in rows.groupby("segment", dropna=False):
         arms = {r["arm"]: r for r in g.to_dict("records")}
@@ -32,7 +47,10 @@ def segment_effects(
         if min(c.get("accounts", 0) or 0, t.get("accounts", 0) or 0) < min_cell_size:
             out[name] = {"suppressed": True, "reason": f"fewer than {min_cell_size} accounts in an arm"}
             continue
-        r = compare_metric(metric, c, t, design, settings, priors)
+        cells = None
+        if cells_of is not None:
+            cells = cells_of[cells_of["segment"].isna()] if pd.isna(s) else cells_of[cells_of["segment"] == s]
+        r = compare_metric(metric, c, t, design, settings, priors, cells)
         out[name] = {k: r[k] for k in ("control", "treatment", "effect", "prob_better", "diagnostics", "model")}
         out[name]["pooling"] = "none (exact per segment)"
         out[name]["p_value"] = (r.get("frequentist") or {}).get("p_value")

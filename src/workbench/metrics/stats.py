@@ -234,7 +234,8 @@ def _derive(row: dict[str, Any], metric: str) -> None:
     n, s = row["n"], row["sum"]
 
     def div(a, b):
-        return a / b if b else np.nan
+        # engines may hand back DECIMAL sums (e.g. DuckDB over a CSV column it typed as decimal)
+        return float(a) / float(b) if b else np.nan
 
     if metric in ("kept_rate", "recovery"):
         row["mean"] = div(s, row["denom"])

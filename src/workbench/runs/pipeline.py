@@ -36,7 +36,7 @@ from jinja2 import DictLoader
 from nbconvert import HTMLExporter
 from papermill.engines import NBClientEngine, papermill_engines
 
-from workbench.claims import evaluate, load_register, longest_follow_up, subgroup_stats
+from workbench.claims import claims_register, evaluate, longest_follow_up, subgroup_stats
 from workbench.contract.config import load_config
 from workbench.contract.validate import validate_pilot
 from workbench.defaults import DEFAULT_SEED
@@ -204,24 +204,6 @@ def prepare_claims_monitor(
         mon = monitor_pilot(pilot, sims=300 if smoke else 2000, seed=seed)
     paths["monitor"].write_text(to_json(mon), encoding="utf-8")
     return paths
-
-
-def claims_register(pilot, cfg) -> list:
-    """The claims pilot.yml asks for: ``claims: file.yml`` (beside pilot.yml) is that register,
-    ``claims: [id, ...]`` those claims of the shipped register (an unknown id is a RunError),
-    nothing the shipped register whole."""
-    if isinstance(cfg.claims, str):
-        return load_register(locate(pilot)[0].parent / cfg.claims)
-    register = load_register()
-    if cfg.claims is None:
-        return register
-    known = {c.id for c in register}
-    unknown = [c for c in cfg.claims if c not in known]
-    if unknown:
-        raise RunError(
-            f"pilot.yml: claims: unknown claim id(s) {', '.join(map(repr, unknown))}; known: {', '.join(sorted(known))}"
-        )
-    return [c for c in register if c.id in set(cfg.claims)]
 
 
 def ppc_table(draws: dict, stats, level: float, seed: int):
