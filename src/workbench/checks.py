@@ -131,7 +131,11 @@ def balance(tables: dict, config: PilotConfig) -> CheckResult:
         moments[c] = (s / n, (ss - s * s / n) / (n - 1))
     if "segment" in a.columns:
         seg = a.group_by(["arm", "segment"]).aggregate(k=a.count()).execute()
-        tab = seg.pivot_table(index="arm", columns="segment", values="k", fill_value=0)
+        if config.segments is not None:
+            # values pilot.yml does not declare are free text from the data (a name, a phone
+            # number): they enter the balance check, and every message, grouped as "other"
+            seg["segment"] = seg["segment"].where(seg["segment"].isin(config.segments), "other")
+        tab = seg.pivot_table(index="arm", columns="segment", values="k", fill_value=0, aggfunc="sum")
         share = tab.div(tab.sum(axis=1), axis=0)
         for s_ in share.columns:
             moments[f"segment={s_}"] = (share[s_], share[s_] * (1 - share[s_]))

@@ -104,7 +104,7 @@ CASES = {
         None,
         "parquet",
         _yml(lambda d: d.update(allocation={"pressure": float("nan"), "empathy": 0.5})),
-        "ERROR pilot.yml [allocation.pressure: Input should be a finite number]",
+        "ERROR pilot.yml [allocation.pressure: Input should be a finite number",
     ),
     "allocation-not-one": (
         None,
@@ -116,19 +116,19 @@ CASES = {
         None,
         "parquet",
         _yml(lambda d: d.update(guardrails={"complaints": {"margin": float("nan")}})),
-        "ERROR pilot.yml [guardrails.complaints.margin: Input should be a finite number]",
+        "ERROR pilot.yml [guardrails.complaints.margin: Input should be a finite number",
     ),
     "inf-threshold": (
         None,
         "parquet",
         _yml(lambda d: d.update(guardrails={"complaints": {"margin": 0.01, "threshold": float("inf")}})),
-        "ERROR pilot.yml [guardrails.complaints.threshold: Input should be a finite number]",
+        "ERROR pilot.yml [guardrails.complaints.threshold: Input should be a finite number",
     ),
     "inf-rope": (
         None,
         "parquet",
         _yml(lambda d: d.update(rope={"ptp": float("inf")})),
-        "ERROR pilot.yml [rope.ptp: Input should be a finite number]",
+        "ERROR pilot.yml [rope.ptp: Input should be a finite number",
     ),
     "claims-file-missing": (
         None,

@@ -657,7 +657,15 @@ def check_claims_file(cfg: PilotConfig, folder: Path) -> None:
         unknown = [c for c in cfg.claims if c not in known]
         if unknown:
             raise ConfigError(
-                [f"pilot.yml: claims: unknown claim id(s): {', '.join(unknown)} ({_did_you_mean(unknown[0], known)})"]
+                # the register is long: a did-you-mean, or where the ids are listed (one short line)
+                [
+                    f"pilot.yml: claims: unknown claim id(s): {', '.join(unknown)} "
+                    + (
+                        f"({_did_you_mean(unknown[0], known)})"
+                        if difflib.get_close_matches(unknown[0], list(known), n=1, cutoff=0.6)
+                        else f"(known: {len(known)} shipped claims; `workbench claims` and docs/claims.md list their ids)"
+                    )
+                ]
             )
 
 
