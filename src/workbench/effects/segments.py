@@ -102,5 +102,9 @@ def _pool_segments(segs: dict, higher_is_better: bool | None, level: float) -> N
             "difference": {"mean": th["mean"], "interval": th["interval"]},
             "prob_better": float(stats.norm.cdf(sign * th["mean"] / th["sd"])) if th["sd"] > 0 else None,
             "between_segment_sd": res["tau"]["median"],
+            "spread_identified": res["tau"]["identified"],
+            "spread_prior": res["tau"]["prior"],
             "model": "partial pooling: normal-normal random effects across segments (exact on a tau grid)",
         }
+        if not res["tau"]["identified"]:  # say so where the segment is read, not only in the pooling module
+            segs[p["pilot"]]["pooled"]["statement"] = res["tau"]["statement"]
