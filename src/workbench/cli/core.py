@@ -20,6 +20,7 @@ from workbench.defaults import DEFAULT_DRAWS, DEFAULT_LEVEL, DEFAULT_SEED
 from workbench.effects.analyze import Design, Settings, analyze_pilot, analyze_stats
 from workbench.effects.summary import read_summary, srm
 from workbench.models.conjugate import merge_priors
+from workbench.report.terminal import verdict_lines
 from workbench.simulate.pilot import simulate_pilot
 
 
@@ -81,7 +82,8 @@ def validate(
 @app.command()
 def analyze(
     pilot: Annotated[Path, typer.Argument(help="pilot folder, its pilot.yml, or a DuckDB file")],
-    out: Annotated[Path | None, typer.Option(help="results JSON (default: stdout)")] = None,
+    out: Annotated[Path | None, typer.Option(help="write the results JSON here (the verdict table still prints)")] = None,
+    json_: Annotated[bool, typer.Option("--json", help="print the results JSON instead of the verdict table")] = False,
     seed: Annotated[int, typer.Option(help="random seed (the same for every verb)")] = DEFAULT_SEED,
     level: Annotated[float, typer.Option(min=0.5, max=0.999, help="interval level")] = DEFAULT_LEVEL,
     draws: Annotated[int, typer.Option(min=100, help="posterior draws (conjugate models)")] = 4000,
@@ -93,7 +95,7 @@ def analyze(
     require_valid(pilot)
     mc = {"mcmc_draws": 200, "mcmc_tune": 200} if smoke else {}
     doc = analyze_pilot(pilot, Settings(level=level, draws=draws, seed=seed, smoke=smoke, **mc), backend=backend)
-    write_doc(doc, out)
+    show_doc(doc, out, json_)
 
 
 @app.command("analyze-summary")
@@ -108,7 +110,8 @@ def analyze_summary(
     treatment: Annotated[
         list[str], typer.Option(help="treatment arm label; repeat for several arms, each judged against control")
     ],
-    out: Annotated[Path | None, typer.Option(help="results JSON (default: stdout)")] = None,
+    out: Annotated[Path | None, typer.Option(help="write the results JSON here (the verdict table still prints)")] = None,
+    json_: Annotated[bool, typer.Option("--json", help="print the results JSON instead of the verdict table")] = False,
     primary: Annotated[str | None, typer.Option(help="metric that gets the verdict")] = None,
     seed: Annotated[int, typer.Option(help="random seed (the same for every verb)")] = DEFAULT_SEED,
     level: Annotated[float, typer.Option(min=0.5, max=0.999, help="interval level")] = DEFAULT_LEVEL,
@@ -139,7 +142,7 @@ def analyze_summary(
     check = srm(stats, [control, *treatment])
     if check is not None:
         doc["srm"] = check
-    write_doc(doc, out)
+    show_doc(doc, out, json_)
 
 
 def _priors_arg(text: str | None) -> dict | None:
@@ -158,3 +161,14 @@ def _priors_arg(text: str | None) -> dict | None:
     except (ValueError, TypeError) as exc:
         fail(f"--priors: {exc}")
     return raw
+
+
+def show_doc(doc: dict, out: Path | None, as_json: bool) -> None:
+    """The results: JSON to ``out`` when given; JSON on stdout with ``--json``, else the verdict table."""
+    if out is not None:
+        write_doc(doc, out)
+    if as_json:
+        write_doc(doc, None)
+    else:
+        for line in verdict_lines(doc):
+            typer.echo(line)

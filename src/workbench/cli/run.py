@@ -24,14 +24,16 @@ from workbench.simulate.pilot import simulate_pilot
 
 
 def _progress():
-    """A rich progress bar: the notebook (k of 6) and the cell within it."""
+    """A rich progress bar: the analysis stage by name, then the notebook (k of n) and the cell within it."""
 
-    bar = Progress(TextColumn("{task.description:<34}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), transient=False)
+    bar = Progress(TextColumn("{task.description:<58}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), transient=False)
     tasks: dict = {}
 
     def notify(event: str, **info) -> None:
         if event == "analysis":
-            tasks["nb"] = bar.add_task("fitting models (once for the run)", total=None)
+            tasks["nb"] = bar.add_task("analysis (once for the run)", total=None)
+        elif event == "stage":
+            bar.update(tasks["nb"], description=f"analysis: {info['name']}")
         elif event == "notebook":
             bar.update(tasks["nb"], description=f"notebook {info['name']}", total=info["total"], completed=info["index"])
             if "cell" in tasks:
@@ -67,6 +69,8 @@ def run(
 ) -> None:
     """Fit once, execute every notebook with papermill, render HTML (the executive summary without code)."""
     folder = execute(pilot, out, param or [])
+    for line in verdict_lines(json.loads((folder / "results.json").read_text(encoding="utf-8"))):
+        typer.echo(line)
     typer.echo(f"run complete: {folder / 'index.html'}")
 
 

@@ -110,10 +110,15 @@ class Guardrail(_Strict):
 
 
 class Portfolio(_Strict):
-    """For the money impact: accounts a year and the cost of one contact."""
+    """For the money impact: accounts a year, the cost of one contact and the currency of both.
+
+    ``currency`` is an ISO 4217 code (EUR, GBP, USD); empty (the default) means
+    not stated, and the report then says amounts are in the pilot's own currency.
+    """
 
     accounts: int = Field(100_000, gt=0)
     cost_per_contact: float = Field(0.0, ge=0)
+    currency: str = Field("", pattern=r"^([A-Z]{3})?$")
 
 
 class Source(_Strict):

@@ -1,65 +1,70 @@
-"""The terminal view of a results document: one plain line per metric and arm, then the headline."""
+"""The terminal view of a results document: an aligned verdict table, then the banner.
+
+Every cell comes from :func:`workbench.report.outcomes.outcome_view`, like the
+executive page's scorecard: the same state in the same words, the numbers in
+the metric's unit. Colour is not used at all (a terminal may not show it):
+the state is written out and marked with its glyph.
+"""
 
 from __future__ import annotations
 
+from workbench.report.outcomes import banner, outcome_views
 
-def _verdict_word(m: dict) -> str:
-    dec = m["decision"]
-    v = dec["verdict"] + ("" if m["diagnostics"]["ok"] else " (unreliable fit)")
+
+def _table(header: list[str], rows: list[list[str]], right: set[int]) -> list[str]:
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+
+    def fmt(r: list[str]) -> str:
+        cells = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))]
+        return "  ".join(cells).rstrip()
+
+    return [fmt(header), "  ".join("-" * w for w in widths), *map(fmt, rows)]
+
+
+def _state(v, dec: dict) -> str:
+    """The state in words with what settles or explains it (the size, the check, the FDR q-value)."""
+    text = v.cell
+    if v.blocked_by:
+        return f"{text} ({v.reason})"
     settle = (dec.get("to_settle") or {}).get("accounts_per_arm")
-    if dec["verdict"] == "not enough data" and settle:
-        v += f" (~{settle:,} per arm to settle)"
-    if dec["verdict"] == "inconclusive" and "check failed" in dec.get("reason", ""):
-        v += f" ({dec['reason']})"
+    if v.state in ("not enough data", "no clear change") and settle:
+        text += f" (~{settle:,} per arm to settle)"
     if dec.get("q_value") is not None:
-        v += f" (q={dec['q_value']:.3f}, FDR)"
-    return v
-
-
-def _num(x, spec: str) -> str:
-    return "n/a".rjust(9) if x is None else format(x, spec)
-
-
-def _line(name: str, m: dict) -> str | None:
-    d = m["effect"]["difference"]
-    if d["mean"] is None:
-        return None
-    lo, hi = d["interval"]
-    return (
-        f"{name:18} {_num(m['control']['mean'], '9.4g')} {_num(m['treatment']['mean'], '9.4g')}  {d['mean']:+9.4g}"
-        f" [{lo:+.4g}, {hi:+.4g}]"
-        f"  {m['prob_better']:8.3f}  {m['role']}: {_verdict_word(m)}"
-    )
+        text += f" (q={dec['q_value']:.3f}, FDR)"
+    return text
 
 
 def verdict_lines(doc: dict) -> list[str]:
-    """One plain line per metric (per arm with several), the difference with its interval, P(better) and verdict.
+    """The verdict table (one row per outcome and arm, primary first), then the banner's lines.
 
-    The verdict printed is the decision object's state: better / worse / harm only
-    when the interval on the same line excludes no change (effects.decision).
+    The state printed is the outcome view's: better / worse / harm only when the
+    interval on the same row excludes no change (effects.decision), "blocked by a
+    check" with the check named when a gate stops the effect from being read.
     """
-    lines = [f"{'metric':18} {'control':>9} {'treatment':>9}  difference [{doc['level']:.0%} interval]      P(better)  verdict"]
-    arms = doc.get("treatments") or []
-    for name, m in doc["metrics"].items():
-        comps = m.get("comparisons")
-        if comps and len(arms) > 1:
-            for arm, c in comps.items():
-                line = _line(f"{name}:{arm}", c)
-                if line:
-                    lines.append(line)
-        else:
-            line = _line(name, m)
-            if line:
-                lines.append(line)
-    dec = doc["decision"]
-    lines.append(
-        f"headline ({dec['primary_metric']}): {dec['verdict']}; guardrails: "
-        + ", ".join(f"{k} {v}" for k, v in sorted(dec["guardrails"].items()))
-    )
-    for arm, a in (dec.get("arms") or {}).items():
-        if len(dec.get("arms") or {}) > 1:
-            lines.append(
-                f"  {arm}: {a['verdict']}; rollout {a['rollout']}; guardrails: "
-                + ", ".join(f"{k} {v}" for k, v in sorted(a["guardrails"].items()))
-            )
+    several = len(doc["treatments"]) > 1
+    header = [
+        "outcome",
+        *(["arm"] if several else []),
+        "role",
+        "control",
+        "treatment",
+        "difference",
+        f"{doc['level']:.0%} interval",
+        "state",
+    ]
+    rows = []
+    for v in outcome_views(doc):
+        m = doc["metrics"][v.metric]
+        dec = (m.get("comparisons") or {}).get(v.arm, m).get("decision") or {}
+        rows.append(
+            [v.label, *([v.arm] if several else []), v.role, v.control, v.treatment, v.difference, v.interval, _state(v, dec)]
+        )
+    first = 3 if several else 2
+    lines = _table(header, rows, right={first, first + 1})
+    b = banner(doc)
+    lines += ["", f"Verdict: {b.title}"]
+    lines += [f"  {line}" for line in b.lines]
+    lines += [f"  data problem: {p}" for p in b.problems]
+    for arm, r in b.rollout.items():
+        lines.append(f"  rollout ({arm}): {r}" if several else f"  rollout: {r}")
     return lines

@@ -9,223 +9,78 @@ follows STYLE.md: a failed gate (model diagnostics, data quality) prints
 
 from __future__ import annotations
 
-import html
-import math
-
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 from IPython.display import display
 
-# Nouns that read well in a sentence ("raised kept promises from ... to ...").
-NOUNS = {
-    "engagement": "engagement",
-    "ptp": "promises to pay",
-    "kept_ptp": "kept promises",
-    "kept_rate": "the kept rate",
-    "complaints": "complaints",
-    "csat": "CSAT",
-    "retention": "retention",
-    "recovery": "money collected (recovery)",
-    "handle_time": "handle time",
-    "contact_intensity": "contact attempts",
-    "nps": "NPS",
-}
+from workbench.report import html
+from workbench.report.outcomes import (
+    NOUNS,
+    TONES,
+    banner,
+    data_problems,
+    fmt_diff,
+    fmt_value,
+    outcome_view,
+    outcome_views,
+    prob_phrase,
+    span,
+    subject_for,
+    unit_kind,
+)
+
+__all__ = ["NOUNS", "fmt_diff", "fmt_value", "prob_phrase", "span", "subject_for"]
+
 PALETTE = "colorblind"  # seaborn's colour-blind safe palette; markers differ too, for print in grey
-OUTCOME_STYLE = {"helps": ("o", 0), "harms": ("X", 3), "unclear": ("s", 7)}
 
 
-def _kind(m: dict) -> str:
-    unit = m.get("unit") or ""
-    if unit == "kept promises per promise":
-        return "per_promise"
-    if unit.startswith("share"):
-        return "share"
-    if unit == "money paid per unit of balance":
-        return "balance"
-    if unit == "complaints per account":
-        return "per1000"
-    if unit.startswith("seconds"):
-        return "seconds"
-    if unit.startswith("mean score"):
-        return "score"
-    if unit.startswith("promoters minus detractors"):
-        return "nps"
-    if unit == "outbound attempts per account":
-        return "attempts"
-    return "plain"
+def gate(doc: dict, name: str, arm: str | None = None) -> str | None:
+    """Why a metric's effect must not be read (the check that blocks it, in words), or None when it can."""
+    v = outcome_view(doc, name, arm)
+    return v.reason if v.blocked_by else None
 
 
-def fmt_value(m: dict, x: float | None) -> str:
-    """An arm's mean in the metric's own words (8.4%, 3.1 per 1,000 accounts, 240 s, 3.42)."""
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "n/a"
-    k = _kind(m)
-    return {
-        "share": f"{100 * x:.1f}%",
-        "per_promise": f"{100 * x:.1f}%",
-        "balance": f"{100 * x:.2f}%",
-        "per1000": f"{1000 * x:.1f}",
-        "seconds": f"{x:.0f} s",
-        "score": f"{x:.2f}",
-        "nps": f"{100 * x:+.0f}",
-        "attempts": f"{x:.2f}",
-    }.get(k, f"{x:.3g}")
+def verdict_sentence(doc: dict, name: str, subject: str | None = None, arm: str | None = None) -> str:
+    """The sentence for one outcome: its state first, then the numbers in its unit (:func:`outcome_view`).
 
-
-def fmt_diff(m: dict, x: float | None, with_unit: bool = True) -> str:
-    """A difference between arms: +7.1 points, +0.8 per 1,000 accounts, +53 s, +0.12."""
-    if x is None:
-        return "n/a"
-    k = _kind(m)
-    num = {
-        "share": f"{100 * x:+.1f}",
-        "per_promise": f"{100 * x:+.1f}",
-        "balance": f"{100 * x:+.2f}",
-        "per1000": f"{1000 * x:+.2f}",
-        "seconds": f"{x:+.0f}",
-        "score": f"{x:+.2f}",
-        "nps": f"{100 * x:+.1f}",
-        "attempts": f"{x:+.2f}",
-    }.get(k, f"{x:+.3g}")
-    if not with_unit:
-        return num
-    unit = {
-        "share": " points",
-        "per_promise": " points",
-        "balance": " points of balance",
-        "per1000": " per 1,000 accounts",
-        "seconds": " s",
-        "score": " on the 1-5 scale",
-        "nps": " NPS points",
-        "attempts": " attempts per account",
-    }.get(k, "")
-    return num + unit
-
-
-def _span(m: dict) -> str:
-    """What follows 'from a to b' so the reader knows the unit."""
-    return {
-        "share": " of accounts",
-        "per_promise": " of promises",
-        "balance": " of the balance due",
-        "per1000": " complaints per 1,000 accounts",
-        "seconds": " per reached contact",
-        "score": " (mean CSAT, 1-5)",
-        "nps": " (NPS)",
-        "attempts": " outbound attempts per account",
-    }.get(_kind(m), f" ({m.get('unit', '')})")
-
-
-def prob_phrase(p: float | None) -> str:
-    """0.9996 -> 'over 99.9%'; extremes are capped because draws cannot resolve them."""
-    if p is None:
-        return "n/a"
-    if p > 0.999:
-        return "over 99.9%"
-    if p < 0.001:
-        return "under 0.1%"
-    return f"{100 * p:.0f}%" if 0.01 <= p <= 0.99 else f"{100 * p:.1f}%"
-
-
-def subject_for(arm: str) -> str:
-    """'empathy' -> 'Empathy-led contact'; any other label -> 'The <label> arm'."""
-    return f"{arm.capitalize()}-led contact" if arm.isalpha() else f"The {arm} arm"
-
-
-def gate(doc: dict, name: str) -> str | None:
-    """Why a metric's effect must not be read, or None when it can."""
-    m = doc["metrics"][name]
-    if m.get("role") == "descriptive":
-        return None
-    if not m["diagnostics"].get("ok", False):
-        return "the model diagnostics failed"
-    dq = doc.get("data_quality", {"ok": True})
-    if not dq.get("ok", True):
-        return f"data quality checks failed ({', '.join(dq.get('gating', dq.get('failed', [])))})"
-    reason = m.get("decision", {}).get("reason", "")
-    if m.get("decision", {}).get("verdict") == "inconclusive" and "check failed" in reason:
-        return reason
-    return None
-
-
-def verdict_sentence(doc: dict, name: str, subject: str | None = None) -> str:
-    """The headline for one outcome, generated from the numbers.
-
-    E.g. "Empathy-led contact raised kept promises from 8.4% to 15.5% of accounts,
-    +7.1 points (95% interval +6.1 to +8.0); probability it helps: over 99.9%."
+    E.g. "Kept promise to pay: better. Empathy-led contact raised kept promises from 8.4% to
+    15.5% of accounts, +7.1 points (95% interval +6.1 to +8.0); probability it helps: over 99.9%."
     """
-    m = doc["metrics"][name]
-    noun = NOUNS.get(name, (m.get("label") or name).lower())
-    subject = subject or subject_for(doc["treatments"][0])
-    why = gate(doc, name)
-    if why is not None:
-        return f"{noun[0].upper() + noun[1:]}: inconclusive, because {why}; no effect is reported."
-    d = m["effect"]["difference"]
-    lo, hi = d["interval"]
-    c, t = fmt_value(m, m["control"]["mean"]), fmt_value(m, m["treatment"]["mean"])
-    interval = f"{doc['level']:.0%} interval {fmt_diff(m, lo, False)} to {fmt_diff(m, hi, False)}"
-    if lo is not None and hi is not None and (lo > 0 or hi < 0):
-        verb = "raised" if d["mean"] > 0 else "lowered"
-        core = f"{subject} {verb} {noun} from {c} to {t}{_span(m)}, {fmt_diff(m, d['mean'])} ({interval})"
-    else:
-        core = f"{subject} moved {noun} from {c} to {t}{_span(m)}, {fmt_diff(m, d['mean'])} ({interval}: no clear change)"
-    if m.get("role") == "descriptive":
-        return core + "; descriptive only (it conditions on a promise having been made)."
-    return f"{core}; probability it helps: {prob_phrase(m['prob_better'])}."
+    return outcome_view(doc, name, arm, subject).sentence
 
 
-def guardrail_phrase(m: dict) -> str:
-    """A guardrail's state in words: harm, no harm beyond the margin, or not enough data (with the size)."""
-    dec = m["decision"]
-    margin = fmt_diff(m, dec["margin"]).lstrip("+")
-    p = prob_phrase(dec["prob_harm"])
-    v = dec["verdict"]
-    if v == "harm":
-        return f"Guardrail HARM: the interval lies beyond the harm margin ({margin}); probability of harm beyond it {p}."
-    if v in ("no harm beyond margin", "pass"):
-        return (
-            f"Guardrail: no harm beyond the margin ({margin}); probability of harm beyond it {p} (limit {dec['threshold']:.0%})."
-        )
-    settle = (dec.get("to_settle") or {}).get("accounts_per_arm")
-    more = f"; about {settle:,} accounts per arm would settle it" if settle else ""
-    return f"Guardrail: not enough data to rule out harm beyond the margin ({margin}); probability of harm beyond it {p}{more}."
-
-
-def role_note(doc: dict, name: str) -> str:
-    """The verdict behind the sentence: primary verdict, guardrail state, or exploratory (with its FDR label)."""
-    m = doc["metrics"][name]
-    dec, role = m["decision"], m.get("role", "")
-    if role == "guardrail" and "prob_harm" in dec:
-        return guardrail_phrase(m)
-    if role == "primary":
-        return f"Primary outcome: verdict {dec['verdict']}."
-    if role == "descriptive":
+def role_note(doc: dict, name: str, arm: str | None = None) -> str:
+    """The role and state behind the sentence (guardrail state, primary verdict, exploratory with its FDR label)."""
+    v = outcome_view(doc, name, arm)
+    dec = (doc["metrics"][name].get("comparisons") or {}).get(v.arm, doc["metrics"][name])["decision"]
+    if v.role == "guardrail":
+        word = "HARM" if v.state == "harm" else v.state
+        p = f"; probability of harm beyond the margin {prob_phrase(dec['prob_harm'])}" if "prob_harm" in dec else ""
+        return f"Guardrail {word}{p}."
+    if v.role == "primary":
+        return f"Primary outcome: {v.state}."
+    if v.role == "descriptive":
         return "Descriptive only."
-    fdr = f" ({dec['multiplicity']})" if dec.get("multiplicity") else ""
-    return f"Exploratory: {dec['verdict']}{fdr}."
+    fdr = f" ({dec['multiplicity']})" if dec.get("multiplicity") and not v.blocked_by else ""
+    return f"Exploratory: {v.state}{fdr}."
 
 
 def headline(doc: dict) -> str:
-    """One sentence for the whole pilot: the primary metric's verdict and the guardrails."""
+    """One sentence for the whole pilot: the primary's verdict per arm and the guardrail states (from the views)."""
     dec = doc["decision"]
     p = dec.get("primary_metric")
     noun = NOUNS.get(p, p or "the primary metric")
-    arms = dec.get("arms") or {None: {"guardrails": dec.get("guardrails", {})}}
-    several = len(arms) > 1
-
-    def named(k: str, arm: str | None) -> str:
-        return f"{NOUNS.get(k, k)} ({arm})" if several else NOUNS.get(k, k)
-
-    harmed, open_, judged = [], [], False
-    for arm, a in arms.items():
-        for k, v in sorted(a.get("guardrails", {}).items()):
-            judged = True
-            if v in ("harm", "fail"):
-                harmed.append(named(k, arm))
-            elif v not in ("no harm beyond margin", "pass"):
-                open_.append(named(k, arm))
+    several = len(doc["treatments"]) > 1
+    harmed, open_ = [], []
+    guards = [v for v in outcome_views(doc) if v.role == "guardrail"]
+    for v in guards:
+        name = f"{NOUNS.get(v.metric, v.label)} ({v.arm})" if several else NOUNS.get(v.metric, v.label)
+        if v.state == "harm":
+            harmed.append(name)
+        elif v.state != "no harm beyond margin":
+            open_.append(f"{name}, {v.state}" if v.state == "blocked by a check" else name)
     text = f"Headline ({noun}, the primary outcome): {dec['verdict'].upper()}"
     if dec.get("reason"):
         text += f", because {dec['reason']}"
@@ -233,42 +88,43 @@ def headline(doc: dict) -> str:
     if harmed:
         text += f" Guardrails showing harm beyond their margin (rollout blocked): {', '.join(harmed)}."
     if open_:
-        text += f" Harm not ruled out (not enough data, or no verdict) on: {', '.join(open_)}."
-    if judged and not harmed and not open_:
+        text += f" Harm not ruled out (not enough data, or blocked by a check) on: {', '.join(open_)}."
+    if guards and not harmed and not open_:
         text += " No guardrail shows harm beyond its margin."
     return text
 
 
 def badges_html(doc: dict) -> str:
-    """Two badges: data quality and model diagnostics (green ok, orange failed; words, not colour alone)."""
-    dq = doc.get("data_quality", {"ok": True, "failed": []})
-    bad = sorted(k for k, m in doc["metrics"].items() if not m["diagnostics"].get("ok", False))
+    """Two badges: data quality (any failed check named, with what it blocks) and model diagnostics.
 
-    def badge(ok: bool, label: str, detail: str) -> str:
-        colour = "#0173b2" if ok else "#d55e00"  # seaborn colorblind blue / vermilion
-        word = "OK" if ok else "FAILED"
-        return (
-            f'<span style="display:inline-block;margin:0 8px 8px 0;padding:4px 10px;border-radius:4px;'
-            f'background:{colour};color:#fff;font-weight:bold">{html.escape(label)}: {word}</span>'
-            f'<span style="margin-right:16px">{html.escape(detail)}</span>'
-        )
-
-    dq_detail = (
-        "sample ratio, balance and contamination checks passed"
-        if dq.get("ok")
-        else f"failed: {', '.join(dq.get('failed', []))} (every verdict is inconclusive)"
-    )
-    diag_detail = "every model converged" if not bad else f"unreliable fit: {', '.join(bad)} (inconclusive)"
-    return (
-        "<div>"
-        + badge(bool(dq.get("ok")), "Data quality", dq_detail)
-        + badge(not bad, "Model diagnostics", diag_detail)
-        + "</div>"
-    )
+    Words carry the meaning ("OK", "CHECK FAILED"); the colour repeats it.
+    """
+    problems = data_problems(doc)
+    checks = [p for p in problems if not p.startswith("model diagnostics")]
+    diag = [p for p in problems if p.startswith("model diagnostics")]
+    warned = sorted(k for k, v in (doc.get("checks") or {}).items() if v.get("status") == "warn")
+    dq_detail = "; ".join(checks) if checks else "every check passed"
+    if warned:
+        dq_detail += f" (warnings: {', '.join(warned)})"
+    rows = [
+        {
+            "label": "Data quality",
+            "word": "CHECK FAILED" if checks else "OK",
+            "tone": TONES["blocked" if checks else "good"],
+            "detail": dq_detail,
+        },
+        {
+            "label": "Model diagnostics",
+            "word": "FAILED" if diag else "OK",
+            "tone": TONES["blocked" if diag else "good"],
+            "detail": diag[0] if diag else "every model converged",
+        },
+    ]
+    return html.render("badges.html.j2", badges=rows)
 
 
 def outcome_class(m: dict) -> str:
-    """helps / harms / unclear from the difference interval and the metric's direction."""
+    """helps / harms / unclear from the difference interval and the metric's direction (the raw interval only)."""
     lo, hi = m["effect"]["difference"]["interval"]
     if lo is None or hi is None or (lo <= 0 <= hi):
         return "unclear"
@@ -280,55 +136,123 @@ def outcome_class(m: dict) -> str:
 
 
 def effects_frame(doc: dict) -> pd.DataFrame:
-    """One row per outcome: arms, difference and relative lift with interval, P(better), role, verdict."""
+    """One row per outcome and arm (primary first), every cell from :func:`outcome_view`."""
     rows = []
-    for name, m in doc["metrics"].items():
-        d, r = m["effect"]["difference"], m["effect"]["relative_lift"]
+    for v in outcome_views(doc):
         rows.append(
             {
-                "metric": name,
-                "outcome": m.get("label", name),
-                "role": m.get("role"),
-                "control": fmt_value(m, m["control"]["mean"]),
-                "treatment": fmt_value(m, m["treatment"]["mean"]),
-                "difference": fmt_diff(m, d["mean"]),
-                "interval": f"{fmt_diff(m, d['interval'][0], False)} to {fmt_diff(m, d['interval'][1], False)}",
-                "lift": r["mean"],
-                "lift_lo": r["interval"][0],
-                "lift_hi": r["interval"][1],
-                "p_better": m.get("prob_better"),
-                "verdict": "inconclusive" if gate(doc, name) else m["decision"]["verdict"],
-                "diagnostics_ok": m["diagnostics"].get("ok"),
-                "class": outcome_class(m),
+                "metric": v.metric,
+                "arm": v.arm,
+                "outcome": v.label,
+                "role": v.role,
+                "control": v.control,
+                "treatment": v.treatment,
+                "difference": v.difference,
+                "interval": v.interval,
+                "lift": v.lift,
+                "lift_lo": v.lift_interval[0] if v.lift_interval else None,
+                "lift_hi": v.lift_interval[1] if v.lift_interval else None,
+                "p_better": v.prob_better,
+                "verdict": v.state,
+                "state": v.cell,
+                "marker": v.marker,
+                "colour": v.colour,
+                "accounts": f"{v.accounts_control or 0:,} / {v.accounts_treatment or 0:,}",
+                "diagnostics_ok": v.blocked_by != "model diagnostics",
+                "class": v.tone.name,
             }
         )
     return pd.DataFrame(rows)
 
 
+def scorecard_frame(doc: dict) -> pd.DataFrame:
+    """The scorecard: one row per outcome (per arm with several), primary first, in each metric's unit."""
+    several = len(doc["treatments"]) > 1
+    rows = []
+    for v in outcome_views(doc):
+        row = {"Outcome": v.label, "Role": v.role}
+        if several:
+            row["Arm"] = v.arm
+        row.update(
+            {
+                "Control": v.control,
+                "Treatment": v.treatment,
+                "Difference": v.difference,
+                f"{doc['level']:.0%} interval": v.interval,
+                "State": v.cell,
+                "Accounts (control / treatment)": f"{v.accounts_control or 0:,} / {v.accounts_treatment or 0:,}",
+            }
+        )
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _bar(v) -> dict | None:
+    """Positions (0-100) of an interval bar on the row's own symmetric axis, zero in the middle."""
+    if v.lift is None:
+        return None
+    lo, hi = v.lift_interval
+    bound = max(abs(lo), abs(hi), abs(v.lift)) or 1.0
+
+    def pos(x: float) -> float:
+        return round(50 + 45 * x / bound, 1)
+
+    return {
+        "lo": pos(lo),
+        "hi": pos(hi),
+        "mid": pos(v.lift),
+        "label": f"relative change {100 * v.lift:+.1f}% ({100 * lo:+.1f}% to {100 * hi:+.1f}%)",
+    }
+
+
+def scorecard_html(doc: dict, pilot: str = "", dates: str = "") -> str:
+    """The verdict banner and the scorecard as HTML (Jinja2 with autoescape; colour repeats the words)."""
+    views = outcome_views(doc)
+    accounts = {}
+    for v in views:
+        accounts.setdefault(doc["control"], v.accounts_control)
+        accounts.setdefault(v.arm, v.accounts_treatment)
+    return html.render(
+        "scorecard.html.j2",
+        banner=banner(doc),
+        rows=[{"v": v, "bar": _bar(v)} for v in views],
+        several=len(doc["treatments"]) > 1,
+        level=f"{doc['level']:.0%}",
+        accounts=accounts,
+        pilot=pilot,
+        dates=dates,
+    )
+
+
 def effects_figure(doc: dict, dpi: int = 110):
-    """Every outcome's relative lift (treatment / control - 1) with its interval, in one seaborn figure.
+    """Every outcome's relative change (treatment / control - 1) with its interval, primary at the top.
 
-    Outcomes whose control mean is not positive (NPS can be negative) have no
-    meaningful relative lift and are left out, with a note under the axis.
+    Marker and colour are the outcome view's (one per state); each point carries
+    the gid ``metric:arm:state`` so tests read what was drawn. An outcome blocked
+    by a check is drawn as its marker at zero with no interval; outcomes whose
+    control mean is not positive (NPS can be negative) have no meaningful relative
+    change and are named under the axis. The legend sits outside the plot.
     """
-
-    df = effects_frame(doc)
-    keep = [doc["metrics"][n]["control"]["mean"] is not None and doc["metrics"][n]["control"]["mean"] > 0 for n in df.metric]
-    left_out = list(df.loc[[not k for k in keep], "outcome"])
-    df = df[keep].dropna(subset=["lift"]).iloc[::-1].reset_index(drop=True)
-    pal = sns.color_palette(PALETTE)
-    fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(df) + 1.6), dpi=dpi)
-    for cls, (marker, ci) in OUTCOME_STYLE.items():
-        sub = df[df["class"] == cls]
-        if sub.empty:
-            continue
-        ax.hlines(sub.index, 100 * sub.lift_lo, 100 * sub.lift_hi, color=pal[ci], linewidth=2.5)
-        sns.scatterplot(x=100 * sub.lift, y=sub.index, ax=ax, color=pal[ci], marker=marker, s=90, label=cls, zorder=3)
+    views = outcome_views(doc)
+    several = len(doc["treatments"]) > 1
+    shown = [v for v in views if v.lift is not None or v.blocked_by]
+    left_out = [f"{v.label} ({v.arm})" if several else v.label for v in views if v not in shown]
+    fig, ax = plt.subplots(figsize=(8.5, 0.45 * len(shown) + 1.8), dpi=dpi)
+    seen = set()
+    for i, v in enumerate(shown):
+        y = len(shown) - 1 - i  # primary at the top
+        if v.lift is not None:
+            ax.hlines(y, 100 * v.lift_interval[0], 100 * v.lift_interval[1], color=v.colour, linewidth=2.5)
+        x = 0.0 if v.lift is None else 100 * v.lift
+        label = v.state if v.state not in seen else None
+        seen.add(v.state)
+        ax.scatter([x], [y], color=v.colour, marker=v.marker, s=90, zorder=3, label=label, gid=f"{v.metric}:{v.arm}:{v.state}")
     ax.axvline(0, color="black", linewidth=1)
-    ax.set_yticks(range(len(df)), [f"{o} ({r})" for o, r in zip(df.outcome, df.role, strict=True)])
+    names = [f"{v.label} ({v.arm})" if several else v.label for v in shown]
+    ax.set_yticks(range(len(shown)), [f"{n} [{v.role}]" for n, v in zip(names, shown, strict=True)][::-1])
     ax.set_xlabel(f"relative change, treatment vs control, % ({doc['level']:.0%} interval)")
     ax.set_ylabel("")
-    ax.legend(title="effect", loc="lower right", frameon=True)
+    ax.legend(title="state", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     if left_out:
         ax.set_title(f"not shown (no meaningful relative change): {', '.join(left_out)}", fontsize=8, loc="left")
     sns.despine(ax=ax)
@@ -336,23 +260,35 @@ def effects_figure(doc: dict, dpi: int = 110):
     return fig
 
 
-def guardrails_frame(doc: dict) -> pd.DataFrame:
-    """Guardrails: the difference, the harm margin, P(harm beyond it) and the state (harm / no harm / not enough data)."""
+def effects_alt(doc: dict) -> str:
+    """Alt text of :func:`effects_figure`: every outcome's state and change in words."""
+    parts = [
+        f"{v.label}{f' ({v.arm})' if len(doc['treatments']) > 1 else ''}: {v.state}, {v.difference}" for v in outcome_views(doc)
+    ]
+    return "Relative change of every outcome with its interval. " + "; ".join(parts) + "."
+
+
+def guardrails_frame(doc: dict, every_arm: bool = False) -> pd.DataFrame:
+    """Guardrails: the difference, the harm margin, P(harm beyond it) and the state (the view's words)."""
     rows = []
-    for name, m in doc["metrics"].items():
-        if m.get("role") != "guardrail":
+    for v in outcome_views(doc):
+        if v.role != "guardrail" or (not every_arm and v.arm != doc["treatments"][0]):
             continue
-        dec = m["decision"]
-        rows.append(
+        m = doc["metrics"][v.metric]
+        dec = (m.get("comparisons") or {}).get(v.arm, m)["decision"]
+        row = {"guardrail": v.label}
+        if every_arm and len(doc["treatments"]) > 1:
+            row["arm"] = v.arm
+        row.update(
             {
-                "guardrail": m.get("label", name),
-                "difference": fmt_diff(m, m["effect"]["difference"]["mean"]),
+                "difference": v.difference,
                 "harm margin": fmt_diff(m, dec.get("margin"), True).lstrip("+") if "margin" in dec else "",
-                "P(harm beyond margin)": prob_phrase(dec.get("prob_harm")),
-                "result": "inconclusive" if gate(doc, name) else dec["verdict"].upper(),
-                "accounts per arm to settle": (dec.get("to_settle") or {}).get("accounts_per_arm") or "",
+                "P(harm beyond margin)": "" if v.blocked_by else prob_phrase(dec.get("prob_harm")),
+                "result": v.state.upper(),
+                "accounts per arm to settle": f"{n:,}" if (n := (dec.get("to_settle") or {}).get("accounts_per_arm")) else "",
             }
         )
+        rows.append(row)
     return pd.DataFrame(rows)
 
 
@@ -398,7 +334,7 @@ def segments_figure(doc: dict, name: str, dpi: int = 110):
     """Difference per segment with its interval, the overall effect as a band (exploratory)."""
 
     m = doc["metrics"][name]
-    scale = 1000.0 if _kind(m) == "per1000" else 100.0 if _kind(m) in ("share", "per_promise", "balance", "nps") else 1.0
+    scale = 1000.0 if unit_kind(m) == "per1000" else 100.0 if unit_kind(m) in ("share", "per_promise", "balance", "nps") else 1.0
     df = segments_frame(doc, name).dropna(subset=["difference"]).iloc[::-1].reset_index(drop=True)
     pal = sns.color_palette(PALETTE)
     fig, ax = plt.subplots(figsize=(7.5, 0.42 * max(len(df), 1) + 1.5), dpi=dpi)
@@ -417,24 +353,31 @@ def segments_figure(doc: dict, name: str, dpi: int = 110):
     return fig
 
 
-def money_impact(doc: dict, portfolio_accounts: int, cost_per_contact: float, window_days: int) -> dict:
+def money_impact(doc: dict, portfolio_accounts: int, cost_per_contact: float, window_days: int, currency: str = "") -> dict:
     """Money for the portfolio, with the assumptions written out.
 
     extra collected = recovery difference x average balance x portfolio accounts;
     contact cost change = contact_intensity difference x cost per contact x portfolio accounts.
-    Both are linear in the difference, so its interval carries over unchanged.
+    Both are linear in the difference, so its interval carries over unchanged. Amounts
+    are in ``currency`` (pilot.yml ``portfolio.currency``); a cost per contact of zero
+    means "not set", so no cost line is estimated and no zero cost is assumed.
     """
+    cur = currency or "the pilot's currency (pilot.yml portfolio.currency is not set)"
     out: dict = {
+        "currency": currency,
         "assumptions": [
             (
                 f"{portfolio_accounts:,} accounts a year enter collections and are all treated like the pilot's treatment arm "
                 "(pilot.yml portfolio.accounts)"
             ),
             f"money collected counts the {window_days}-day outcome window only, like the recovery metric",
-            "the average balance of the portfolio equals the pilot's control arm; amounts are in the pilot's currency",
-            f"one outbound attempt costs {cost_per_contact:,.2f} (pilot.yml portfolio.cost_per_contact)",
-        ]
+            f"the average balance of the portfolio equals the pilot's control arm; amounts are in {cur}",
+        ],
     }
+    if cost_per_contact > 0:
+        out["assumptions"].append(
+            f"one outbound attempt costs {_money(cost_per_contact, currency, 2)} (pilot.yml portfolio.cost_per_contact)"
+        )
     rec = doc["metrics"].get("recovery")
     if rec and rec["control"].get("per_account") and rec["control"]["mean"]:
         bal = rec["control"]["per_account"] / rec["control"]["mean"]
@@ -457,28 +400,38 @@ def money_impact(doc: dict, portfolio_accounts: int, cost_per_contact: float, wi
     return out
 
 
+def _money(x: float, currency: str, digits: int = 0, sign: bool = False) -> str:
+    """12,345 EUR / -1,200 EUR (the amount, then the currency code as written in pilot.yml)."""
+    num = f"{x:+,.{digits}f}" if sign else f"{x:,.{digits}f}"
+    return f"{num} {currency}".strip()
+
+
 def money_lines(impact: dict, level: float) -> list[str]:
-    """The money impact as sentences (inconclusive when the metric is gated)."""
+    """The money impact as sentences in the pilot's currency (blocked when the metric is blocked by a check)."""
+    cur = impact.get("currency", "")
     lines = []
     c = impact.get("collected")
     if c is not None:
         if c["gated"]:
-            lines.append(f"Extra money collected a year: inconclusive ({c['gated']}).")
+            lines.append(f"Extra money collected a year: not reported ({c['gated']}).")
         else:
+            lo, hi = c["interval"]
             lines.append(
-                f"Extra money collected a year: {c['mean']:+,.0f} ({level:.0%} interval {c['interval'][0]:+,.0f} "
-                f"to {c['interval'][1]:+,.0f}), at an average balance of {impact['average_balance']:,.0f}."
+                f"Extra money collected a year: {_money(c['mean'], cur, sign=True)} ({level:.0%} interval "
+                f"{_money(lo, cur, sign=True)} to {_money(hi, cur, sign=True)}), at an average balance of "
+                f"{_money(impact['average_balance'], cur)}."
             )
     k = impact.get("contact_cost")
     if k is not None:
         if not k["cost_set"]:
             lines.append("Contact cost change: not estimated, pilot.yml sets no cost per contact (portfolio.cost_per_contact).")
         elif k["gated"]:
-            lines.append(f"Contact cost change a year: inconclusive ({k['gated']}).")
+            lines.append(f"Contact cost change a year: not reported ({k['gated']}).")
         else:
+            lo, hi = k["interval"]
             lines.append(
-                f"Contact cost change a year: {k['mean']:+,.0f} ({level:.0%} interval {k['interval'][0]:+,.0f} "
-                f"to {k['interval'][1]:+,.0f})."
+                f"Contact cost change a year: {_money(k['mean'], cur, sign=True)} ({level:.0%} interval "
+                f"{_money(lo, cur, sign=True)} to {_money(hi, cur, sign=True)})."
             )
     return lines
 

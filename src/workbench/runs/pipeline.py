@@ -42,10 +42,11 @@ from workbench.contract.validate import validate_pilot
 from workbench.defaults import DEFAULT_SEED
 from workbench.design.monitor import monitor_pilot
 from workbench.effects.analyze import Settings, analyze_run, to_json
-from workbench.errors import RunError
+from workbench.errors import RunError, WorkbenchError
 from workbench.metrics.engine import locate, open_pilot
 from workbench.metrics.stats import sufficient_stats
 from workbench.report.pages import CSP, external_references, render, sanitize_page
+from workbench.report.outcomes import banner
 from workbench.report.privacy import OTHER, suppress_small, write_csv
 from workbench.report.views import use_theme
 from workbench.runs.manifest import write_manifest
@@ -97,9 +98,17 @@ def check_params(pilot: str, level: float = 0.95, seed: int = DEFAULT_SEED, figu
         raise ValueError("invalid parameter(s): " + "; ".join(problems))
 
 
-def prepare(pilot: Path | str, out: Path, level: float = 0.95, seed: int = DEFAULT_SEED, smoke: bool = False) -> dict[str, Path]:
+def prepare(
+    pilot: Path | str,
+    out: Path,
+    level: float = 0.95,
+    seed: int = DEFAULT_SEED,
+    smoke: bool = False,
+    stage: Callable[[str], None] | None = None,
+) -> dict[str, Path]:
     """Fit every model once and write what the notebooks share into ``out``.
 
+    ``stage(name)`` is told each long step as it starts (the progress display names it).
     Writes ``results.json`` (the analysis), ``stats.csv`` / ``stats_segment.csv``
     / ``stats_week.csv`` (sufficient statistics; cells under ``min_cell_size``
     suppressed, undeclared segment values grouped as ``other``) and ``ppc.csv``
@@ -108,11 +117,14 @@ def prepare(pilot: Path | str, out: Path, level: float = 0.95, seed: int = DEFAU
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    stage = stage or (lambda name: None)
     mc = {"mcmc_draws": 200, "mcmc_tune": 200} if smoke else {}
+    stage("reading the pilot and fitting every model")
     with warnings.catch_warnings():  # the cross-check divides by zero rates in empty cells: noise, not news
         warnings.filterwarnings("ignore", category=RuntimeWarning, module="statsmodels")
         run = analyze_run(pilot, Settings(level=level, seed=seed, smoke=smoke, **mc))
     doc, draws, stats = run.doc, run.draws, run.stats
+    stage("weekly and segment statistics")
     p = open_pilot(pilot)
     hide_undeclared_segments(doc, p.config.segments)
     paths = {"results": out / "results.json", "stats": out / "stats.csv", "ppc": out / "ppc.csv"}
@@ -130,7 +142,9 @@ def prepare(pilot: Path | str, out: Path, level: float = 0.95, seed: int = DEFAU
         # aggregates only: cells under the minimum size are blanked
         s = suppress_small(s, "accounts", p.config.min_cell_size, keep=("metric", "family", "arm", by))
         paths[f"stats_{by}"] = write_csv(s, out / f"stats_{by}.csv")
+    stage("posterior predictive check")
     write_csv(ppc_table(draws, stats, level, seed), paths["ppc"])
+    stage("claims and the monitoring replay")
     paths.update(prepare_claims_monitor(pilot, out, doc, draws, stats, p.config, level, seed, smoke))
     return paths
 
@@ -499,8 +513,8 @@ def run_pilot(
 ) -> Path:
     """Fit once, execute and render every notebook; return the run folder.
 
-    ``progress(event, **info)`` is told ``notebook`` (index, name) and ``cell``
-    (index, total). Raises :class:`RunError` (one line; the run is kept and
+    ``progress(event, **info)`` is told ``analysis``, each ``stage`` (name) of
+    the analysis, ``notebook`` (index, name) and ``cell`` (index, total). Raises :class:`RunError` (one line; the run is kept and
     marked failed) when a notebook fails.
     """
     folder = folder or notebooks_dir()
@@ -514,7 +528,12 @@ def run_pilot(
     try:
         notify("analysis")
         paths = prepare(
-            pilot, run.work, level=params.get("level", 0.95), seed=params.get("seed", 1), smoke=params.get("smoke", False)
+            pilot,
+            run.work,
+            level=params.get("level", 0.95),
+            seed=params.get("seed", 1),
+            smoke=params.get("smoke", False),
+            stage=lambda name: notify("stage", name=name),
         )
     except Exception as exc:
         line = f"analysis failed: {exc.__class__.__name__}: {exc}".splitlines()[0]
@@ -554,7 +573,9 @@ def run_pilot(
                 engine_name="workbench",
                 progress_bar=False,
                 cwd=str(run.work),
-                extra_arguments=["--IPKernelApp.log_level=ERROR"],  # no TCP warning per kernel
+                # CRITICAL: no TCP warning per kernel, and no "KeyboardInterrupt caught in kernel" when
+                # jupyter_client interrupts the idle kernel before shutting it down (cell errors come by message)
+                extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
                 on_cell=lambda idx, total: notify("cell", index=idx, total=total),
             )
             scrub_paths(out, scrub)
@@ -574,6 +595,19 @@ def run_pilot(
         finished=datetime.now(UTC).isoformat(timespec="seconds"),
     )
     return run.close()
+
+
+def index_summary(run: Run) -> dict | None:
+    """The headline verdict and dates for index.html (the banner of :mod:`workbench.report.outcomes`); None without results."""
+    results = run.work / "results.json"
+    if not results.exists():
+        return None
+    b = banner(json.loads(results.read_text(encoding="utf-8")))
+    try:
+        dates = f"data until {load_config(locate(run.pilot)[0]).observed_until:%d %B %Y}"
+    except WorkbenchError:  # the pilot moved since the run: the verdict still stands
+        dates = ""
+    return {"banner": b, "dates": dates}
 
 
 def write_index(run: Run, done: list[str], failed: str | None = None) -> None:
@@ -596,5 +630,6 @@ def write_index(run: Run, done: list[str], failed: str | None = None) -> None:
         failed=failed,
         executive=EXECUTIVE,
         rows=rows,
+        summary=index_summary(run),
     )
     run.work.joinpath("index.html").write_text(page, encoding="utf-8")

@@ -1,0 +1,230 @@
+"""One story in every view: sentence, figure marker, table cells, banner and badge agree for every outcome.
+
+Pilots in every state are built from hand-made statistics through the engine
+(``analyze_stats``) plus the gates a results document records (a failed check,
+failed diagnostics), then every view is rendered and read back.
+"""
+
+from __future__ import annotations
+
+import re
+
+import matplotlib
+import pandas as pd
+import pytest
+from matplotlib.colors import to_rgba
+
+from workbench.effects.analyze import Design, Settings, analyze_stats
+from workbench.report import terminal, views
+from workbench.report.outcomes import STATES, TONES, outcome_view, outcome_views
+
+matplotlib.use("Agg")
+
+G = {"complaints": {"margin": 0.001, "threshold": 0.05}}
+
+
+def _binary(arm, n, s, metric="kept_ptp"):
+    return {
+        "metric": metric,
+        "family": "binary",
+        "arm": arm,
+        "n": n,
+        "successes": s,
+        "sum": s,
+        "accounts": n,
+        "excluded": 0,
+        "mean": s / n,
+    }
+
+
+def _count(arm, n, y, metric="complaints"):
+    return {
+        "metric": metric,
+        "family": "count",
+        "arm": arm,
+        "n": n,
+        "sum": y,
+        "sum_sq": y,
+        "accounts": n,
+        "excluded": 0,
+        "mean": y / n,
+    }
+
+
+def _score(arm, n, m, sd, metric="csat"):
+    return {
+        "metric": metric,
+        "family": "continuous",
+        "arm": arm,
+        "n": n,
+        "sum": m * n,
+        "sum_sq": (n - 1) * sd * sd + n * m * m,
+        "accounts": n,
+        "excluded": 0,
+        "mean": m,
+    }
+
+
+def _doc(rows, treatments=("empathy",), **dq):
+    doc = analyze_stats(pd.DataFrame(rows), Design("pressure", list(treatments), primary="kept_ptp", guardrails=G), Settings())
+    failed = dq.get("failed", [])
+    doc["checks"] = {c: {"status": "fail", "summary": "failed"} for c in failed}
+    doc["data_quality"] = {"ok": not dq.get("gating"), "failed": failed, "gating": dq.get("gating", [])}
+    if dq.get("gating"):  # as effects.gates.apply_checks does
+        doc["decision"]["verdict"] = "inconclusive"
+        doc["decision"]["reason"] = f"data quality check(s) failed: {', '.join(dq['gating'])}"
+    return doc
+
+
+def _pilots() -> dict[str, dict]:
+    big = 2_000_000
+    aa = [
+        _binary("pressure", 5000, 400),
+        _binary("empathy", 5000, 402),
+        _count("pressure", big, 10_000),
+        _count("empathy", big, 10_000),
+    ]
+    win = [
+        _binary("pressure", 5000, 400),
+        _binary("empathy", 5000, 560),
+        _count("pressure", big, 10_000),
+        _count("empathy", big, 10_000),
+    ]
+    harm = [
+        _binary("pressure", 5000, 400),
+        _binary("empathy", 5000, 560),
+        _count("pressure", 5000, 25),
+        _count("empathy", 5000, 200),
+    ]
+    thin = [_binary("pressure", 300, 24), _binary("empathy", 300, 27), _count("pressure", 300, 2), _count("empathy", 300, 3)]
+    three = [
+        _binary("pressure", 5000, 400),
+        _binary("empathy", 5000, 560),
+        _binary("hybrid", 5000, 300),
+        _count("pressure", 5000, 25),
+        _count("empathy", 5000, 200),
+        _count("hybrid", 5000, 25),
+    ]
+    survey = [*win, _score("pressure", 2000, 3.4, 1.1), _score("empathy", 2000, 3.9, 1.1)]
+    unreliable = _doc(win)
+    unreliable["metrics"]["complaints"]["diagnostics"]["ok"] = False
+    return {
+        "A/A": _doc(aa),
+        "planted win": _doc(win),
+        "failed gating check": _doc(win, failed=["srm"], gating=["srm"]),
+        "failed survey check": _doc(survey, failed=["survey_response"]),
+        "failed diagnostics": unreliable,
+        "guardrail harm": _doc(harm),
+        "not enough data": _doc(thin),
+        "three arms": _doc(three, treatments=("empathy", "hybrid")),
+    }
+
+
+PILOTS = _pilots()
+
+
+@pytest.mark.parametrize("name", list(PILOTS))
+def test_every_view_tells_the_same_story(name):
+    doc = PILOTS[name]
+    vs = outcome_views(doc)
+    several = len(doc["treatments"]) > 1
+    assert vs[0].metric == "kept_ptp", "the primary comes first"
+    terminal_text = "\n".join(terminal.verdict_lines(doc))
+    score = views.scorecard_frame(doc)
+    page = views.scorecard_html(doc)
+    fig = views.effects_figure(doc)
+    drawn = {c.get_gid(): c for c in fig.axes[0].collections if c.get_gid()}
+    effects = views.effects_frame(doc)
+    guards = views.guardrails_frame(doc, every_arm=True)
+    badges = views.badges_html(doc)
+    for i, v in enumerate(vs):
+        assert v.state in STATES and v.tone == TONES[STATES[v.state]]
+        # sentence: the state first, never a number when blocked
+        sentence = views.verdict_sentence(doc, v.metric, arm=v.arm)
+        assert sentence.startswith(f"{v.label}: {v.state}"), sentence
+        if v.blocked_by:
+            assert "no effect is reported" in sentence and "%" not in sentence and v.blocked_by in sentence
+        # figure: the point drawn carries the state, the colour and the marker of the view
+        gid = f"{v.metric}:{v.arm}:{v.state}"
+        if v.lift is not None or v.blocked_by:
+            art = drawn.pop(gid)
+            assert tuple(art.get_facecolor()[0]) == pytest.approx(to_rgba(v.colour))
+        # tables: scorecard, effects frame, terminal, guardrail table, HTML scorecard
+        assert score.iloc[i]["State"] == v.cell
+        assert effects.iloc[i]["verdict"] == v.state and effects.iloc[i]["marker"] == v.marker
+        row = [line for line in terminal_text.splitlines() if line.startswith(v.label) and (not several or f" {v.arm} " in line)]
+        assert len(row) == 1 and v.cell in row[0], (row, v.cell)
+        tr = re.search(rf'<tr data-metric="{v.metric}" data-arm="{v.arm}" data-state="([^"]+)">(.*?)</tr>', page, re.S)
+        assert tr and tr.group(1) == v.state and v.cell in tr.group(2)
+        if v.role == "guardrail":
+            g = guards[(guards["guardrail"] == v.label) & ((guards["arm"] == v.arm) if several else True)]
+            assert list(g["result"]) == [v.state.upper()]
+        # badge: a blocking check is named, and data quality is never OK beside a blocked outcome
+        if v.blocked_by and v.blocked_by != "model diagnostics":
+            assert "Data quality: CHECK FAILED" in badges and v.blocked_by in badges
+        if v.blocked_by == "model diagnostics":
+            assert "Model diagnostics: FAILED" in badges
+    assert not drawn, f"figure draws outcomes with no view: {drawn}"
+    if not doc["data_quality"]["failed"]:
+        assert "Data quality: OK" in badges
+    # banner: the primary's state for each arm, in the same words as its row
+    b = views.banner(doc)
+    for v in vs:
+        if v.metric == "kept_ptp":
+            assert (f"{v.arm}: {v.state}" if several else f"(primary): {v.state}") in b.title
+    assert b.title in page and b.title in terminal_text
+
+
+def test_the_states_are_the_expected_ones():
+    got = {name: {(v.metric, v.arm): v.state for v in outcome_views(doc)} for name, doc in PILOTS.items()}
+    assert got["planted win"][("kept_ptp", "empathy")] == "better"
+    assert got["planted win"][("complaints", "empathy")] == "no harm beyond margin"
+    assert got["A/A"][("kept_ptp", "empathy")] in ("no clear change", "equivalent")
+    assert set(got["failed gating check"].values()) == {"blocked by a check"}
+    assert got["failed survey check"][("csat", "empathy")] == "blocked by a check"
+    assert got["failed survey check"][("kept_ptp", "empathy")] == "better"
+    assert got["failed diagnostics"][("complaints", "empathy")] == "blocked by a check"
+    assert got["guardrail harm"][("complaints", "empathy")] == "harm"
+    assert got["not enough data"][("complaints", "empathy")] == "not enough data"
+    assert got["three arms"][("kept_ptp", "hybrid")] == "worse"
+    seen = {s for g in got.values() for s in g.values()}
+    assert {
+        "better",
+        "worse",
+        "no clear change",
+        "harm",
+        "no harm beyond margin",
+        "not enough data",
+        "blocked by a check",
+    } <= seen
+    harm = views.banner(PILOTS["guardrail harm"])
+    assert "but a guardrail shows harm" in harm.title and any("Rollout blocked" in x for x in harm.lines)
+    assert views.banner(PILOTS["failed survey check"]).problems == ["survey_response check failed: blocks CSAT"]
+    assert "INCONCLUSIVE" in views.headline(PILOTS["failed gating check"])
+
+
+def test_numbers_in_units_and_no_raw_code_names():
+    doc = PILOTS["guardrail harm"]
+    v = outcome_view(doc, "complaints")
+    assert v.control == "5.0" and v.difference.endswith("per 1,000 accounts")
+    page = views.scorecard_html(doc)
+    assert "kept_ptp<" not in page and "Kept promise to pay" in page
+    assert not re.search(r"\d\.\d{5,}", page), "no raw floats on the page"
+    assert not re.search(r"\d\.\d{5,}", "\n".join(terminal.verdict_lines(doc)))
+    assert "5,000 / 5,000" in page
+
+
+def test_html_escapes_what_comes_from_the_data():
+    doc = PILOTS["planted win"]
+    doc = {**doc, "treatments": ["<b>x</b>"], "metrics": dict(doc["metrics"])}
+    page = views.scorecard_html(doc)
+    assert "<b>x</b>" not in page and "&lt;b&gt;x&lt;/b&gt;" in page
+
+
+def test_money_in_the_currency_and_no_contradiction():
+    doc = PILOTS["planted win"]
+    impact = views.money_impact(doc, 1000, 0.0, 60, currency="EUR")
+    assert not any("costs 0.00" in a for a in impact["assumptions"])
+    assert any("EUR" in a for a in impact["assumptions"])
+    impact = views.money_impact(doc, 1000, 2.5, 60, currency="EUR")
+    assert any("2.50 EUR" in a for a in impact["assumptions"])
