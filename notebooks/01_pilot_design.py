@@ -13,8 +13,8 @@
 # The pilot's arms, allocation, randomization unit, windows and how accounts arrived, week by week.
 
 # %% tags=["parameters"]
-pilot: str = "../data/demo/pilot"
-figure_dpi: int = 110
+pilot: str = "data/demo/pilot"  # pilot folder, its pilot.yml or a DuckDB file (relative paths: here, else the repository root)
+figure_dpi: int = 110  # figure resolution in dots per inch (50 to 600)
 
 # %%
 import pandas as pd
@@ -24,6 +24,7 @@ from workbench.report import views as report
 from workbench.runs import pipeline as run
 from workbench.metrics.engine import open_pilot
 
+pilot = run.resolve_pilot(pilot)
 run.check_params(pilot=pilot, figure_dpi=figure_dpi)
 report.use_theme(figure_dpi)
 p = open_pilot(pilot)

@@ -15,8 +15,8 @@
 # A failed sample-ratio, balance or contamination check makes every verdict inconclusive.
 
 # %% tags=["parameters"]
-pilot: str = "../data/demo/pilot"
-figure_dpi: int = 110
+pilot: str = "data/demo/pilot"  # pilot folder, its pilot.yml or a DuckDB file (relative paths: here, else the repository root)
+figure_dpi: int = 110  # figure resolution in dots per inch (50 to 600)
 
 # %%
 from dataclasses import replace
@@ -30,6 +30,7 @@ from workbench.metrics.engine import locate
 from workbench.contract.config import load_config
 from workbench.report.privacy import hide_undeclared
 
+pilot = run.resolve_pilot(pilot)
 run.check_params(pilot=pilot, figure_dpi=figure_dpi)
 cfg = load_config(locate(pilot)[0])
 

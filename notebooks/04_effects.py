@@ -15,12 +15,12 @@
 # beside the posterior, and a posterior predictive check of each arm's mean.
 
 # %% tags=["parameters"]
-pilot: str = "../data/demo/pilot"
-results: str = ""
-level: float = 0.95
-seed: int = 1
-smoke: bool = False
-figure_dpi: int = 110
+pilot: str = "data/demo/pilot"  # pilot folder, its pilot.yml or a DuckDB file (relative paths: here, else the repository root)
+results: str = ""  # results.json of this run; empty: fit once into reports/<pilot>/by-hand/
+level: float = 0.95  # interval level of a fit made here (0.5 to 0.999)
+seed: int = 1  # random seed of a fit made here
+smoke: bool = False  # short sampling with low diagnostics bars (tests only)
+figure_dpi: int = 110  # figure resolution in dots per inch (50 to 600)
 
 # %%
 
@@ -30,13 +30,14 @@ import seaborn as sns
 from workbench.report import views as report
 from workbench.runs import pipeline as run
 
+pilot = run.resolve_pilot(pilot)
 folder, doc = run.open_results(pilot, results, level, seed, smoke, figure_dpi)
 
 # %% [markdown]
 # ## Effects
 
 # %%
-report.effects_frame(doc).drop(columns=["lift", "lift_lo", "lift_hi"])
+report.scorecard_frame(doc)
 
 # %%
 report.show(report.effects_figure(doc, dpi=figure_dpi))
@@ -46,15 +47,7 @@ report.show(report.effects_figure(doc, dpi=figure_dpi))
 # A verdict is given only when the diagnostics pass (R-hat, effective sample size, divergences for MCMC fits).
 
 # %%
-rows = []
-for name, m in doc["metrics"].items():
-    dg, fq = m["diagnostics"], m.get("frequentist") or {}
-    rows.append({"metric": name, "model": m["model"], "ok": dg.get("ok"), "r_hat_max": dg.get("r_hat_max"),
-                 "ess_bulk_min": dg.get("ess_bulk_min"), "divergences": dg.get("divergences"),
-                 "bayes difference": m["effect"]["difference"]["mean"], "frequentist difference": fq.get("difference"),
-                 "frequentist p": fq.get("p_value"), "prior P(better)": (m.get("prior") or {}).get("prob_better"),
-                 "sceptical P(better)": (m.get("sensitivity") or {}).get("prob_better")})
-pd.DataFrame(rows)
+report.diagnostics_frame(doc)
 
 # %% [markdown]
 # ## Posterior predictive check of the arm means

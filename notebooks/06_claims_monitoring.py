@@ -15,12 +15,12 @@
 # would need.
 
 # %% tags=["parameters"]
-pilot: str = "../data/demo/pilot"
-results: str = ""
-level: float = 0.95
-seed: int = 1
-smoke: bool = False
-figure_dpi: int = 110
+pilot: str = "data/demo/pilot"  # pilot folder, its pilot.yml or a DuckDB file (relative paths: here, else the repository root)
+results: str = ""  # results.json of this run; empty: fit once into reports/<pilot>/by-hand/
+level: float = 0.95  # interval level of a fit made here (0.5 to 0.999)
+seed: int = 1  # random seed of a fit made here
+smoke: bool = False  # short sampling with low diagnostics bars (tests only)
+figure_dpi: int = 110  # figure resolution in dots per inch (50 to 600)
 
 # %%
 import json
@@ -32,6 +32,7 @@ from workbench.report import views as report
 from workbench.report import claims as report_claims
 from workbench.runs import pipeline as run
 
+pilot = run.resolve_pilot(pilot)
 folder, doc = run.open_results(pilot, results, level, seed, smoke, figure_dpi)
 claims = json.loads((folder / "claims.json").read_text())
 mon = json.loads((folder / "monitor.json").read_text())

@@ -228,3 +228,41 @@ def test_money_in_the_currency_and_no_contradiction():
     assert any("EUR" in a for a in impact["assumptions"])
     impact = views.money_impact(doc, 1000, 2.5, 60, currency="EUR")
     assert any("2.50 EUR" in a for a in impact["assumptions"])
+
+
+def test_claims_table_does_not_judge_a_blocked_outcome():
+    doc = PILOTS["failed survey check"]
+    claims = {
+        "claims": [
+            {
+                "text": "92.5% rate it positively",
+                "metric": "csat",
+                "scale": "level",
+                "mean": 0.4,
+                "interval": [0.3, 0.5],
+                "verdict": "contradicted",
+                "probability": 0.0,
+            },
+            {
+                "text": "more kept promises",
+                "metric": "kept_ptp",
+                "scale": "difference",
+                "mean": 0.032,
+                "median": 0.032,
+                "interval": [0.021, 0.043],
+                "verdict": "supported",
+                "probability": 0.99,
+            },
+        ]
+    }
+    t = views.claims_table(claims, doc)
+    assert list(t["outcome"]) == ["CSAT", "Kept promise to pay"]
+    assert t.iloc[0]["verdict"] == "not judged: the survey_response check failed" and t.iloc[0]["this pilot"] == "not reported"
+    assert t.iloc[1]["this pilot"] == "+3.2 (+2.1 to +4.3) points" and t.iloc[1]["verdict"] == "supported"
+
+
+def test_diagnostics_only_where_a_sampler_ran():
+    doc = PILOTS["planted win"]
+    d = views.diagnostics_frame(doc)
+    assert set(d["diagnostics"]) == {"exact posterior (no sampler)"} and set(d["R-hat (max)"]) == {""}
+    assert views.plain_number(10000.0) == "10,000" and "e" not in views.plain_number(3.2e-5)

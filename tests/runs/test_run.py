@@ -92,7 +92,16 @@ def test_executive_summary_shows_no_code(run_dir: Path) -> None:
     assert 'class="highlight hl-ipython3"' not in summary and 'class="jp-InputPrompt' not in summary
     for code in ("import json", "report.", "run.check_params", "display("):
         assert code not in summary, code
-    assert "Headline" in summary and "probability" in summary
+    assert "Headline" not in summary and "probability" in summary
+    # the verdict banner and the scorecard come first, with accounts per arm; no code names or raw floats
+    assert summary.index("wb-verdict") < summary.index("wb-sentences") and "(primary):" in summary
+    assert "wb-scorecard" in summary and "Accounts per arm:" in summary
+    visible = re.sub(r"<[^>]+>", " ", re.sub(r"<(style|script)[^>]*>.*?</\1>", "", summary, flags=re.S))
+    visible = re.sub(r"data:image/png;base64,\S+", "", visible)
+    for code in ("kept_ptp", "contact_intensity", "handle_time", "descriptive: descriptive"):
+        assert code not in visible, code
+    assert not re.search(r"\d\.\d{5,}", visible), re.search(r"\d\.\d{5,}", visible)
+    assert summary.count(' alt="') >= summary.count('src="data:image/png;base64,')  # every figure has alt text
     analyst = (run_dir / "04_effects.html").read_text(encoding="utf-8")
     assert 'class="highlight hl-ipython3"' in analyst  # analyst notebooks keep their code
 
@@ -102,6 +111,16 @@ def test_index_links_every_report(run_dir: Path) -> None:
     for nb in NOTEBOOKS:
         assert f'href="{nb}.html"' in index and f'href="{nb}.ipynb"' in index, nb
     assert "complete" in index
+    assert "(primary):" in index and "run " in index  # the headline verdict, pilot and run
+
+
+def test_run_ends_with_the_verdict() -> None:
+    output = completed_run()[1]
+    lines = output.splitlines()
+    table = next(i for i, x in enumerate(lines) if x.startswith("outcome "))
+    assert lines[table + 2].split("  ")[0].strip() in output and any(x.startswith("Verdict: ") for x in lines[table:])
+    assert output.rstrip().splitlines()[-1].startswith("run complete:")
+    assert "KeyboardInterrupt" not in output
 
 
 def test_failing_notebook_one_line_exit_1_partial_kept(tmp_path: Path) -> None:
@@ -151,7 +170,7 @@ def test_verdict_wording_by_unit_and_gate() -> None:
         },
     }
     assert report.verdict_sentence(doc, "kept_ptp") == (
-        "Empathy-led contact raised kept promises from 8.4% to 15.5% of accounts, +7.1 points "
+        "Kept promise to pay: better. Empathy-led contact raised kept promises from 8.4% to 15.5% of accounts, +7.1 points "
         "(95% interval +6.1 to +8.0); probability it helps: over 99.9%."
     )
     doc["metrics"]["kept_ptp"]["diagnostics"]["ok"] = False

@@ -156,6 +156,23 @@ def fmt_diff(m: dict, x: float | None, with_unit: bool = True) -> str:
     return num + UNIT_WORDS.get(k, "") if with_unit else num
 
 
+SHOWN_UNIT = {
+    "share": "% of accounts",
+    "per_promise": "% of promises",
+    "balance": "% of the balance due",
+    "per1000": "per 1,000 accounts",
+    "seconds": "seconds per reached contact",
+    "score": "mean score, 1-5",
+    "nps": "NPS, -100 to +100",
+    "attempts": "outbound attempts per account",
+}
+
+
+def shown_unit(m: dict) -> str:
+    """The unit of the numbers :func:`fmt_value` prints (complaints per 1,000 accounts, not per account)."""
+    return SHOWN_UNIT.get(unit_kind(m), m.get("unit") or "")
+
+
 def span(m: dict) -> str:
     """What follows 'from a to b' so the reader knows the unit."""
     return {

@@ -9,11 +9,14 @@ follows STYLE.md: a failed gate (model diagnostics, data quality) prints
 
 from __future__ import annotations
 
+import base64
+import io
+
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
-from IPython.display import display
+from IPython.display import HTML, display
 
 from workbench.report import html
 from workbench.report.outcomes import (
@@ -26,12 +29,13 @@ from workbench.report.outcomes import (
     outcome_view,
     outcome_views,
     prob_phrase,
+    shown_unit,
     span,
     subject_for,
     unit_kind,
 )
 
-__all__ = ["NOUNS", "fmt_diff", "fmt_value", "prob_phrase", "span", "subject_for"]
+__all__ = ["NOUNS", "fmt_diff", "fmt_value", "prob_phrase", "shown_unit", "span", "subject_for"]
 
 PALETTE = "colorblind"  # seaborn's colour-blind safe palette; markers differ too, for print in grey
 
@@ -436,15 +440,157 @@ def money_lines(impact: dict, level: float) -> list[str]:
     return lines
 
 
+CLAIM_WORDS = {
+    "supported": "supported",
+    "contradicted": "contradicted by this pilot",
+    "inconclusive": "not settled by this pilot",
+    "not testable": "not testable with this data",
+}
+
+
+def _claim_q(c: dict, m: dict | None, x, unit: bool = False) -> str:
+    """A claim's quantity in its own scale: 1.20x, +12.0%, 44.0% (a level is a share), or a difference
+    in the metric's unit (the unit written once, after the estimate)."""
+    if x is None:
+        return "n/a"
+    scale = c.get("scale")
+    if scale == "ratio":
+        return f"{x:.2f}x"
+    if scale == "relative_lift":
+        return f"{100 * x:+.1f}%"
+    if scale == "level":
+        return f"{100 * x:.1f}%"
+    return fmt_diff(m, x, unit) if m else f"{x:+,.3f}"
+
+
+def _claim_estimate(c: dict, m: dict | None) -> str:
+    if c.get("mean") is None:
+        return "n/a"
+    lo, hi = c.get("interval") or (None, None)
+    mid = _claim_q(c, m, c.get("median", c["mean"]))
+    text = f"{mid} ({_claim_q(c, m, lo)} to {_claim_q(c, m, hi)})"
+    if c.get("scale") == "difference" and m:
+        text += fmt_diff(m, 0.0)[len(fmt_diff(m, 0.0, False)) :]
+    return text
+
+
+def claims_table(claims: dict, doc: dict) -> pd.DataFrame:
+    """The claims for the executive page: plain outcome names, the estimate in the claim's own scale,
+    and no verdict on a claim whose outcome is blocked by a check (the outcome view decides)."""
+    rows = []
+    for c in claims["claims"]:
+        metric = c.get("metric")
+        v = outcome_view(doc, metric) if metric in doc["metrics"] else None
+        m = doc["metrics"].get(metric)
+        est = _claim_estimate(c, m)
+        verdict = CLAIM_WORDS.get(c["verdict"], c["verdict"])
+        if v is not None and v.blocked_by:
+            est, verdict = "not reported", f"not judged: {v.reason}"
+        rows.append(
+            {
+                "claim": c["text"],
+                "source": c.get("source", ""),
+                "outcome": v.label if v else (metric or "").replace("_", " "),
+                "this pilot": est,
+                "probability of the claimed range": "" if v and v.blocked_by else prob_phrase(c.get("probability")),
+                "verdict": verdict,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def plain_number(x: float) -> str:
+    """Pandas' float format in the notebooks: whole numbers with thousands separators, never scientific notation."""
+    if x != x:  # NaN
+        return ""
+    if float(x).is_integer():
+        return f"{x:,.0f}"
+    return f"{x:,.4f}" if abs(x) >= 0.001 else f"{x:.6f}"
+
+
 def use_theme(dpi: int = 110) -> None:
-    """seaborn's colour-blind palette on a white grid, sized to read in print."""
+    """seaborn's colour-blind palette on a white grid, sized to read in print; whole tables, plain numbers."""
 
     sns.set_theme(style="whitegrid", palette=PALETTE, context="notebook")
     mpl.rcParams.update({"figure.dpi": dpi, "savefig.dpi": dpi})
+    # The tables that matter are short: show them whole, with no scientific notation.
+    pd.set_option("display.max_rows", 500)
+    pd.set_option("display.max_columns", None)
+    pd.set_option("display.width", None)
+    pd.set_option("display.max_colwidth", None)
+    pd.set_option("display.float_format", plain_number)
 
 
-def show(fig) -> None:
-    """Display a figure once (as PNG) and free it; returning it would draw it twice."""
+def diagnostics_frame(doc: dict) -> pd.DataFrame:
+    """Per outcome: the model, and R-hat / ESS / divergences only where a sampler ran (exact posteriors have none)."""
+    rows = []
+    for k in doc["metrics"]:
+        m = doc["metrics"][k]
+        v = outcome_view(doc, k)
+        dg, fq = m["diagnostics"], m.get("frequentist") or {}
+        sampled = "exact" not in (dg.get("method") or "") and "independent draws" not in (dg.get("method") or "")
+        rows.append(
+            {
+                "outcome": v.label,
+                "model": m["model"],
+                "diagnostics": ("ok" if dg.get("ok") else "FAILED") if sampled else "exact posterior (no sampler)",
+                "R-hat (max)": f"{dg['r_hat_max']:.3f}" if sampled and dg.get("r_hat_max") is not None else "",
+                "ESS bulk (min)": f"{dg['ess_bulk_min']:,.0f}" if sampled and dg.get("ess_bulk_min") is not None else "",
+                "divergences": f"{dg['divergences']:,}" if sampled and dg.get("divergences") is not None else "",
+                "Bayes difference": fmt_diff(m, m["effect"]["difference"]["mean"]),
+                "frequentist difference": fmt_diff(m, fq.get("difference")),
+                "frequentist p": ""
+                if fq.get("p_value") is None
+                else ("< 0.0001" if fq["p_value"] < 1e-4 else f"{fq['p_value']:.4f}"),
+                "prior P(better)": prob_phrase((m.get("prior") or {}).get("prob_better")),
+                "sceptical prior P(better)": prob_phrase((m.get("sensitivity") or {}).get("prob_better")),
+            }
+        )
+    return pd.DataFrame(rows)
 
-    display(fig)
+
+def show(fig, alt: str | None = None) -> None:
+    """Display a figure once, as an embedded PNG with alt text, and free it (returning it would draw it twice).
+
+    Without ``alt`` the text is made from the axes' titles and labels, so no figure goes without one.
+    """
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", bbox_inches="tight")
     plt.close(fig)
+    display(
+        HTML(
+            html.render(
+                "figure.html.j2", png=base64.b64encode(buf.getvalue()).decode("ascii"), alt=alt or figure_alt(fig), caption=""
+            )
+        )
+    )
+
+
+def figure_alt(fig) -> str:
+    """A description of a figure from its axes: title, axis labels."""
+    parts = []
+    for ax in fig.axes:
+        bits = [ax.get_title(), ax.get_ylabel() and f"{ax.get_ylabel()} against", ax.get_xlabel()]
+        text = " ".join(b for b in bits if b).strip()
+        if text:
+            parts.append(text)
+    return "Figure: " + ("; ".join(parts) if parts else "chart")
+
+
+def sentences_html(doc: dict, subject: str | None = None) -> str:
+    """Every outcome's sentence (state first) with its role note, primary first."""
+    rows = []
+    for v in outcome_views(doc, subject):
+        rows.append({"sentence": v.sentence, "note": role_note(doc, v.metric, v.arm), "tone": v.tone})
+    return html.render("outcome_sentences.html.j2", views=rows)
+
+
+def frame_html(frame: pd.DataFrame, caption: str = "") -> str:
+    """A table as HTML through a template with autoescape; whole (no truncation), numbers as given."""
+    rows = [["" if pd.isna(x) else str(x) for x in r] for r in frame.itertuples(index=False)]
+    return html.render("frame.html.j2", columns=[str(c) for c in frame.columns], rows=rows, caption=caption)
+
+
+def text_html(paragraphs: list[str], items: list[str] | None = None) -> str:
+    """Paragraphs and a bullet list as HTML (autoescaped: text from the data stays text)."""
+    return html.render("paragraphs.html.j2", paragraphs=paragraphs, items=items or [])

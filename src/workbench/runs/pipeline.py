@@ -45,8 +45,8 @@ from workbench.effects.analyze import Settings, analyze_run, to_json
 from workbench.errors import RunError, WorkbenchError
 from workbench.metrics.engine import locate, open_pilot
 from workbench.metrics.stats import sufficient_stats
-from workbench.report.pages import CSP, external_references, render, sanitize_page
 from workbench.report.outcomes import banner
+from workbench.report.pages import CSP, external_references, render, sanitize_page
 from workbench.report.privacy import OTHER, suppress_small, write_csv
 from workbench.report.views import use_theme
 from workbench.runs.manifest import write_manifest
@@ -262,16 +262,41 @@ def ppc_table(draws: dict, stats, level: float, seed: int):
     return pd.DataFrame(rows)
 
 
+def repo_root() -> Path:
+    """The root of the checkout (the folder holding ``notebooks/`` and ``reports/``)."""
+    return Path(__file__).resolve().parents[3]
+
+
+def resolve_pilot(pilot: str) -> str:
+    """A notebook's ``pilot`` parameter as a path that exists: as given (relative to the
+    working directory), else relative to the repository root, so a template opened from
+    ``notebooks/`` or run from the root finds the default ``data/demo/pilot``.
+
+    Raises :class:`RunError` saying how to set it when neither exists.
+    """
+    if pilot and Path(pilot).exists():
+        return pilot
+    at_root = repo_root() / pilot if pilot else None
+    if at_root is not None and at_root.exists():
+        return str(at_root)
+    raise RunError(
+        f"pilot={pilot!r}: no such pilot folder or file here or under the repository root; "
+        "create the demo with `workbench demo`, or set the parameter (papermill -p pilot PATH, workbench run PATH)"
+    )
+
+
 def ensure_results(pilot: str, results: str, level: float, seed: int, smoke: bool) -> Path:
     """``results.json`` with the CSVs of :func:`prepare` beside it.
 
     A notebook opened by hand (no ``results``, or a results file from
-    ``workbench analyze`` without the CSVs) fits once into a temporary folder.
+    ``workbench analyze`` without the CSVs) fits once into
+    ``reports/<pilot name>/by-hand/`` under the repository root (replaced on
+    each fit), so nothing is left behind in a temporary folder.
     """
     if results and all((Path(results).parent / f).is_file() for f in ("stats.csv", "ppc.csv", "claims.json", "monitor.json")):
         return Path(results)
-
-    return prepare(pilot, Path(tempfile.mkdtemp(prefix="workbench-")), level=level, seed=seed, smoke=smoke)["results"]
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", load_config(locate(pilot)[0]).name).strip("-") or "pilot"
+    return prepare(pilot, repo_root() / "reports" / name / "by-hand", level=level, seed=seed, smoke=smoke)["results"]
 
 
 def open_results(pilot: str, results: str, level: float, seed: int, smoke: bool, figure_dpi: int) -> tuple[Path, dict]:
@@ -281,7 +306,7 @@ def open_results(pilot: str, results: str, level: float, seed: int, smoke: bool,
     ``results.json`` parsed.
 
     Read every shared file from that folder: a notebook opened by hand fits
-    into a new temporary folder on each :func:`ensure_results` call.
+    into ``reports/<pilot>/by-hand/`` (:func:`ensure_results`).
     """
 
     check_params(pilot=pilot, results=results, level=level, seed=seed, figure_dpi=figure_dpi)
@@ -292,7 +317,7 @@ def open_results(pilot: str, results: str, level: float, seed: int, smoke: bool,
 
 def notebooks_dir() -> Path:
     """The notebook templates, ``notebooks/`` at the root of the checkout."""
-    return Path(__file__).resolve().parents[3] / "notebooks"
+    return repo_root() / "notebooks"
 
 
 class _ProgressEngine(NBClientEngine):
