@@ -66,11 +66,36 @@ def design(
     pilot: Annotated[Path | None, typer.Option(help="take primary, guardrails and rope for the lock from this pilot.yml")] = None,
     primary: Annotated[str | None, typer.Option(help="primary metric for the lock (default: --metric)")] = None,
     looks: Annotated[int, typer.Option(min=1, help="planned looks (weekly) for the lock")] = 1,
+    guardrail: Annotated[
+        list[str] | None,
+        typer.Option(help="size a guardrail too: NAME=MARGIN,SD (harm margin and per-account sd, the metric's unit); repeatable"),
+    ] = None,
     out: Annotated[Path | None, typer.Option(help="design JSON")] = None,
 ) -> None:
     """Accounts, agents and weeks a pilot needs, by simulation through the engine (statsmodels beside it)."""
 
-    spec = DesignSpec(metric, baseline, effect, unit, icc, accounts_per_agent, weekly_arrivals, target, sims, seed, rope)
+    guards = {}
+    for g in guardrail or []:
+        name, _, nums = g.partition("=")
+        try:
+            margin, sd = (float(x) for x in nums.split(","))
+        except ValueError:
+            fail([f"--guardrail {g!r}: expected NAME=MARGIN,SD (e.g. complaints=0.001,0.07)"])
+        guards[name.strip()] = {"margin": margin, "sd": sd}
+    spec = DesignSpec(
+        metric,
+        baseline,
+        effect,
+        unit,
+        icc,
+        accounts_per_agent,
+        weekly_arrivals,
+        target,
+        sims,
+        seed,
+        rope,
+        guardrails=guards or None,
+    )
     problems = spec.check()
     if problems:
         fail(problems)
@@ -86,6 +111,13 @@ def design(
     )
     if cf["accounts_per_arm"]:
         typer.echo(f"accounts per arm (statsmodels, design effect {cf['design_effect']:.3g}): {cf['accounts_per_arm']:,}")
+    for name, g in (doc.get("guardrails") or {}).items():
+        size = f"{g['accounts_per_arm']:,}" if g.get("accounts_per_arm") else g.get("note", "n/a")
+        typer.echo(f"guardrail {name}: accounts per arm to show no harm beyond {g.get('margin', 0):g}: {size}")
+    if doc.get("driven_by"):
+        typer.echo(
+            f"accounts per arm for every question: {doc['accounts_per_arm_all_questions']:,} (driven by {doc['driven_by']})"
+        )
     if unit == "agent":
         typer.echo(f"agents: {doc['agents_per_arm']} per arm, {doc['agents_total']} in all")
     if "weeks" in doc:

@@ -234,6 +234,27 @@ def monitor_lines(mon: dict) -> list[str]:
             )
         elif s:
             out.append(f"{name} would not have stopped: {s['reason']}.")
+    out += estimate_lines((mon.get("stop") or {}).get("estimate"))
+    return out
+
+
+def estimate_lines(est: dict | None) -> list[str]:
+    """The effect after an early stop: naive, bias-adjusted, sceptical, and which one to quote."""
+    if not est:
+        return []
+
+    def pts(x) -> str:
+        return "n/a" if x is None else f"{100 * x:+.1f} points"
+
+    sceptical = (est.get("sceptical") or {}).get("mean") if isinstance(est.get("sceptical"), dict) else est.get("sceptical")
+    out = [
+        f"Effect at the stop: naive {pts(est.get('naive'))}, bias-adjusted {pts(est.get('bias_adjusted'))}"
+        + (f" ({est['note']})" if est.get("note") else "")
+        + f", sceptical prior {pts(sceptical)}."
+    ]
+    if est.get("quote"):
+        which, _, why = est["quote"].partition(": ")
+        out.append(f"Quote the {which.replace('_', '-')} estimate: {why}.")
     return out
 
 
