@@ -23,6 +23,7 @@ from dataclasses import replace
 
 import pandas as pd
 
+from workbench.report import views as report
 from workbench.runs import pipeline as run
 from workbench.checks import check_pilot, checks_frame
 from workbench.contract.validate import validate_pilot
@@ -33,6 +34,7 @@ from workbench.report.privacy import hide_undeclared
 pilot = run.resolve_pilot(pilot)
 run.check_params(pilot=pilot, figure_dpi=figure_dpi)
 cfg = load_config(locate(pilot)[0])
+report.use_theme(figure_dpi)  # whole tables, no scientific notation
 
 # %% [markdown]
 # ## Validation
@@ -59,6 +61,9 @@ for r in results:
     print(f"--- {r.check}: {r.status.upper()}")
     nums = {k: v for k, v in r.numbers.items() if k != "agents"}  # aggregates only: no agent identifiers
     nums = hide_undeclared(nums, cfg.segments)  # segment values pilot.yml does not declare are free text
+    if r.check == "balance":  # each covariate named with its standardized difference
+        display(report.balance_frame(nums))
+        continue
     try:
         display(pd.DataFrame(nums))
     except ValueError:  # scalars and lists mixed: show them as a list of key, value

@@ -53,3 +53,18 @@ def test_analyze_summary_prints_a_table_and_json_on_request(tmp_path):
     out = tmp_path / "r.json"
     w = CliRunner().invoke(app, [*args, "--out", str(out)])
     assert json.loads(out.read_text())["decision"]["verdict"] == "better" and "Verdict:" in w.output
+
+
+def test_balance_table_names_each_covariate_with_its_smd():
+    from workbench.report.views import balance_frame
+
+    nums = {
+        "smd": {"empathy": {"balance": 0.3, "segment=medical": -0.12}},
+        "means": {"balance": {"pressure": 2000.0, "empathy": 2300.0}, "segment=medical": {"pressure": 0.1, "empathy": 0.07}},
+        "warn": 0.1,
+        "fail": 0.25,
+    }
+    t = balance_frame(nums)
+    assert list(t["covariate"]) == ["balance", "share in segment medical"]
+    assert list(t["SMD, empathy"]) == ["+0.300", "-0.120"] and list(t["flag, empathy"]) == ["FAIL", "warn"]
+    assert list(t["mean, pressure"]) == ["2,000.0", "10.0%"]

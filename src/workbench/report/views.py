@@ -521,6 +521,25 @@ def use_theme(dpi: int = 110) -> None:
     pd.set_option("display.float_format", plain_number)
 
 
+def balance_frame(numbers: dict) -> pd.DataFrame:
+    """The balance check as a table: one row per covariate, each arm's mean and each treatment's
+    standardized difference (SMD) with its flag against the check's bars (warn / FAIL / ok)."""
+    smd, means = numbers.get("smd") or {}, numbers.get("means") or {}
+    warn, fail = numbers.get("warn", float("inf")), numbers.get("fail", float("inf"))
+    rows = []
+    for cov, by_arm in means.items():
+        share = cov.startswith("segment=")
+        row = {"covariate": cov.replace("segment=", "share in segment ") if share else cov.replace("_", " ")}
+        for arm, x in by_arm.items():
+            row[f"mean, {arm}"] = f"{100 * x:.1f}%" if share else f"{x:,.1f}"
+        for arm, d in smd.items():
+            x = d.get(cov)
+            row[f"SMD, {arm}"] = "" if x is None else f"{x:+.3f}"
+            row[f"flag, {arm}"] = "" if x is None else "FAIL" if abs(x) > fail else "warn" if abs(x) > warn else "ok"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def diagnostics_frame(doc: dict) -> pd.DataFrame:
     """Per outcome: the model, and R-hat / ESS / divergences only where a sampler ran (exact posteriors have none)."""
     rows = []
