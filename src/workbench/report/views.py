@@ -18,7 +18,6 @@ import pandas as pd
 import seaborn as sns
 from IPython.display import HTML, display
 
-from workbench.report import html
 from workbench.report.outcomes import (
     NOUNS,
     TONES,
@@ -34,6 +33,7 @@ from workbench.report.outcomes import (
     subject_for,
     unit_kind,
 )
+from workbench.report.pages import render
 
 __all__ = ["NOUNS", "fmt_diff", "fmt_value", "prob_phrase", "shown_unit", "span", "subject_for"]
 
@@ -124,7 +124,7 @@ def badges_html(doc: dict) -> str:
             "detail": diag[0] if diag else "every model converged",
         },
     ]
-    return html.render("badges.html.j2", badges=rows)
+    return render("badges.html.j2", badges=rows)
 
 
 def outcome_class(m: dict) -> str:
@@ -216,7 +216,7 @@ def scorecard_html(doc: dict, pilot: str = "", dates: str = "") -> str:
     for v in views:
         accounts.setdefault(doc["control"], v.accounts_control)
         accounts.setdefault(v.arm, v.accounts_treatment)
-    return html.render(
+    return render(
         "scorecard.html.j2",
         banner=banner(doc),
         rows=[{"v": v, "bar": _bar(v)} for v in views],
@@ -578,9 +578,7 @@ def show(fig, alt: str | None = None) -> None:
     plt.close(fig)
     display(
         HTML(
-            html.render(
-                "figure.html.j2", png=base64.b64encode(buf.getvalue()).decode("ascii"), alt=alt or figure_alt(fig), caption=""
-            )
+            render("figure.html.j2", png=base64.b64encode(buf.getvalue()).decode("ascii"), alt=alt or figure_alt(fig), caption="")
         )
     )
 
@@ -601,15 +599,15 @@ def sentences_html(doc: dict, subject: str | None = None) -> str:
     rows = []
     for v in outcome_views(doc, subject):
         rows.append({"sentence": v.sentence, "note": role_note(doc, v.metric, v.arm), "tone": v.tone})
-    return html.render("outcome_sentences.html.j2", views=rows)
+    return render("outcome_sentences.html.j2", views=rows)
 
 
 def frame_html(frame: pd.DataFrame, caption: str = "") -> str:
     """A table as HTML through a template with autoescape; whole (no truncation), numbers as given."""
     rows = [["" if pd.isna(x) else str(x) for x in r] for r in frame.itertuples(index=False)]
-    return html.render("frame.html.j2", columns=[str(c) for c in frame.columns], rows=rows, caption=caption)
+    return render("frame.html.j2", columns=[str(c) for c in frame.columns], rows=rows, caption=caption)
 
 
 def text_html(paragraphs: list[str], items: list[str] | None = None) -> str:
     """Paragraphs and a bullet list as HTML (autoescaped: text from the data stays text)."""
-    return html.render("paragraphs.html.j2", paragraphs=paragraphs, items=items or [])
+    return render("paragraphs.html.j2", paragraphs=paragraphs, items=items or [])
