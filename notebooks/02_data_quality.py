@@ -51,6 +51,8 @@ print("\n".join(replace(p, examples=()).line() for p in v.warnings) or "no warni
 # %%
 results = check_pilot(pilot)
 frame = checks_frame(results)
+# The whole summary is shown: undeclared segment values in it read "other", as in the numbers below.
+frame["summary"] = [report.scrub_undeclared(r.summary, r.numbers, cfg.segments) for r in results]
 frame[["check", "status", "summary"]]
 
 # %% [markdown]

@@ -68,3 +68,13 @@ def test_balance_table_names_each_covariate_with_its_smd():
     assert list(t["covariate"]) == ["balance", "share in segment medical"]
     assert list(t["SMD, empathy"]) == ["+0.300", "-0.120"] and list(t["flag, empathy"]) == ["FAIL", "warn"]
     assert list(t["mean, pressure"]) == ["2,000.0", "10.0%"]
+
+
+def test_check_summary_names_no_undeclared_segment():
+    from workbench.report.views import scrub_undeclared
+
+    nums = {"smd": {"empathy": {"segment=Jane Roe +1-555-0199": 0.03, "segment=stable": 0.05}}}
+    text = "largest |SMD| = 0.05: segment=stable +0.05, segment=Jane Roe +1-555-0199 +0.03"
+    out = scrub_undeclared(text, nums, ["stable"])
+    assert "Jane" not in out and "555" not in out and "segment=stable +0.05" in out and "segment=other +0.03" in out
+    assert scrub_undeclared(text, nums, None) == text

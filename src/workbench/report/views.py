@@ -521,6 +521,26 @@ def use_theme(dpi: int = 110) -> None:
     pd.set_option("display.float_format", plain_number)
 
 
+def scrub_undeclared(text: str, numbers: dict, declared) -> str:
+    """A check's summary without the segment values pilot.yml does not declare (free text, maybe personal):
+    each ``segment=<value>`` named in the check's numbers and not declared reads ``segment=other``."""
+    if declared is None:
+        return text
+    known, found = set(declared), set()
+
+    def walk(x: object) -> None:
+        if isinstance(x, dict):
+            for k, v in x.items():
+                if str(k).startswith("segment=") and str(k).removeprefix("segment=") not in known:
+                    found.add(str(k))
+                walk(v)
+
+    walk(numbers)
+    for key in sorted(found, key=len, reverse=True):  # longest first: a value may contain a shorter one
+        text = text.replace(key, "segment=other")
+    return text
+
+
 def balance_frame(numbers: dict) -> pd.DataFrame:
     """The balance check as a table: one row per covariate, each arm's mean and each treatment's
     standardized difference (SMD) with its flag against the check's bars (warn / FAIL / ok)."""
