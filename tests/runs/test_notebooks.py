@@ -62,6 +62,13 @@ def test_every_notebook_executed_with_smoke_parameters() -> None:
         assert not errors, f"{nb}: {errors[0].ename}: {errors[0].evalue}"
         injected = [c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])]
         assert len(injected) == 1, nb
-        images = [o for c in executed.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
+        # Figures are embedded PNGs with alt text (report.views.show), as HTML outputs.
+        images = [
+            o
+            for c in executed.cells
+            for o in c.get("outputs", [])
+            if "image/png" in o.get("data", {}) or 'src="data:image/png;base64,' in str(o.get("data", {}).get("text/html", ""))
+        ]
+        assert all(' alt="' in str(o["data"].get("text/html", "")) for o in images if "text/html" in o.get("data", {})), nb
         if nb in ("01_pilot_design", "03_metrics", "04_effects", "05_segments", "06_claims_monitoring", "07_executive_summary"):
             assert images, f"{nb}: no figure"
