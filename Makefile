@@ -15,10 +15,11 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 demo: $(VENV)/.installed ## main job: simulate the default pilot (20,000 accounts, 40 agents), run every notebook, render the reports
 	$(PY) -m workbench demo --out data/demo
 
-test: $(VENV)/.installed ## run the test suite (installs headless Chromium and the PostgreSQL server for their tests if missing)
+test: $(VENV)/.installed ## run the test suite (installs headless Chromium, axe-core and the PostgreSQL server for their tests if missing)
 	-./.ci/install-browser
 	-./.ci/install-postgres
-	$(PY) -m pytest -q -n 2 -m "not slow"
+	-./.ci/install-axe
+	$(PY) -m pytest -q -n 2 --dist loadgroup -m "not slow"
 
 test-slow: $(VENV)/.installed ## the long runs marked slow (calibration-sized fits); not part of CI
 	$(PY) -m pytest -q -n 2 -m slow
