@@ -16,9 +16,6 @@ from pathlib import Path
 
 import pytest
 
-# Every test that renders whole runs shares one xdist worker, so each cached run happens once per session
-# (make test runs with --dist loadgroup).
-pytestmark = pytest.mark.xdist_group("runs")
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM, DRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")

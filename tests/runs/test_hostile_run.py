@@ -24,9 +24,6 @@ from workbench.cli.main import app
 from workbench.report.pages import CSP, external_references
 from workbench.report.privacy import scan
 
-# Every test that renders whole runs shares one xdist worker, so each cached run happens once per session
-# (make test runs with --dist loadgroup).
-pytestmark = pytest.mark.xdist_group("runs")
 
 NAME = "../../<img src=x onerror=window.pwned=1><style>body{background:url(https://example.invalid/a.png)}</style>"
 TREATMENT = "empathy<img src=x onerror=window.pwned=2>"

@@ -10,9 +10,6 @@ import pytest
 
 from workbench.runs.pipeline import NOTEBOOKS, notebooks_dir
 
-# Every test that renders whole runs shares one xdist worker, so each cached run happens once per session
-# (make test runs with --dist loadgroup).
-pytestmark = pytest.mark.xdist_group("runs")
 
 TEMPLATES = sorted(notebooks_dir().glob("*.ipynb"))
 

@@ -18,9 +18,6 @@ from typer.testing import CliRunner
 from workbench.cli.main import app
 from workbench.runs.pipeline import NOTEBOOKS
 
-# Every test that renders whole runs shares one xdist worker, so each cached run happens once per session
-# (make test runs with --dist loadgroup).
-pytestmark = pytest.mark.xdist_group("runs")
 
 SMOKE = ["-p", "smoke=true", "-p", "figure_dpi=60"]  # short MCMC, small images: the suite's budget
 

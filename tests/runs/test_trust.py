@@ -20,9 +20,6 @@ from workbench.cli.main import app
 from workbench.report.privacy import scan
 from workbench.runs.manifest import sha256
 
-# Every test that renders whole runs shares one xdist worker, so each cached run happens once per session
-# (make test runs with --dist loadgroup).
-pytestmark = pytest.mark.xdist_group("runs")
 
 
 def _identifiers(pilot: Path) -> list[str]:
