@@ -24,7 +24,6 @@ from workbench.cli.main import app
 from workbench.report.pages import CSP, external_references
 from workbench.report.privacy import scan
 
-
 NAME = "../../<img src=x onerror=window.pwned=1><style>body{background:url(https://example.invalid/a.png)}</style>"
 TREATMENT = "empathy<img src=x onerror=window.pwned=2>"
 FORMULA = '=HYPERLINK("https://example.invalid","click")'

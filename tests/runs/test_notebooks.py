@@ -10,7 +10,6 @@ import pytest
 
 from workbench.runs.pipeline import NOTEBOOKS, notebooks_dir
 
-
 TEMPLATES = sorted(notebooks_dir().glob("*.ipynb"))
 
 

@@ -18,7 +18,6 @@ from typer.testing import CliRunner
 from workbench.cli.main import app
 from workbench.runs.pipeline import NOTEBOOKS
 
-
 SMOKE = ["-p", "smoke=true", "-p", "figure_dpi=60"]  # short MCMC, small images: the suite's budget
 
 

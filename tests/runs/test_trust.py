@@ -21,7 +21,6 @@ from workbench.report.privacy import scan
 from workbench.runs.manifest import sha256
 
 
-
 def _identifiers(pilot: Path) -> list[str]:
     acc = pd.read_parquet(pilot / "accounts.parquet")
     contacts = pd.read_parquet(pilot / "contacts.parquet", columns=["contact_id"])
