@@ -332,7 +332,9 @@ def _read_duckdb(db: Path, names: list[str]) -> tuple[dict[str, pd.DataFrame], l
             if name in present:
                 out[name] = con.execute(f'SELECT * FROM "{name}"').to_arrow_table().to_pandas()
     except Exception as exc:  # a truncated or corrupt file fails on first read, not on connect
-        return {}, [Problem("pilot.yml", "source.path", f"unreadable DuckDB file {db.name}: {_first_line(exc)}")]
+        return {}, [
+            Problem("pilot.yml", "source.path", f"unreadable DuckDB file {db.name}: {_cut(first_line(exc, limit=1_000_000))}")
+        ]
     finally:
         con.close()
     return out, []
@@ -379,11 +381,6 @@ def connect_failure(url: str, exc: BaseException) -> str:
         f"cannot connect to {safe} ({detail}): is the server running and reachable, "
         "and are the host, port, user and database in source.url right?"
     )
-
-
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip()
-    return _cut(text.splitlines()[0]) if text else exc.__class__.__name__
 
 
 def _read_ibis(url: str, schema: str | None, names: list[str]) -> tuple[dict[str, pd.DataFrame], list[Problem]]:

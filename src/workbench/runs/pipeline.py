@@ -183,10 +183,6 @@ def hide_undeclared_segments(doc: dict, declared: list[str] | None) -> None:
                 hidden |= {k for k in segs if k not in declared}
                 for k in [k for k in segs if k not in declared]:
                     del segs[k]
-    # The checks' summaries name segments too ("segment=<value> +0.033"): the same values read "other".
-    for check in (doc.get("checks") or {}).values():
-        for value in sorted(hidden, key=len, reverse=True):
-            check["summary"] = check.get("summary", "").replace(f"segment={value}", f"segment={OTHER}")
     if hidden:
         doc.setdefault("notes", []).append(
             f"{len(hidden)} segment value(s) not declared in pilot.yml: not analysed per segment, grouped as {OTHER!r}"
