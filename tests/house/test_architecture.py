@@ -11,7 +11,16 @@ PKG = ROOT / "src" / "workbench"
 MAP = (ROOT / "ARCHITECTURE.md").read_text(encoding="utf-8")
 
 # Function-level imports allowed: heavy optional backends only.
-LAZY_OK = ("pyspark", "pymc", "nutpie", "duckdb", "ibis", "workbench.models.binary", "workbench.runs.pipeline")
+LAZY_OK = (
+    "pyspark",
+    "pymc",
+    "nutpie",
+    "duckdb",
+    "ibis",
+    "workbench.models.binary",
+    "workbench.runs.pipeline",
+    "workbench.runs.notebooks",
+)
 
 
 def _layer_ranks() -> dict[str, int]:

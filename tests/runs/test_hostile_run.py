@@ -1,22 +1,21 @@
 """A hostile pilot run end to end: markup in its name and arm label, formulas and personal data in
 its segments, a late account, a name that would climb out of ``--out``.
 
-One ``workbench run`` (module scope, cached for test_browser.py too); every output file is then
+One ``workbench run`` (once per session through tests/shared.py, read by test_browser.py too); every output file is then
 scanned for input identifiers, planted personal data, small cells, raw agent ids, absolute paths,
 spreadsheet formulas and references outside the page.
 """
 
 from __future__ import annotations
 
-import functools
 import re
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
 from bs4 import BeautifulSoup
+from shared import once
 from test_run import SMOKE
 from typer.testing import CliRunner
 
@@ -31,12 +30,9 @@ PERSON = "Jane Roe +1-555-0199"  # an undeclared segment value: a name and a pho
 MIN_CELL = 10
 
 
-@functools.cache
-def hostile_pilot() -> Path:
-    """1,200 simulated accounts, 8 agents, then the attacks of issue 20 planted in data and pilot.yml."""
+def _hostile_pilot(root: Path) -> dict:
     from workbench.simulate.pilot import simulate_pilot
 
-    root = Path(tempfile.mkdtemp(prefix="wb-hostile-"))
     pilot = simulate_pilot(root / "pilot", accounts=1200, seed=5, preset="realistic", agents=8)
     cfg = yaml.safe_load((pilot / "pilot.yml").read_text())
     acc = pd.read_parquet(pilot / "accounts.parquet")
@@ -51,17 +47,26 @@ def hostile_pilot() -> Path:
     cfg["allocation"] = {"pressure": 0.5, TREATMENT: 0.5}
     cfg["segments"] = [FORMULA, "@SUM(1)", "+SUM(1,1)", "single_parent", "young_professional", "stable", "other"]
     (pilot / "pilot.yml").write_text(yaml.safe_dump(cfg, sort_keys=False))
-    return pilot
+    return {"pilot": str(pilot)}
 
 
-@functools.cache
-def hostile_run() -> tuple[Path, Path, str]:
-    """(run folder, --out base, CLI output) of ``workbench run`` on the hostile pilot."""
-    base = Path(tempfile.mkdtemp(prefix="wb-hostile-reports-")) / "out"
+def hostile_pilot() -> Path:
+    """1,200 simulated accounts, 8 agents, then the attacks of issue 20 planted in data and pilot.yml."""
+    return Path(once("hostile-pilot", _hostile_pilot)["pilot"])
+
+
+def _hostile_run(root: Path) -> dict:
+    base = root / "out"
     res = CliRunner().invoke(app, ["run", str(hostile_pilot()), "--out", str(base), *SMOKE])
     assert res.exit_code == 0, res.output
     index = Path(re.search(r"run complete: (\S+index\.html)", res.output).group(1))
-    return index.parent, base, res.output
+    return {"run_dir": str(index.parent), "base": str(base), "output": res.output}
+
+
+def hostile_run() -> tuple[Path, Path, str]:
+    """(run folder, --out base, CLI output) of ``workbench run`` on the hostile pilot, once per session."""
+    built = once("hostile-run", _hostile_run)
+    return Path(built["run_dir"]), Path(built["base"]), built["output"]
 
 
 @pytest.fixture(scope="module")

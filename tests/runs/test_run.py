@@ -1,18 +1,19 @@
 """``workbench run``: one real run per session on a tiny pilot, and one that fails on purpose.
 
-The completed run is built once (:func:`completed_run`, cached) and shared with
-``test_notebooks.py`` and ``test_browser.py``: six kernels start once per session.
+The completed run is built once per session (:func:`completed_run`, through
+``tests/shared.py``: one build shared by every xdist worker) and read by
+``test_notebooks.py``, ``test_trust.py`` and ``test_browser.py``: the kernels
+start once per session.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import re
-import tempfile
 from pathlib import Path
 
 import pytest
+from shared import once
 from typer.testing import CliRunner
 
 from workbench.cli.main import app
@@ -21,14 +22,11 @@ from workbench.runs.pipeline import NOTEBOOKS
 SMOKE = ["-p", "smoke=true", "-p", "figure_dpi=60"]  # short MCMC, small images: the suite's budget
 
 
-@functools.cache
-def tiny_pilot() -> Path:
-    """1,500 simulated accounts handled by 10 agents (built once per session)."""
+def _tiny_pilot(root: Path) -> dict:
     import pandas as pd
 
     from workbench.simulate.pilot import simulate_pilot
 
-    root = Path(tempfile.mkdtemp(prefix="wb-run-"))
     pilot = simulate_pilot(root / "pilot", accounts=1500, seed=3, preset="realistic", agents=10)
     # Personal data a real extract carries beyond the contract: it must never reach a report
     # (tests/test_trust.py scans every rendered file for it).
@@ -37,17 +35,25 @@ def tiny_pilot() -> Path:
     acc["phone"] = [f"+1-555-01{i:04d}" for i in range(len(acc))]
     acc["notes"] = "lost her job at Acme, medical bills"
     acc.to_parquet(pilot / "accounts.parquet", index=False)
-    return pilot
+    return {"pilot": str(pilot)}
 
 
-@functools.cache
-def completed_run() -> tuple[Path, str]:
-    """``workbench run`` on the tiny pilot with smoke parameters; (run folder, CLI output)."""
-    base = Path(tempfile.mkdtemp(prefix="wb-reports-"))
+def tiny_pilot() -> Path:
+    """1,500 simulated accounts handled by 10 agents (built once per session)."""
+    return Path(once("tiny-pilot", _tiny_pilot)["pilot"])
+
+
+def _completed_run(base: Path) -> dict:
     res = CliRunner().invoke(app, ["run", str(tiny_pilot()), "--out", str(base), *SMOKE])
     assert res.exit_code == 0, res.output + (res.stderr if res.stderr_bytes else "")
     index = Path(re.search(r"run complete: (\S+index\.html)", res.output).group(1))
-    return index.parent, res.output
+    return {"run_dir": str(index.parent), "output": res.output}
+
+
+def completed_run() -> tuple[Path, str]:
+    """``workbench run`` on the tiny pilot with smoke parameters; (run folder, CLI output), once per session."""
+    built = once("completed-run", _completed_run)
+    return Path(built["run_dir"]), built["output"]
 
 
 @pytest.fixture(scope="module")

@@ -31,10 +31,6 @@ from pathlib import Path
 import ibis
 import numpy as np
 import pandas as pd
-import papermill as pm
-from jinja2 import DictLoader
-from nbconvert import HTMLExporter
-from papermill.engines import NBClientEngine, papermill_engines
 
 from workbench.claims import claims_register, evaluate, longest_follow_up, subgroup_stats
 from workbench.contract.config import load_config
@@ -46,7 +42,7 @@ from workbench.errors import RunError, WorkbenchError
 from workbench.metrics.engine import locate, open_pilot
 from workbench.metrics.stats import sufficient_stats
 from workbench.report.outcomes import banner
-from workbench.report.pages import CSP, external_references, render, sanitize_page
+from workbench.report.pages import CSP, render
 from workbench.report.privacy import OTHER, suppress_small, write_csv
 from workbench.report.views import use_theme
 from workbench.runs.manifest import write_manifest
@@ -70,7 +66,6 @@ TITLES = {
     "06_claims_monitoring": "Claims, monitoring and pilot size",
     "07_executive_summary": "Executive summary",
 }
-KERNEL = "python3"  # jupyter_client starts "python" kernels with the running interpreter: the venv's
 
 
 def check_pilot_valid(pilot: Path) -> None:
@@ -320,32 +315,12 @@ def notebooks_dir() -> Path:
     return repo_root() / "notebooks"
 
 
-class _ProgressEngine(NBClientEngine):
-    """papermill's nbclient engine, calling ``on_cell(index, total)`` as each cell starts."""
-
-    @classmethod
-    def execute_managed_notebook(cls, nb_man, kernel_name, on_cell: Callable | None = None, **kwargs):
-        if on_cell is not None:
-            start = nb_man.cell_start
-
-            def cell_start(cell, cell_index=None, **kw):
-                on_cell(cell_index, len(nb_man.nb.cells))
-                return start(cell, cell_index, **kw)
-
-            nb_man.cell_start = cell_start
-        return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
-
-
-papermill_engines.register("workbench", _ProgressEngine)
-
-
 def declared_parameters(folder: Path | None = None) -> dict[str, dict[str, str]]:
     """Parameter name -> {notebook: type name}, from each template's ``parameters`` cell."""
-    out: dict[str, dict[str, str]] = {}
-    for name in NOTEBOOKS:
-        for p, spec in pm.inspect_notebook(str((folder or notebooks_dir()) / f"{name}.ipynb")).items():
-            out.setdefault(p, {})[name] = spec["inferred_type_name"]
-    return out
+    # papermill and nbconvert only for the run itself: every notebook kernel imports this module
+    from workbench.runs import notebooks
+
+    return notebooks.declared_parameters(folder or notebooks_dir(), NOTEBOOKS)
 
 
 def parse_params(pairs: list[str], declared: dict[str, dict[str, str]]) -> dict:
@@ -372,46 +347,6 @@ def parse_params(pairs: list[str], declared: dict[str, dict[str, str]]) -> dict:
         except ValueError:
             raise RunError(f"-p {key}={raw}: not a valid {kind}") from None
     return out
-
-
-def html_exporter(no_input: bool):
-    """nbconvert's lab template without any CDN script (require.js, MathJax, mermaid, widgets).
-
-    Images are already base64 PNG in the executed notebook; ``embed_images``
-    also inlines any image a Markdown cell links to.
-    """
-
-    offline = DictLoader(
-        {
-            "workbench_offline.html.j2": (
-                "{%- extends 'index.html.j2' -%}"
-                "{%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}"
-                "{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}"
-                "{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}"
-                "{% block jupyter_widgets %}{% endblock jupyter_widgets %}"
-            )
-        }
-    )
-    return HTMLExporter(
-        template_name="lab",
-        template_file="workbench_offline.html.j2",
-        extra_loaders=[offline],
-        embed_images=True,
-        exclude_input=no_input,
-        exclude_input_prompt=no_input,
-        exclude_output_prompt=no_input,
-    )
-
-
-def render_html(nb_path: Path, html_path: Path, no_input: bool) -> None:
-    """Render one executed notebook, sanitized and stamped with the CSP; refuse HTML that would
-    fetch anything from outside (:func:`workbench.report.pages.external_references`)."""
-    body, _ = html_exporter(no_input).from_filename(str(nb_path))
-    page = sanitize_page(body)
-    outside = external_references(page)
-    if outside:
-        raise RunError(f"{nb_path.name}: the rendered HTML would load from outside the page ({outside[0]})")
-    html_path.write_text(page, encoding="utf-8")
 
 
 def scrub_paths(nb_path: Path, replacements: dict[str, str]) -> None:
@@ -513,22 +448,6 @@ def new_run(pilot: Path, base: Path, params: dict) -> Run:
     return run
 
 
-def _error_line(nb: str, exc: Exception) -> tuple[str, dict]:
-    """One readable line and the status record for a notebook that failed."""
-    if isinstance(exc, pm.PapermillExecutionError):
-        ename, evalue = exc.ename, (exc.evalue or "").strip().splitlines()
-        msg = f"{ename}: {evalue[0] if evalue else ''}".rstrip(": ")
-        where = f"cell {exc.cell_index + 1} (In [{exc.exec_count}])"
-        return f"notebook {nb} failed at {where}: {msg}", {
-            "notebook": nb,
-            "cell": exc.cell_index + 1,
-            "execution_count": exc.exec_count,
-            "error": msg,
-        }
-    msg = f"{exc.__class__.__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}".rstrip(": ")
-    return f"notebook {nb} failed: {msg}", {"notebook": nb, "cell": None, "error": msg}
-
-
 def run_pilot(
     pilot: Path,
     base: Path = Path("reports"),
@@ -542,6 +461,9 @@ def run_pilot(
     the analysis, ``notebook`` (index, name) and ``cell`` (index, total). Raises :class:`RunError` (one line; the run is kept and
     marked failed) when a notebook fails.
     """
+    # papermill and nbconvert only for the run itself: every notebook kernel imports this module
+    from workbench.runs import notebooks
+
     folder = folder or notebooks_dir()
     declared = declared_parameters(folder)
     params = parse_params(pairs or [], declared)
@@ -590,23 +512,13 @@ def run_pilot(
         mine = {k: v for k, v in {**shared, **params}.items() if nb in declared.get(k, {})}
         out = run.work / f"{nb}.ipynb"
         try:
-            pm.execute_notebook(
-                str(folder / f"{nb}.ipynb"),
-                str(out),
-                parameters=mine,
-                kernel_name=KERNEL,
-                engine_name="workbench",
-                progress_bar=False,
-                cwd=str(run.work),
-                # CRITICAL: no TCP warning per kernel, and no "KeyboardInterrupt caught in kernel" when
-                # jupyter_client interrupts the idle kernel before shutting it down (cell errors come by message)
-                extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
-                on_cell=lambda idx, total: notify("cell", index=idx, total=total),
+            notebooks.execute(
+                folder / f"{nb}.ipynb", out, mine, run.work, lambda idx, total: notify("cell", index=idx, total=total)
             )
             scrub_paths(out, scrub)
-            render_html(out, out.with_suffix(".html"), no_input=nb == EXECUTIVE)
+            notebooks.render_html(out, out.with_suffix(".html"), no_input=nb == EXECUTIVE)
         except Exception as exc:
-            line, rec = _error_line(nb, exc)
+            line, rec = notebooks.error_line(nb, exc)
             run.write_status("failed", error=rec, notebooks=done, seconds=round(time.perf_counter() - t0, 1))
             write_index(run, done, failed=nb)
             final = run.close()
