@@ -38,7 +38,7 @@ from workbench.defaults import DEFAULT_LEVEL, DEFAULT_SEED, THRESHOLDS, better_b
 from workbench.effects.analyze import Settings, analyze_stats, design_from_config
 from workbench.metrics.catalogue import CATALOGUE
 from workbench.metrics.engine import open_pilot
-from workbench.metrics.stats import sufficient_stats
+from workbench.metrics.stats import stats_by_look, sufficient_stats
 
 # The false-win rate the tuned rule allows under A/A: the one-sided rate of the
 # engine's own "better" verdict (P(better) > 0.975 at level 0.95), so looks plus
@@ -253,10 +253,16 @@ def replay(pilot, metric: str | None = None, seed: int = DEFAULT_SEED, backend: 
     metric = metric or cfg.primary_metric
     first = pd.Timestamp(p.tables["accounts"]["assigned_at"].min().execute())
     first = (first.tz_localize("UTC") if first.tzinfo is None else first.tz_convert("UTC")).to_pydatetime()
+    dates = look_dates(first, cfg.observed_until)
+    # One query for every look (metrics.stats.stats_by_look); retention's follow-up is censored at each look.
+    by_look = None if metric == "retention" else stats_by_look(p.tables, cfg, dates, metrics=[metric])
     looks, prev_n = [], None
-    for k, d in enumerate(look_dates(first, cfg.observed_until), start=1):
+    for k, d in enumerate(dates, start=1):
         cfg_d = cfg.model_copy(update={"observed_until": d})
-        st = sufficient_stats(p.tables, cfg_d, metrics=[metric], covariate=None)
+        if by_look is not None:
+            st = by_look[k - 1]
+        else:
+            st = sufficient_stats(p.tables, cfg_d, metrics=[metric], covariate=None)
         arms = {r["arm"]: r for r in st.to_dict("records")}
         c, t = arms.get(cfg.control, {}), arms.get(cfg.treatments[0], {})
         n_c, n_t = int(c.get("n") or 0), int(t.get("n") or 0)

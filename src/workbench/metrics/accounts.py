@@ -15,7 +15,8 @@ from typing import Any
 
 import ibis
 
-from workbench.contract.config import PilotConfig
+from workbench.contract.config import PilotConfig, Windows
+from workbench.contract.eligibility import horizon_days
 
 #: Outcomes of :func:`account_outcomes` that are NULL for some accounts (no answer);
 #: every other outcome has a default (0) and is never NULL.
@@ -145,6 +146,21 @@ def _attach(a, parts: list[tuple[Any, dict[str, Any]]], flags: dict[str, str]):
     return j.select(*sel)
 
 
+def eligible_from(a, w: Windows) -> dict[str, Any]:
+    """Each eligibility flag and the time from which an account has it (``flag = 1 <=> time <= observed_until``).
+
+    ``e_out``, ``e_kept``, ``e_ret``: ``assigned_at + horizon_days`` of a metric
+    with that horizon (:func:`workbench.contract.eligibility.horizon_days`, the
+    rule validation counts by); ``e_obs``: assigned at all.
+    """
+    return {
+        "e_out": a.assigned_at + _days(horizon_days("ptp", w)),
+        "e_kept": a.assigned_at + _days(horizon_days("kept_ptp", w)),
+        "e_ret": a.assigned_at + _days(horizon_days("retention", w)),
+        "e_obs": a.assigned_at,
+    }
+
+
 def account_outcomes(tables: dict[str, Any], config: PilotConfig) -> tuple[Any, list[str], list[str]]:
     """One row per account: keys, covariates, eligibility flags and outcomes.
 
@@ -166,10 +182,7 @@ def account_outcomes(tables: dict[str, Any], config: PilotConfig) -> tuple[Any, 
     a = a.mutate(
         win_end=a.assigned_at + _days(w.outcome_days),
         week=a.assigned_at.truncate("W").cast("date"),
-        e_out=_int(a.assigned_at + _days(w.outcome_days) <= obs),
-        e_kept=_int(a.assigned_at + _days(w.outcome_days + w.max_due_days + w.grace_days) <= obs),
-        e_ret=_int(a.assigned_at + _days(w.retention_days) <= obs),
-        e_obs=_int(a.assigned_at <= obs),
+        **{flag: _int(at <= obs) for flag, at in eligible_from(a, w).items()},
     )
     avail: list[str] = []
     notes: list[str] = []

@@ -19,7 +19,10 @@ CUPED (cov_*: theta = cov(c, y) / var(c) from these sums).
 
 from __future__ import annotations
 
+import functools
+import operator
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +36,7 @@ from workbench.metrics.accounts import (
     NULLABLE_OUTCOMES,
     TOL,
     account_outcomes,
+    eligible_from,
     kept_promises,
     sum_if,
 )
@@ -169,20 +173,22 @@ def _aggs(t, metric: str, covariate: str | None) -> dict[str, tuple[Any, str, bo
     return {f"{metric}__{k}": v for k, v in f.items()}
 
 
-def stats_expr(
-    tables: dict[str, Any],
-    config: PilotConfig,
-    by: Sequence[str] = (),
-    metrics: Sequence[str] | None = None,
-    covariate: str | None = "prior_paid",
-):
-    """The wide aggregate as one ibis expression (for ``ibis.to_sql`` on any dialect).
+def _parts(tables, config, by, metrics, covariate, looks: Sequence[datetime] | None = None):
+    """Per-account table and the statistics to total: ``(t, stats, metrics_computed, notes)``.
 
-    Returns ``(expr, metrics_computed, notes)``; ``expr`` has one row per
-    ``arm`` x ``by`` cell, a column ``_total`` (assigned accounts) and
-    ``<metric>__<stat>`` columns.
+    With ``looks``, each eligibility flag holds instead the first look ``k``
+    (1-based) at which the account has it, ``len(looks) + 1`` for never.
     """
     t, avail, notes = account_outcomes(tables, config)
+    if looks is not None:
+        naive = [d if d.tzinfo is None else d.astimezone(UTC).replace(tzinfo=None) for d in looks]  # tables: naive UTC
+        dates = [ibis.literal(d, type="timestamp") for d in naive]
+
+        def first_look(time) -> Any:
+            # 1 + the number of looks before `time`: the first look with `time <= d_k`
+            return functools.reduce(operator.add, [ibis.ifelse(time > d, 1, 0) for d in dates], ibis.literal(1))
+
+        t = t.mutate(**{fl: first_look(at) for fl, at in eligible_from(t, config.windows).items()})
     bad = [b for b in by if b not in BY]
     missing = [b for b in by if b in BY and b not in t.columns]
     if bad:
@@ -200,20 +206,44 @@ def stats_expr(
     if covariate and covariate not in t.columns:
         notes.append(f"covariate {covariate!r} absent: no CUPED sums")
         covariate = None
-
     stats = {"_total": (t.count(), None, True)}
     for m in todo:
         stats |= _aggs(t, m, covariate)
-    # Two steps: plain sums per arm x by x eligibility flags (a handful of groups per
-    # cell; each distinct sum once), then per cell the total over the eligible groups.
+    return t, stats, todo, notes
+
+
+def _inner(t, stats: dict, by: Sequence[str]):
+    """Plain sums per arm x ``by`` x eligibility flags (a handful of groups per cell; each distinct sum once).
+
+    Returns ``(expr, column of each statistic's sum, flags)``.
+    """
     inner: dict[Any, str] = {}
     for agg, _, _ in stats.values():
         inner.setdefault(agg.op(), f"_s{len(inner)}")
     flags = sorted({fl for _, fl, _ in stats.values() if fl is not None})
     g = t.group_by(["arm", *by, *flags]).aggregate(**{name: op.to_expr() for op, name in inner.items()})
+    return g, {name: inner[agg.op()] for name, (agg, _, _) in stats.items()}, flags
+
+
+def stats_expr(
+    tables: dict[str, Any],
+    config: PilotConfig,
+    by: Sequence[str] = (),
+    metrics: Sequence[str] | None = None,
+    covariate: str | None = "prior_paid",
+):
+    """The wide aggregate as one ibis expression (for ``ibis.to_sql`` on any dialect).
+
+    Returns ``(expr, metrics_computed, notes)``; ``expr`` has one row per
+    ``arm`` x ``by`` cell, a column ``_total`` (assigned accounts) and
+    ``<metric>__<stat>`` columns.
+    """
+    t, stats, todo, notes = _parts(tables, config, by, metrics, covariate)
+    # Two steps: plain sums per arm x by x eligibility flags, then per cell the total over the eligible groups.
+    g, col, _ = _inner(t, stats, by)
     outer = {}
-    for name, (agg, fl, is_count) in stats.items():
-        v = g[inner[agg.op()]]
+    for name, (_, fl, is_count) in stats.items():
+        v = g[col[name]]
         if fl is None:
             outer[name] = v.sum()
         elif is_count:
@@ -221,6 +251,58 @@ def stats_expr(
         else:
             outer[name] = sum_if(v, g[fl] == 1)
     return g.group_by(["arm", *by]).aggregate(**outer), todo, notes
+
+
+def stats_by_look(
+    tables: dict[str, Any],
+    config: PilotConfig,
+    looks: Sequence[datetime],
+    metrics: Sequence[str],
+    by: Sequence[str] = (),
+    covariate: str | None = None,
+) -> list[pd.DataFrame]:
+    """:func:`sufficient_stats` as if the data had stopped at each look date, from one query.
+
+    An account enters a metric at look ``d`` when its window is over by ``d``
+    (``assigned_at + horizon <= d``); everything its outcome reads lies in
+    that window, so before ``d``: its outcome at ``d`` is its outcome at
+    ``observed_until``. The statistics at ``d`` are therefore the sums over the
+    accounts eligible at ``d``, and one GROUP BY over arm x (for each
+    eligibility flag, the first look ``k`` with ``time <= d_k``) gives every
+    look: pandas totals the groups with ``k`` at most the look's index, as
+    :func:`stats_expr` totals the groups whose flag is 1. Each look's frame
+    equals ``sufficient_stats`` with ``observed_until = d``
+    (tests/metrics/test_stats_by_look.py). Not for retention: its follow-up
+    (``events``, ``exposure``) is censored at ``observed_until`` itself.
+    """
+    by = list(by)
+    if "retention" in metrics:
+        raise ValueError("stats_by_look: retention's follow-up is censored at each look; compute it per look")
+    t, stats, todo, notes = _parts(tables, config, by, metrics, covariate, looks)
+    g, col, _ = _inner(t, stats, by)
+    groups = g.execute()
+    keys, n = ["arm", *by], len(looks)
+    per_look: list[list[dict]] = [[] for _ in range(n)]
+    for key, cell in groups.groupby(keys, sort=False, dropna=False):
+        recs = [dict(zip(keys, key if isinstance(key, tuple) else (key,), strict=True)) for _ in range(n)]
+        for name, (_, fl, is_count) in stats.items():
+            v = cell[col[name]].to_numpy(dtype=float, na_value=np.nan)
+            k = np.zeros(len(cell), dtype=np.int64) if fl is None else cell[fl].to_numpy(dtype=np.int64)
+            ok = ~np.isnan(v)
+            # running totals over looks: group j counts from look k_j on (bins beyond the last look never do)
+            total = np.bincount(k[ok], weights=v[ok], minlength=n + 2).cumsum()
+            seen = np.bincount(k[ok], minlength=n + 2).cumsum()
+            for i in range(n):
+                # counts total 0 over no group, sums NULL: as SUM over no row (stats_expr)
+                recs[i][name] = total[i + 1] if is_count or seen[i + 1] else np.nan
+        for i in range(n):
+            per_look[i].append(recs[i])
+    out = []
+    for rows in per_look:
+        frame = tidy(pd.DataFrame(rows), todo, by, config.arm_labels)
+        frame.attrs["notes"] = notes
+        out.append(frame)
+    return out
 
 
 def _scored(row: dict[str, Any], metric: str, quantity: str) -> float:
