@@ -33,7 +33,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 
 GRID = 801
 SENSITIVITY_GRID = 201
@@ -65,7 +65,8 @@ def _mixture(means, sds, weights, level) -> dict:
     sd = math.sqrt(max(var, 0.0))
     lo_x, hi_x = float(np.min(means - 8 * sds)), float(np.max(means + 8 * sds))
     x = np.linspace(lo_x, hi_x, 2001)
-    cdf = (weights[:, None] * stats.norm.cdf((x[None, :] - means[:, None]) / sds[:, None])).sum(axis=0)
+    # special.ndtr is norm.cdf without scipy.stats' argument checks over the components x grid array
+    cdf = (weights[:, None] * special.ndtr((x[None, :] - means[:, None]) / sds[:, None])).sum(axis=0)
     q = np.interp([(1 - level) / 2, (1 + level) / 2], cdf, x)
     return {"mean": mean, "sd": sd, "interval": [float(q[0]), float(q[1])]}
 
