@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pandas as pd
 import pytest
 
@@ -68,3 +70,37 @@ def spark():
     s = spark_session(memory="512m")
     yield s
     s.stop()
+
+
+# Modules whose tests read the shared whole runs (tests/shared.py), by the run they read.
+_RUN_READERS = {
+    "completed": ("test_run", "test_notebooks", "test_trust", "test_browser"),
+    "hostile": ("test_hostile_run", "test_browser"),
+}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _whole_runs_first(request):
+    """Under xdist, each worker builds one of the shared whole runs before its first test.
+
+    Built lazily, the first worker to need a run builds it while the other,
+    needing it too, waits on the lock with a core idle: measured, the two
+    runs then came one after the other. Here worker gw0 builds the completed
+    run and gw1 the hostile run (both on gw0 when one worker runs), side by side,
+    only when a selected test reads them.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker is None:
+        return
+    selected = {item.module.__name__.rpartition(".")[2] for item in request.session.items}
+    need = [name for name, readers in _RUN_READERS.items() if selected & set(readers)]
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    mine = [n for i, n in enumerate(need) if f"gw{i % workers}" == worker]
+    if "completed" in mine:
+        from test_run import completed_run
+
+        completed_run()
+    if "hostile" in mine:
+        from test_hostile_run import hostile_run
+
+        hostile_run()

@@ -17,10 +17,14 @@ import warnings
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from scipy import stats
+
+# statsmodels' parts, not statsmodels.api (which loads the formula and graphics stacks: 1-2 s per process)
+from statsmodels.genmod import families
+from statsmodels.genmod.generalized_linear_model import GLM
 from statsmodels.stats.proportion import confint_proportions_2indep, test_proportions_2indep
 from statsmodels.stats.rates import confint_poisson_2indep, test_poisson_2indep
+from statsmodels.tools.tools import add_constant
 
 from workbench.effects.clusters import cluster_totals, cr2_mean
 
@@ -49,11 +53,11 @@ def binary(c: dict, t: dict, level: float, cells: pd.DataFrame | None = None) ->
     if cells is not None and cells["agent_id"].nunique() >= 4:
         g = cells[cells["n"] > 0]
         endog = np.column_stack([g["successes"], g["n"] - g["successes"]]).astype(float)
-        x = sm.add_constant((g["arm"] == t["arm"]).astype(float).to_numpy())
+        x = add_constant((g["arm"] == t["arm"]).astype(float).to_numpy())
         groups = pd.factorize(g["agent_id"])[0]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            res = sm.GLM(endog, x, family=sm.families.Binomial()).fit(cov_type="cluster", cov_kwds={"groups": groups})
+            res = GLM(endog, x, family=families.Binomial()).fit(cov_type="cluster", cov_kwds={"groups": groups})
         b = res.params
         cov = res.cov_params()
         pc, pt = 1 / (1 + math.exp(-b[0])), 1 / (1 + math.exp(-(b[0] + b[1])))
