@@ -66,7 +66,7 @@ def command(step: str, pilot: Path, scratch: Path, profile: Path | None = None) 
     """The command line of one step (a fresh interpreter each time)."""
     wb = [sys.executable, "-m", "workbench"]
     if profile is not None:  # cProfile of the parent process (the kernels run apart)
-        wb = [sys.executable, "-m", "cProfile", "-o", str(profile), "-m", "workbench"]
+        wb = [sys.executable, "-c", PROFILE_CODE, str(profile)]
     if step == "validate":
         return [*wb, "validate", str(pilot)]
     if step == "metrics":
@@ -77,6 +77,27 @@ def command(step: str, pilot: Path, scratch: Path, profile: Path | None = None) 
         return [*wb, "run", str(pilot), "--out", str(scratch / "reports")]
     body = {"metrics-engine": METRICS_CHILD, "reference": REFERENCE_CHILD}[step]
     return [sys.executable, "-c", WRAP.format(body=body.format(path=str(pilot)))]
+
+
+# ``python -m workbench ...`` under cProfile (its default wall-clock timer: a Python-level timer
+# such as process_time made the parent several times slower, which would distort the breakdown).
+PROFILE_CODE = """
+import cProfile, runpy, sys
+out = sys.argv[1]
+sys.argv = ["workbench", *sys.argv[2:]]
+prof = cProfile.Profile()
+prof.enable()
+try:
+    runpy.run_module("workbench", run_name="__main__", alter_sys=True)
+except SystemExit as exc:
+    code = exc.code
+else:
+    code = 0
+finally:
+    prof.disable()
+    prof.dump_stats(out)
+sys.exit(code)
+"""
 
 
 def tree_rss(proc: psutil.Process) -> int:
@@ -159,12 +180,20 @@ def predicted_peak(history: list[dict], contacts: int) -> float | None:
     return last["peak_tree_mib"] * (contacts / last["contacts"]) ** s
 
 
-def notebook_times(reports: Path) -> list[tuple[str, float]]:
-    """Seconds per executed notebook of the (only) run under ``reports``, from papermill's metadata."""
+def notebook_times(reports: Path) -> list[tuple[str, float, float, str]]:
+    """Per executed notebook of the (only) run under ``reports``, from papermill's metadata:
+    (name, seconds, seconds of its slowest cell, that cell's first code line)."""
     out = []
     for nb in sorted(reports.glob("*/*/[0-9][0-9]_*.ipynb")):
-        meta = json.loads(nb.read_text(encoding="utf-8")).get("metadata", {}).get("papermill", {})
-        out.append((nb.stem, float(meta.get("duration") or 0.0)))
+        doc = json.loads(nb.read_text(encoding="utf-8"))
+        cells = [
+            (float(c.get("metadata", {}).get("papermill", {}).get("duration") or 0.0), "".join(c.get("source", "")))
+            for c in doc.get("cells", [])
+            if c.get("cell_type") == "code"
+        ]
+        slow, src = max(cells, default=(0.0, ""))
+        line = next((x for x in src.splitlines() if x.strip() and not x.startswith("#")), "")
+        out.append((nb.stem, float(doc.get("metadata", {}).get("papermill", {}).get("duration") or 0.0), slow, line[:60]))
     return out
 
 
@@ -186,14 +215,14 @@ PROFILED = (  # the parent's stages worth naming (cumulative seconds), by functi
 
 
 def profile_lines(prof: Path) -> list[str]:
-    """Cumulative seconds of the named stages in a cProfile dump of ``workbench run``."""
+    """Cumulative wall seconds of the named stages in a cProfile dump of ``workbench run``."""
     st = pstats.Stats(str(prof))
     found: dict[str, float] = {}
     for (_file, _line, name), (_cc, _nc, _tt, ct, _callers) in st.stats.items():
         for fn, _label in PROFILED:
             if name == fn and ("workbench" in _file or "papermill" in _file):
                 found[fn] = max(found.get(fn, 0.0), ct)
-    return [f"  {label:45} {found[fn]:8.1f} s" for fn, label in PROFILED if fn in found]
+    return [f"    {label:45} {found[fn]:8.1f} s" for fn, label in PROFILED if fn in found]
 
 
 def fmt_row(r: dict) -> str:
@@ -332,8 +361,10 @@ def main() -> None:
                 rows.append(r)
                 history[step].append(r)
                 print(fmt_row(r), flush=True)
-                for nb, secs in r.get("notebooks", []):
-                    print(f"    {nb:28} {secs:7.1f} s")
+                for nb, secs, slow, line in r.get("notebooks", []):
+                    print(f"    {nb:28} {secs:7.1f} s   slowest cell {slow:6.1f} s: {line}")
+                if r.get("profile"):
+                    print("    the parent process's stages (cProfile, cumulative wall seconds):")
                 for line in r.get("profile", []):
                     print(line)
                 if not a.keep:
