@@ -277,14 +277,18 @@ def targets(rows: list[dict], first: int, ref_size: int) -> list[str]:
 
 
 def growth(rows: list[dict]) -> list[str]:
-    """Log-log slopes of wall time and peak memory against contacts, between consecutive sizes, per step."""
+    """Log-log slopes of wall time, CPU time and peak memory against contacts, between consecutive sizes, per step."""
     out = []
     for step in STEPS:
         pts = [r for r in rows if r["step"] == step and r["status"] == "ok"]
         for a, b in itertools.pairwise(pts):
             st = slope(a["contacts"], a["wall_s"], b["contacts"], b["wall_s"])
+            sc = slope(a["contacts"], a["cpu_s"], b["contacts"], b["cpu_s"])
             sm = slope(a["contacts"], a["peak_tree_mib"], b["contacts"], b["peak_tree_mib"])
-            out.append(f"  {step:15} {a['accounts']:>11,} -> {b['accounts']:<11,} time slope {st:5.2f}   memory slope {sm:5.2f}")
+            out.append(
+                f"  {step:15} {a['accounts']:>11,} -> {b['accounts']:<11,} "
+                f"wall slope {st:5.2f}   CPU slope {sc:5.2f}   memory slope {sm:5.2f}"
+            )
     return out
 
 
