@@ -205,6 +205,7 @@ PROFILED = (  # the parent's stages worth naming (cumulative seconds), by functi
     ("longest_follow_up", "claims: longest follow-up"),
     ("evaluate", "claims: evaluate"),
     ("monitor_pilot", "monitor: weekly replay"),
+    ("stats_by_look", "monitor: every look's statistics"),
     ("ppc_table", "posterior predictive check"),
     ("prepare", "prepare (everything before the notebooks)"),
     ("execute_notebook", "papermill: the notebooks"),
