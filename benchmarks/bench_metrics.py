@@ -22,37 +22,9 @@ import sys
 import time
 from pathlib import Path
 
-CHILD = {
-    "duckdb": """
-from workbench.metrics.stats import compute_metrics
-import duckdb, ibis, pandas
-import ibis.backends.duckdb  # ibis imports a backend (and sqlglot's compilers) on first use: an import, not work
-t0, c0 = time.perf_counter(), cpu()
-s = compute_metrics({path!r})
-out = s[["metric", "arm", "n", "mean"]]
-""",
-    "pandas": """
-import pandas as pd
-import pyarrow.parquet
-from workbench.contract.config import load_config
-from workbench.metrics.reference import reference_metrics
-from workbench.contract.tables import TABLES
-t0, c0 = time.perf_counter(), cpu()
-p = {path!r}
-cfg = load_config(p + "/pilot.yml")
-tables = {{n: pd.read_parquet(f"{{p}}/{{n}}.parquet") for n in TABLES if __import__("os").path.exists(f"{{p}}/{{n}}.parquet")}}
-out = reference_metrics(cfg, tables)[["metric", "arm", "n", "mean"]]
-""",
-}
+from pilots import METRICS_CHILD, REFERENCE_CHILD, WRAP, ensure_pilot
 
-WRAP = """
-import json, resource, sys, time
-cpu = lambda: (lambda r: r.ru_utime + r.ru_stime)(resource.getrusage(resource.RUSAGE_SELF))
-{body}
-wall, cpu_s = time.perf_counter() - t0, cpu() - c0
-rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(json.dumps({{"wall": wall, "cpu": cpu_s, "rss_mb": rss, "rows": out.to_dict("records")}}))
-"""
+CHILD = {"duckdb": METRICS_CHILD, "pandas": REFERENCE_CHILD}
 
 
 def run(engine: str, path: Path) -> dict:
@@ -68,12 +40,8 @@ def main() -> None:
     ap.add_argument("--dir", type=Path, default=Path("data/bench"))
     a = ap.parse_args()
     path = a.dir / f"pilot_{a.accounts}_{a.seed}"
-    if not (path / "pilot.yml").exists():
-        t0 = time.perf_counter()
-        # In a child: on Linux a process's peak RSS survives exec, so the
-        # simulator's memory must not be this process's.
-        code = f"from workbench.simulate.pilot import simulate_pilot; simulate_pilot({str(path)!r}, accounts={a.accounts}, seed={a.seed})"
-        subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+    t0 = time.perf_counter()
+    if ensure_pilot(path, a.accounts, a.seed):
         print(f"simulated {a.accounts:,} accounts in {time.perf_counter() - t0:.1f}s -> {path}")
     size = sum(f.stat().st_size for f in path.glob("*.parquet")) / 2**20
     rows = {}

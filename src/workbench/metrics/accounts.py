@@ -11,6 +11,7 @@ DuckDB, Spark, BigQuery and Snowflake all run.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import ibis
@@ -161,7 +162,21 @@ def eligible_from(a, w: Windows) -> dict[str, Any]:
     }
 
 
-def account_outcomes(tables: dict[str, Any], config: PilotConfig) -> tuple[Any, list[str], list[str]]:
+#: The event tables' per-account aggregates each metric reads (the accounts table is always read).
+NEEDS = {
+    "contacts": ("engagement", "contact_intensity", "handle_time"),
+    "made": ("ptp", "kept_rate"),
+    "kept": ("kept_ptp", "kept_rate"),
+    "paid": ("recovery",),
+    "complaints": ("complaints",),
+    "csat": ("csat",),
+    "nps": ("nps",),
+}
+
+
+def account_outcomes(
+    tables: dict[str, Any], config: PilotConfig, metrics: Sequence[str] | None = None
+) -> tuple[Any, list[str], list[str]]:
     """One row per account: keys, covariates, eligibility flags and outcomes.
 
     Returns ``(table, available_metrics, notes)``. Columns: ``account_id, arm,
@@ -170,6 +185,13 @@ def account_outcomes(tables: dict[str, Any], config: PilotConfig) -> tuple[Any, 
     (eligibility, 0/1; ``e_obs``: assigned by observed_until), and outcomes
     ``engaged, outbound_n, ht_n, ht_sum, ht_sq, ptp, made_n, kept_n, kept,
     paid, complaints_n, csat, nps, retained, ret_event, ret_days``.
+
+    ``metrics`` (default: every metric) leaves out the per-account aggregates
+    no listed metric reads (:data:`NEEDS`): the monitoring replay of one
+    metric, or a check of one metric, need not join the contacts, the largest
+    table. The
+    outcomes kept are the same expressions, so their values do not change;
+    ``available_metrics`` then lists only metrics built.
     """
     w, obs = config.windows, _ts(config.observed_until)
     acc = tables["accounts"]
@@ -192,8 +214,11 @@ def account_outcomes(tables: dict[str, Any], config: PilotConfig) -> tuple[Any, 
     def attach(agg, cols: dict[str, Any]) -> None:
         parts.append((agg, cols))
 
+    def wants(part: str) -> bool:
+        return metrics is None or any(m in metrics for m in NEEDS[part])
+
     ct = tables.get("contacts")
-    if ct is not None:
+    if ct is not None and wants("contacts"):
         c = _in_window(a, ct, "at")
         aggs = {
             "engaged": _int((c.direction == "inbound") | ((c.direction == "outbound") & c.reached)).max(),
@@ -214,29 +239,30 @@ def account_outcomes(tables: dict[str, Any], config: PilotConfig) -> tuple[Any, 
         attach(c.group_by("account_id").aggregate(**aggs), cols)
         avail += ["engagement", "contact_intensity"]
     pr, pay = tables.get("promises"), tables.get("payments")
-    if pr is not None:
+    if pr is not None and wants("made"):
         p = _in_window(a, pr, "made_at")
         attach(p.group_by("account_id").aggregate(made_n=p.count()), {"made_n": 0})
         flags["made_n"] = "ptp"
         avail.append("ptp")
-        if pay is not None:
-            k = kept_promises(a, pr, pay, config)
-            attach(k.group_by("account_id").aggregate(kept_n=k.kept.sum()), {"kept_n": 0})
-            flags["kept_n"] = "kept"
-            avail += ["kept_ptp", "kept_rate"]
-    if pay is not None:
+    if pr is not None and wants("kept") and pay is not None:
+        k = kept_promises(a, pr, pay, config)
+        attach(k.group_by("account_id").aggregate(kept_n=k.kept.sum()), {"kept_n": 0})
+        flags["kept_n"] = "kept"
+        avail += ["kept_ptp", "kept_rate"]
+    if pay is not None and wants("paid"):
         q = _in_window(a, pay, "paid_at")
         attach(q.group_by("account_id").aggregate(paid=q.amount.sum()), {"paid": 0.0})
         avail.append("recovery")
     cp = tables.get("complaints")
-    if cp is not None:
+    if cp is not None and wants("complaints"):
         q = _in_window(a, cp, "filed_at")
         attach(q.group_by("account_id").aggregate(complaints_n=q.count()), {"complaints_n": 0})
         avail.append("complaints")
     sv = tables.get("surveys")
-    if sv is not None:
+    if sv is not None and wants("csat"):
         attach(_first_score(a, sv, "csat"), {"csat": None})
         avail.append("csat")
+    if sv is not None and wants("nps"):
         if "nps" in sv.columns:
             attach(_first_score(a, sv, "nps"), {"nps": None})
             avail.append("nps")

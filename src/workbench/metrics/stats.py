@@ -179,7 +179,8 @@ def _parts(tables, config, by, metrics, covariate, looks: Sequence[datetime] | N
     With ``looks``, each eligibility flag holds instead the first look ``k``
     (1-based) at which the account has it, ``len(looks) + 1`` for never.
     """
-    t, avail, notes = account_outcomes(tables, config)
+    # only the per-account aggregates the asked metrics read (all by default)
+    t, avail, notes = account_outcomes(tables, config, metrics)
     if looks is not None:
         naive = [d if d.tzinfo is None else d.astimezone(UTC).replace(tzinfo=None) for d in looks]  # tables: naive UTC
         dates = [ibis.literal(d, type="timestamp") for d in naive]
