@@ -14,6 +14,13 @@ Two parts, each printing a table with Monte-Carlo standard errors
             unequal agent sizes) with 2, 5, 10, 20 agents per arm: coverage of 0, the
             share of intervals excluding 0, and the share given no verdict; retention
             too (per-agent survival tables, agents shifting the hazard).
+            ``clusters --hierarchical``: the binary metric of the same A/A pilots through
+            ``analyze_run``'s path for agent randomization (per-agent cells ->
+            ``fit_hierarchical``, the hierarchical logistic PyMC model at production
+            settings -> ``analyze_stats``), the CR2 path on the same data beside it; and
+            with ``--planted-reps`` a planted log-odds effect at 10 agents per arm:
+            coverage of the true difference (the pilot's agents and of a new population).
+            One JSON line per replication in ``benchmarks/.cache/`` (rerun to resume).
 ``pilots``  whole simulated pilots (``workbench.simulate.pilot``) through metrics and
             ``analyze``, judged against ``truth.json`` (the planted marginal
             intention-to-treat effects); resumable: one JSON line per pilot in
@@ -24,6 +31,7 @@ Usage::
     python benchmarks/bench_calibration.py family --reps 400
     python benchmarks/bench_calibration.py retention --reps 300
     python benchmarks/bench_calibration.py clusters --reps 300
+    python benchmarks/bench_calibration.py clusters --hierarchical --reps 200 --planted-reps 200
     python benchmarks/bench_calibration.py pilots --preset realistic --pilots 200 --accounts 4000
     python benchmarks/bench_calibration.py pilots --preset null --pilots 200 --accounts 4000
 """
@@ -351,6 +359,136 @@ def pilots_part(preset: str, pilots: int, accounts: int) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+# --- clusters, binary through the hierarchical logistic model (analyze_run's path) -----------------------
+
+PLANTED_LOG_ODDS = 0.5  # planted treatment log-odds ratio: about +6 points on a 14% base rate
+
+
+def _binary_agents(rng, agents: int, shift: float = 0.0, size: int = 60) -> tuple[pd.DataFrame, np.ndarray]:
+    """Per-agent binary cells of both arms, as :func:`_agent_cells` draws them, and each cell's true logit.
+
+    Agent g of arm a has logit ``-1.8 + 0.4 u_g + shift [a = t]``, ``u_g ~ N(0, 1)``, and
+    ``Poisson(60) + 5`` accounts. Returns the cells and the logit without the arm term
+    (for the true difference).
+    """
+    rows, base = [], []
+    for arm in ("c", "t"):
+        for g in range(agents):
+            m = int(rng.poisson(size)) + 5
+            u = rng.normal(0.0, 1.0)
+            eta = -1.8 + 0.4 * u
+            y = int((rng.random(m) < 1 / (1 + math.exp(-(eta + shift * (arm == "t"))))).sum())
+            rows.append({"arm": arm, "agent_id": f"{arm}{g}", "n": m, "successes": y, "sum": float(y)})
+            rows[-1] |= {"accounts": m, "excluded": 0}
+            base.append(eta)
+    cells = pd.DataFrame(rows)
+    cells["metric"], cells["family"] = "kept_ptp", "binary"
+    return cells, np.array(base)
+
+
+def _expit(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def _population_difference(shift: float) -> float:
+    """E_u[expit(-1.8 + 0.4 u + shift) - expit(-1.8 + 0.4 u)], u ~ N(0, 1), by Gauss-Hermite quadrature."""
+    x, w = np.polynomial.hermite_e.hermegauss(60)
+    eta = -1.8 + 0.4 * x
+    return float(np.sum(w * (_expit(eta + shift) - _expit(eta))) / np.sum(w))
+
+
+def _hier_replication(i: int, agents: int, shift: float) -> dict:
+    """One pilot: the hierarchical path (as analyze_run) and the CR2 path on the same cells."""
+    from workbench.effects.analyze import fit_hierarchical  # PyMC loads only for this part
+
+    rng = np.random.default_rng([i, agents, 77 if shift else 7])
+    cells, eta = _binary_agents(rng, agents, shift)
+    stats = cells.groupby(["metric", "family", "arm"], as_index=False)[["n", "successes", "sum", "accounts", "excluded"]].sum()
+    design = Design("c", ["t"], primary="kept_ptp", randomization="agent")
+    settings = Settings(seed=i, draws=2000)  # production MCMC: 2,000 + 2,000 draws x 2 chains, smoke off
+    t0 = time.perf_counter()
+    hier = fit_hierarchical(cells, None, design, settings, ["kept_ptp"])
+    doc = analyze_stats(stats, design, settings, agent_stats=cells, hierarchical=hier)
+    secs = time.perf_counter() - t0
+    cr2 = analyze_stats(stats, design, settings, agent_stats=cells)["metrics"]["kept_ptp"]
+    m = doc["metrics"]["kept_ptp"]
+    w = cells["n"].to_numpy(float) / cells["n"].sum()
+    return {
+        "i": i,
+        "agents": agents,
+        "shift": shift,
+        "seconds": secs,
+        "model": m["model"],
+        "interval": m["effect"]["difference"]["interval"],
+        "cr2_interval": cr2["effect"]["difference"]["interval"],
+        "no_verdict": bool(m["decision"].get("no_verdict")),
+        "verdict": m["decision"]["verdict"],
+        "ok": bool(m["diagnostics"]["ok"]),
+        "divergences": int(m["diagnostics"].get("divergences") or 0),
+        # the model's estimand: the pilot's own agents, each cell under both arms (g-computation)
+        "truth_pilot": float(np.sum(w * (_expit(eta + shift) - _expit(eta)))),
+        "truth_population": _population_difference(shift),
+    }
+
+
+def _cached_reps(name: str, reps: int, run) -> list[dict]:
+    CACHE.mkdir(exist_ok=True)
+    path = CACHE / name
+    done = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            r = json.loads(line)
+            done[r["i"]] = r
+    t0 = time.perf_counter()
+    for i in range(reps):
+        if i in done:
+            continue
+        done[i] = run(i)
+        with path.open("a") as f:
+            f.write(json.dumps(done[i]) + "\n")
+        if (i + 1) % 10 == 0:
+            print(f"{name}: {i + 1}/{reps} ({time.perf_counter() - t0:.0f} s)", flush=True)
+    return [done[i] for i in range(reps)]
+
+
+def _share(k: int, reps: int, p: float | None = None) -> tuple[float, float]:
+    """A share and its Monte-Carlo standard error (at ``p`` when given, else at the share)."""
+    x = k / reps
+    q = x if p is None else p
+    return x, math.sqrt(q * (1 - q) / reps)
+
+
+def hierarchical_part(reps: int, sizes=(2, 5, 10, 20), planted_reps: int = 0) -> pd.DataFrame:
+    """Coverage of the hierarchical logistic model's interval under agent randomization (see module docstring)."""
+    rows = []
+    cases = [(a, 0.0, reps) for a in sizes] + ([(10, PLANTED_LOG_ODDS, planted_reps)] if planted_reps else [])
+    for agents, shift, k in cases:
+        recs = _cached_reps(
+            f"calibration-hier-{agents}-{shift:g}.jsonl", k, lambda i, a=agents, s=shift: _hier_replication(i, a, s)
+        )
+        for target in ("truth_pilot", "truth_population") if shift else ("truth_pilot",):
+            cover = sum(r["interval"][0] <= r[target] <= r["interval"][1] for r in recs)
+            cover_cr2 = sum(r["cr2_interval"][0] <= r[target] <= r["cr2_interval"][1] for r in recs)
+            pc, se = _share(cover, k, 0.95)
+            row = {
+                "case": f"{agents} agents/arm, " + (f"planted {shift:g} log-odds, {target[6:]}" if shift else "A/A"),
+                "reps": k,
+                "truth": float(np.mean([r[target] for r in recs])),
+                "coverage_hier": pc,
+                "mc_se": se,
+                "cov_ok": abs(pc - 0.95) <= 2 * se,
+                "coverage_cr2": cover_cr2 / k,
+                "no_verdict": sum(r["no_verdict"] for r in recs) / k,
+                "gate_failed": sum(not r["ok"] for r in recs) / k,
+                "divergent_fits": sum(r["divergences"] > 0 for r in recs) / k,
+                "s_per_fit": float(np.median([r["seconds"] for r in recs])),
+            }
+            if shift:
+                row["verdict_better"] = sum(r["verdict"] == "better" for r in recs) / k
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="part", required=True)
@@ -363,6 +501,9 @@ def main() -> None:
     c = sub.add_parser("clusters")
     c.add_argument("--reps", type=int, default=300)
     c.add_argument("--only-retention", action="store_true")
+    c.add_argument("--hierarchical", action="store_true", help="binary through the hierarchical logistic model")
+    c.add_argument("--planted-reps", type=int, default=0, help="with --hierarchical: planted effect at 10 agents/arm")
+    c.add_argument("--sizes", default="2,5,10,20", help="with --hierarchical: agents per arm")
     p = sub.add_parser("pilots")
     p.add_argument("--preset", default="realistic", choices=list(PRESETS))
     p.add_argument("--pilots", type=int, default=200)
@@ -373,6 +514,8 @@ def main() -> None:
         table = family_part(a.reps, a.n)
     elif a.part == "retention":
         table = retention_part(a.reps, a.n)
+    elif a.part == "clusters" and a.hierarchical:
+        table = hierarchical_part(a.reps, tuple(int(x) for x in a.sizes.split(",")), a.planted_reps)
     elif a.part == "clusters":
         table = pd.DataFrame(retention_clusters(a.reps, (2, 5, 10, 20))) if a.only_retention else clusters_part(a.reps)
     else:
