@@ -57,6 +57,15 @@ def design(
     unit: Annotated[str, typer.Option(help="randomization unit: account | agent")] = "account",
     icc: Annotated[float, typer.Option(help="intra-cluster correlation (unit agent)")] = 0.0,
     accounts_per_agent: Annotated[int, typer.Option(help="accounts each agent handles (unit agent)")] = 50,
+    agent_size_cv: Annotated[
+        float, typer.Option(help="coefficient of variation of agents' sizes (unit agent; 0: all the same size)")
+    ] = 0.0,
+    agents_per_arm: Annotated[
+        int | None, typer.Option(help="agents the team can put in each arm (unit agent): its power, or why no verdict")
+    ] = None,
+    confirm_sims: Annotated[
+        int, typer.Option(min=0, help="unit agent: pilots refitted with the hierarchical model analyze uses (0: none)")
+    ] = 100,
     weekly_arrivals: Annotated[float | None, typer.Option(min=1, help="accounts entering the pilot per week")] = None,
     target: Annotated[float, typer.Option(help="probability of a correct decision")] = 0.8,
     sims: Annotated[int, typer.Option(min=20, help="simulated pilots per candidate size")] = 200,
@@ -95,6 +104,9 @@ def design(
         seed,
         rope,
         guardrails=guards or None,
+        agent_size_cv=agent_size_cv,
+        agents_per_arm=agents_per_arm,
+        confirm_sims=confirm_sims,
     )
     problems = spec.check()
     if problems:
@@ -105,10 +117,14 @@ def design(
         fail([str(err)])
     cf = doc["closed_form"]
     typer.echo(f"{metric}: baseline {baseline:.4g}, effect {effect:+.4g}, rule {doc['decision_rule']}, target {target}")
-    typer.echo(
-        f"accounts per arm (simulated, {sims} pilots per size): {doc['accounts_per_arm']:,}"
-        f"  (bisection {doc['search']['n']:,}, power {doc['search']['power']:.3f} +- {doc['search']['power_mc_error']:.3f})"
-    )
+    if unit == "agent":
+        _agent_lines(doc, sims)
+    else:
+        typer.echo(
+            f"accounts per arm (simulated, {sims} pilots per size, model {doc['sized_with']['search']}):"
+            f" {doc['accounts_per_arm']:,}"
+            f"  (bisection {doc['search']['n']:,}, power {doc['search']['power']:.3f} +- {doc['search']['power_mc_error']:.3f})"
+        )
     if cf["accounts_per_arm"]:
         typer.echo(f"accounts per arm (statsmodels, design effect {cf['design_effect']:.3g}): {cf['accounts_per_arm']:,}")
     for name, g in (doc.get("guardrails") or {}).items():
@@ -119,12 +135,41 @@ def design(
             f"accounts per arm for every question: {doc['accounts_per_arm_all_questions']:,} (driven by {doc['driven_by']})"
         )
     if unit == "agent":
-        typer.echo(f"agents: {doc['agents_per_arm']} per arm, {doc['agents_total']} in all")
+        typer.echo(
+            f"agents: {doc['agents_per_arm']} per arm, {doc['agents_total']} in all"
+            f" ({doc['accounts_per_arm']:,} accounts per arm; never fewer than {doc['minimum_agents_per_arm']} per arm)"
+        )
+        req = doc.get("requested")
+        if req and not req["verdict_possible"]:
+            typer.echo(f"requested pilot, {req['agents_per_arm']} agents per arm: too small for any verdict: {req['reason']}")
+        elif req:
+            typer.echo(
+                f"requested pilot, {req['agents_per_arm']} agents per arm: power {req['power']:.3f}"
+                f" +- {req['power_mc_error']:.3f} ({req['model']})"
+            )
     if "weeks" in doc:
         typer.echo(f"weeks: {doc['intake_weeks']} of intake + {doc['outcome_window_weeks']} of outcome window = {doc['weeks']}")
     if lock is not None:
         _lock(lock, pilot, primary or metric, rope, looks, doc)
     _write(doc, out)
+
+
+def _agent_lines(doc: dict, sims: int) -> None:
+    """Which model sized the agent-randomized pilot, and the hierarchical confirmation's figure."""
+    s = doc["search"]
+    typer.echo(
+        f"agents per arm (searched with {s['model']}, {sims} pilots per size): {s['agents']}"
+        f"  (power {s['power']:.3f} +- {s['power_mc_error']:.3f})"
+    )
+    c = doc.get("confirmation")
+    if c is None:
+        typer.echo("not confirmed with the hierarchical logistic model analyze fits on binary metrics (--confirm-sims 0)")
+        return
+    state = "confirmed" if c["passed"] else "NOT confirmed after stepping up"
+    typer.echo(
+        f"{state} with {c['model']} ({c['sims']} new pilots, {c['mcmc']}): {c['agents_per_arm']} agents per arm,"
+        f" power {c['power']:.3f} +- {c['power_mc_error']:.3f}; {c['criterion']}; fits failing the gate {c['gate_failed']:.0%}"
+    )
 
 
 def _lock(path: Path, pilot: Path | None, primary: str, rope: float | None, looks: int, doc: dict) -> None:

@@ -16,16 +16,16 @@ is found by doubling, then bisection, with common random numbers (simulation
 ``i`` uses the same seed at every ``n``, so the power curve is smooth in
 ``n`` and the search does not chase Monte-Carlo noise).
 
-Under agent randomization each agent's rate is drawn from a Beta with the
-intra-cluster correlation ``rho`` (beta-binomial: ``p_j ~ Beta(p (1-rho)/rho,
-(1-p)(1-rho)/rho)``, so ``corr = rho``), the engine's own estimator
-(:func:`workbench.models.conjugate.icc_design_effect`) turns the simulated agent cells
-into a design effect, and the engine discounts the counts by it, exactly as it
-does on a real agent-randomized pilot.
+Under agent randomization the pilot is sized in agents per arm with the
+models ``analyze`` uses on such a pilot (:mod:`workbench.design.agents`):
+simulated per-agent cells go through the CR2 cluster-robust path to search the
+number of agents, never fewer than ``MIN_AGENTS_PER_ARM`` (below it the engine
+gives no verdict), and binary metrics' answer is confirmed with the
+hierarchical logistic model that ``analyze_run`` fits.
 
 The closed-form check is statsmodels' ``NormalIndPower`` on Cohen's ``h``
 (``proportion_effectsize``), one-sided alpha ``1 - bar`` (0.025: the same bar as
-P(better) > 0.975 under a flat prior), inflated by the design effect ``1 + (m - 1) rho``.
+P(better) > 0.975 under a flat prior), inflated by the Kish design effect ``1 + (m - 1) rho``.
 
 Guardrails are sized for non-inferiority (:func:`guardrail_n`): the accounts per
 arm at which "no harm beyond the margin" is shown with probability ``target``
@@ -36,7 +36,6 @@ when nothing changes, from each guardrail's per-account standard deviation;
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -45,74 +44,13 @@ from scipy import stats
 from statsmodels.stats.power import NormalIndPower
 from statsmodels.stats.proportion import proportion_effectsize
 
-from workbench.contract.config import Windows
-from workbench.defaults import DEFAULT_LEVEL, DEFAULT_SEED, THRESHOLDS, better_bar
+from workbench.defaults import MIN_AGENTS_PER_ARM, THRESHOLDS
+from workbench.design.agents import CR2, agent_power, confirm, search_agents, too_small
+from workbench.design.spec import THRESHOLD, DesignSpec, correct_decision
 from workbench.effects.analyze import Design, Settings, analyze_stats
-from workbench.metrics.catalogue import CATALOGUE
-from workbench.models.conjugate import icc_design_effect
+from workbench.models.conjugate import MODELS
 
-THRESHOLD = better_bar(THRESHOLDS, DEFAULT_LEVEL)  # P(better) bar of the engine's verdict (effects.decision)
-
-
-@dataclass
-class DesignSpec:
-    """What the pilot must be able to detect, and how it is randomized."""
-
-    metric: str
-    baseline: float
-    effect: float  # treatment - control, in the metric's unit (a share for binary metrics)
-    unit: str = "account"
-    icc: float = 0.0
-    accounts_per_agent: int = 50
-    weekly_arrivals: float | None = None
-    target: float = 0.8
-    sims: int = 200
-    seed: int = DEFAULT_SEED
-    rope: float | None = None
-    windows: Windows = field(default_factory=Windows)
-    # metric -> {"margin", "threshold" (default Thresholds.harm), "sd" (per-account standard deviation)}
-    guardrails: dict | None = None
-
-    def check(self) -> list[str]:
-        """Problems with the specification, one line each (empty when valid)."""
-        out = []
-        fam = CATALOGUE[self.metric].family if self.metric in CATALOGUE else None
-        if fam not in ("binary", "time-to-event"):
-            out.append(f"--metric: {self.metric!r} is not a binary metric (design covers binary metrics)")
-        if not 0 < self.baseline < 1:
-            out.append("--baseline: must be a share strictly between 0 and 1")
-        elif not 0 < self.baseline + self.effect < 1:
-            out.append("--effect: baseline + effect must stay strictly between 0 and 1")
-        if self.effect == 0 and not self.rope:
-            out.append("--effect 0 asks for equivalence: give --rope (the region of practical equivalence)")
-        if self.unit not in ("account", "agent"):
-            out.append("--unit: must be account or agent")
-        if self.unit == "agent" and not 0 <= self.icc < 1:
-            out.append("--icc: must be in [0, 1)")
-        if self.unit == "agent" and self.accounts_per_agent < 1:
-            out.append("--accounts-per-agent: must be at least 1")
-        if not 0 < self.target < 1:
-            out.append("--target: must be between 0 and 1")
-        return out
-
-    @property
-    def higher_is_better(self) -> bool:
-        hib = CATALOGUE[self.metric].higher_is_better if self.metric in CATALOGUE else True
-        return hib is not False
-
-    @property
-    def design_effect(self) -> float:
-        """Kish design effect ``1 + (m - 1) rho`` (1 under account randomization)."""
-        return 1.0 + (self.accounts_per_agent - 1) * self.icc if self.unit == "agent" else 1.0
-
-    def window_days(self) -> int:
-        """Days from assignment until an account's outcome is known (its eligibility)."""
-        w = self.windows
-        if self.metric == "kept_ptp":
-            return w.outcome_days + w.grace_days + w.max_due_days
-        if self.metric == "retention":
-            return w.retention_days
-        return w.outcome_days
+__all__ = ["THRESHOLD", "DesignSpec", "closed_form_n", "correct_decision", "plan_pilot", "simulated_power"]
 
 
 def _stats(metric: str, n: int, s_c: int, s_t: int) -> pd.DataFrame:
@@ -134,64 +72,27 @@ def _stats(metric: str, n: int, s_c: int, s_t: int) -> pd.DataFrame:
     )
 
 
-def _agent_successes(rng, p: float, rho: float, agents: int, m: int) -> np.ndarray:
-    if rho <= 0:
-        return rng.binomial(m, p, agents)
-    a, b = p * (1 - rho) / rho, (1 - p) * (1 - rho) / rho
-    return rng.binomial(m, rng.beta(a, b, agents))
-
-
-def _deff_from_cells(sc: np.ndarray, st: np.ndarray, m: int) -> float:
-    """The engine's estimate of the design effect from per-agent cells (mean over arms)."""
-
-    out = []
-    for s in (sc, st):
-        cells = pd.DataFrame({"n": np.full(len(s), m), "successes": s})
-        out.append(icc_design_effect(cells, "successes"))
-    return float(np.mean(out))
-
-
-def correct_decision(doc: dict, spec: DesignSpec) -> bool:
-    """Did the engine's end-of-pilot numbers give the right decision for the planned effect?"""
-    v = doc["metrics"][spec.metric]["decision"]["verdict"]
-    if spec.effect == 0:
-        return v == "equivalent"
-    better = (spec.effect > 0) == spec.higher_is_better
-    return v == ("better" if better else "worse")
-
-
 def simulated_power(spec: DesignSpec, n: int) -> float:
     """P(correct decision) with ``n`` accounts per arm, over ``spec.sims`` engine runs.
 
     Simulation ``i`` draws its data from ``default_rng([seed, i])`` at every
-    ``n`` (common random numbers) and runs the engine with seed ``i``.
+    ``n`` (common random numbers) and runs the engine with seed ``i``. Under
+    agent randomization, ``ceil(n / accounts_per_agent)`` agents per arm through
+    the CR2 path (:func:`workbench.design.agents.agent_power`).
     """
 
+    if spec.unit == "agent":
+        return agent_power(spec, math.ceil(n / spec.accounts_per_agent))["power"]
     p0, p1 = spec.baseline, spec.baseline + spec.effect
     rope = {spec.metric: spec.rope} if spec.rope else None
     hits = 0
     for i in range(spec.sims):
         rng = np.random.default_rng([spec.seed, i])
-        deff = None
-        if spec.unit == "agent":
-            m = spec.accounts_per_agent
-            agents = max(math.ceil(n / m), 2)
-            sc_a = _agent_successes(rng, p0, spec.icc, agents, m)
-            st_a = _agent_successes(rng, p1, spec.icc, agents, m)
-            s_c, s_t, n_arm = int(sc_a.sum()), int(st_a.sum()), agents * m
-            # The engine takes the design effect only from >= 4 agents; below that it trusts the counts.
-            deff = _deff_from_cells(sc_a, st_a, m) if 2 * agents >= 4 else 1.0
-        else:
-            s_c, s_t, n_arm = int(rng.binomial(n, p0)), int(rng.binomial(n, p1)), n
+        s_c, s_t = int(rng.binomial(n, p0)), int(rng.binomial(n, p1))
         design = Design(
-            "control",
-            ["treatment"],
-            primary=spec.metric,
-            rope=rope,
-            higher_is_better={spec.metric: spec.higher_is_better},
-            design_effect={spec.metric: deff} if deff is not None else None,
+            "control", ["treatment"], primary=spec.metric, rope=rope, higher_is_better={spec.metric: spec.higher_is_better}
         )
-        doc = analyze_stats(_stats(spec.metric, n_arm, s_c, s_t), design, Settings(seed=i, draws=2000))
+        doc = analyze_stats(_stats(spec.metric, n, s_c, s_t), design, Settings(seed=i, draws=2000))
         hits += correct_decision(doc, spec)
     return hits / spec.sims
 
@@ -311,16 +212,52 @@ def smooth_n(trace: list[dict], target: float, sims: int) -> float | None:
     return float(((stats.norm.ppf(target) - a) / b) ** 2)
 
 
+def _agent_search(spec: DesignSpec, cf: float | None) -> tuple[int, dict, dict | None]:
+    """Agents per arm for an agent-randomized pilot: CR2 search, hierarchical confirmation.
+
+    Returns ``(agents, search block, confirmation block or None)``.
+    """
+    m = spec.accounts_per_agent
+    start = max(MIN_AGENTS_PER_ARM, math.ceil(cf / m)) if cf else MIN_AGENTS_PER_ARM
+    g, trace = search_agents(spec, start=start)
+    p = next(t["power"] for t in trace if t["agents"] == g)
+    search = {
+        "model": CR2,
+        "n": g * m,
+        "agents": g,
+        "power": p,
+        "power_mc_error": math.sqrt(p * (1 - p) / spec.sims),
+        "evaluations": trace,
+    }
+    conf = None
+    if spec.confirm_sims > 0:
+        g, conf = confirm(spec, g, trace)
+    return g, search, conf
+
+
 def plan_pilot(spec: DesignSpec) -> dict:
     """The design document: accounts, agents and weeks, simulated and closed-form.
 
-    ``accounts_per_arm`` is the probit-smoothed crossing of the simulated power
-    curve (:func:`smooth_n`), rounded up; ``search.n`` the raw bisection answer.
+    Account randomization: ``accounts_per_arm`` is the probit-smoothed crossing
+    of the simulated power curve (:func:`smooth_n`), rounded up; ``search.n`` the
+    raw bisection answer. Agent randomization: ``agents_per_arm`` from the CR2
+    search (``search``), confirmed with the hierarchical logistic model
+    (``confirmation``; :mod:`workbench.design.agents`), and ``accounts_per_arm``
+    = agents x ``accounts_per_agent``; ``sized_with`` names the models.
     """
-    n_search, trace = search_n(spec)
-    smooth = smooth_n(trace, spec.target, spec.sims)
-    n = math.ceil(smooth) if smooth else n_search
     cf = closed_form_n(spec)
+    conf = None
+    if spec.unit == "agent":
+        agents, search, conf = _agent_search(spec, cf)
+        n = agents * spec.accounts_per_agent
+        sized_with = {"search": CR2, "confirmation": conf["model"] if conf else None}
+    else:
+        n_search, trace = search_n(spec)
+        smooth = smooth_n(trace, spec.target, spec.sims)
+        n = math.ceil(smooth) if smooth else n_search
+        p = next(t["power"] for t in trace if t["n"] == n_search)
+        search = {"n": n_search, "power": p, "power_mc_error": math.sqrt(p * (1 - p) / spec.sims), "evaluations": trace}
+        sized_with = {"search": MODELS["binary"], "confirmation": None}
     out: dict = {
         "metric": spec.metric,
         "baseline": spec.baseline,
@@ -338,20 +275,15 @@ def plan_pilot(spec: DesignSpec) -> dict:
         "seed": spec.seed,
         "accounts_per_arm": n,
         "accounts_total": 2 * n,
-        "search": {
-            "n": n_search,
-            "power": next(t["power"] for t in trace if t["n"] == n_search),
-            "power_mc_error": None,
-            "evaluations": trace,
-        },
+        "sized_with": sized_with,
+        "search": search,
         "closed_form": {
-            "method": f"statsmodels NormalIndPower, proportion_effectsize, one-sided alpha {1 - THRESHOLD:g}",
+            "method": f"statsmodels NormalIndPower, proportion_effectsize, one-sided alpha {1 - THRESHOLD:g}"
+            + (", times the Kish design effect 1 + (m - 1) rho" if spec.unit == "agent" else ""),
             "accounts_per_arm": None if cf is None else math.ceil(cf),
             "design_effect": spec.design_effect,
         },
     }
-    p = out["search"]["power"]
-    out["search"]["power_mc_error"] = math.sqrt(p * (1 - p) / spec.sims)
     if cf:
         out["closed_form"]["ratio_simulated_to_closed_form"] = n / cf
     if spec.guardrails:
@@ -362,15 +294,38 @@ def plan_pilot(spec: DesignSpec) -> dict:
         out["driven_by"] = driver
         out["accounts_per_arm_all_questions"] = sizes[driver]
     if spec.unit == "agent":
+        m = spec.accounts_per_agent
         out.update(
             icc=spec.icc,
-            accounts_per_agent=spec.accounts_per_agent,
-            agents_per_arm=math.ceil(n / spec.accounts_per_agent),
-            agents_total=2 * math.ceil(n / spec.accounts_per_agent),
+            accounts_per_agent=m,
+            agent_size_cv=spec.agent_size_cv,
+            agents_per_arm=n // m,
+            agents_total=2 * (n // m),
+            minimum_agents_per_arm=MIN_AGENTS_PER_ARM,
+            confirmation=conf,
         )
+        if cf:
+            out["closed_form"]["agents_per_arm"] = max(MIN_AGENTS_PER_ARM, math.ceil(cf / m))
+        if spec.agents_per_arm is not None:
+            out["requested"] = requested_pilot(spec, spec.agents_per_arm)
     window_weeks = math.ceil(spec.window_days() / 7)
     out["outcome_window_weeks"] = window_weeks
     if spec.weekly_arrivals:
         intake = math.ceil(2 * n / spec.weekly_arrivals)
         out.update(intake_weeks=intake, weeks=intake + window_weeks)
     return out
+
+
+def requested_pilot(spec: DesignSpec, agents: int) -> dict:
+    """What a pilot with ``agents`` per arm can decide: its CR2 power, or why it gives no verdict at all."""
+    r = agent_power(spec, agents)
+    reason = too_small(agents)
+    return {
+        "agents_per_arm": agents,
+        "accounts_per_arm": agents * spec.accounts_per_agent,
+        "model": CR2,
+        "power": r["power"],
+        "power_mc_error": r["power_mc_error"],
+        "verdict_possible": reason is None,
+        "reason": reason,
+    }
