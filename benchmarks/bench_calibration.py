@@ -431,7 +431,8 @@ def _hier_replication(i: int, agents: int, shift: float) -> dict:
     }
 
 
-def _cached_reps(name: str, reps: int, run) -> list[dict]:
+def _cached_reps(name: str, reps: int, run, cached_only: bool = False) -> list[dict]:
+    """Replications ``0 .. reps - 1``, resumed from the cache; ``cached_only``: the cached run from 0, no new fits."""
     CACHE.mkdir(exist_ok=True)
     path = CACHE / name
     done = {}
@@ -439,6 +440,11 @@ def _cached_reps(name: str, reps: int, run) -> list[dict]:
         for line in path.read_text().splitlines():
             r = json.loads(line)
             done[r["i"]] = r
+    if cached_only:
+        k = 0
+        while k in done:
+            k += 1
+        return [done[i] for i in range(k)]
     t0 = time.perf_counter()
     for i in range(reps):
         if i in done:
@@ -458,14 +464,23 @@ def _share(k: int, reps: int, p: float | None = None) -> tuple[float, float]:
     return x, math.sqrt(q * (1 - q) / reps)
 
 
-def hierarchical_part(reps: int, sizes=(2, 5, 10, 20), planted_reps: int = 0) -> pd.DataFrame:
-    """Coverage of the hierarchical logistic model's interval under agent randomization (see module docstring)."""
+def hierarchical_part(reps: int, sizes=(2, 5, 10, 20), planted_reps: int = 0, cached_only: bool = False) -> pd.DataFrame:
+    """Coverage of the hierarchical logistic model's interval under agent randomization (see module docstring).
+
+    ``cached_only``: summarize the replications already cached (a run stopped for time), fitting nothing.
+    """
     rows = []
     cases = [(a, 0.0, reps) for a in sizes] + ([(10, PLANTED_LOG_ODDS, planted_reps)] if planted_reps else [])
     for agents, shift, k in cases:
         recs = _cached_reps(
-            f"calibration-hier-{agents}-{shift:g}.jsonl", k, lambda i, a=agents, s=shift: _hier_replication(i, a, s)
+            f"calibration-hier-{agents}-{shift:g}.jsonl",
+            k,
+            lambda i, a=agents, s=shift: _hier_replication(i, a, s),
+            cached_only,
         )
+        k = len(recs)
+        if not k:
+            continue
         for target in ("truth_pilot", "truth_population") if shift else ("truth_pilot",):
             cover = sum(r["interval"][0] <= r[target] <= r["interval"][1] for r in recs)
             cover_cr2 = sum(r["cr2_interval"][0] <= r[target] <= r["cr2_interval"][1] for r in recs)
@@ -504,6 +519,7 @@ def main() -> None:
     c.add_argument("--hierarchical", action="store_true", help="binary through the hierarchical logistic model")
     c.add_argument("--planted-reps", type=int, default=0, help="with --hierarchical: planted effect at 10 agents/arm")
     c.add_argument("--sizes", default="2,5,10,20", help="with --hierarchical: agents per arm")
+    c.add_argument("--from-cache", action="store_true", help="with --hierarchical: summarize cached replications only")
     p = sub.add_parser("pilots")
     p.add_argument("--preset", default="realistic", choices=list(PRESETS))
     p.add_argument("--pilots", type=int, default=200)
@@ -515,7 +531,8 @@ def main() -> None:
     elif a.part == "retention":
         table = retention_part(a.reps, a.n)
     elif a.part == "clusters" and a.hierarchical:
-        table = hierarchical_part(a.reps, tuple(int(x) for x in a.sizes.split(",")), a.planted_reps)
+        sizes = tuple(int(x) for x in a.sizes.split(","))
+        table = hierarchical_part(a.reps, sizes, a.planted_reps, a.from_cache)
     elif a.part == "clusters":
         table = pd.DataFrame(retention_clusters(a.reps, (2, 5, 10, 20))) if a.only_retention else clusters_part(a.reps)
     else:
