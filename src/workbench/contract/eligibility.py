@@ -21,7 +21,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
+import ibis
 import pandas as pd
 
 from workbench.contract.config import PilotConfig, Windows
@@ -56,8 +58,8 @@ def horizon_days(metric: str, w: Windows) -> int:
     return w.outcome_days
 
 
-def available(tables: dict[str, pd.DataFrame]) -> list[str]:
-    """The metrics whose tables and columns are present, in catalogue order."""
+def available(tables: dict[str, Any]) -> list[str]:
+    """The metrics whose tables and columns are present, in catalogue order (ibis tables or frames)."""
 
     def has(need: str) -> bool:
         table, _, col = need.partition(".")
@@ -81,28 +83,42 @@ class Eligibility:
         return sum(self.per_arm.values())
 
 
-def eligibility(acc: pd.DataFrame, config: PilotConfig, metrics: list[str]) -> list[Eligibility]:
-    """Count eligible accounts per metric and arm (accounts with an arm and an assigned_at)."""
-    acc = acc.dropna(subset=["account_id", "arm", "assigned_at"]).drop_duplicates("account_id")
-    obs = pd.Timestamp(config.observed_until)
+def utc_naive(when: Any) -> pd.Timestamp:
+    """A time as the engine holds it: naive, in UTC wall time."""
+    ts = pd.Timestamp(when)
+    return ts.tz_convert("UTC").tz_localize(None) if ts.tzinfo is not None else ts
+
+
+def eligibility(acc: Any, config: PilotConfig, metrics: list[str]) -> list[Eligibility]:
+    """Count eligible accounts per metric and arm (accounts with an id, an arm and an assigned_at).
+
+    ``acc`` is the typed accounts table on the engine (a pandas frame is read
+    into one); the counts are one aggregate query, per arm and horizon.
+    """
+    if isinstance(acc, pd.DataFrame):
+        acc = ibis.memtable(acc.assign(assigned_at=pd.to_datetime(acc["assigned_at"], utc=True).dt.tz_localize(None)))
+    acc = acc.filter(acc.account_id.notnull() & acc.arm.notnull() & acc.assigned_at.notnull())
+    obs = utc_naive(config.observed_until)
+    horizons = {m: horizon_days(m, config.windows) for m in metrics}
+    aggs = {"first": acc.assigned_at.min(), "last": acc.assigned_at.max(), "n": acc.count()}
+    for h in set(horizons.values()):
+        ok = acc.assigned_at <= ibis.literal((obs - timedelta(days=h)).to_pydatetime())
+        for i, arm in enumerate(config.arm_labels):
+            aggs[f"e{h}_{i}"] = ibis.ifelse(ok & (acc.arm == arm), 1, 0).sum()
+    row = acc.aggregate(**aggs).to_pyarrow().to_pylist()[0]
+    first = pd.Timestamp(row["first"]) if row["n"] else None
+    last = pd.Timestamp(row["last"]) if row["n"] else None
     out = []
-    for m in metrics:
-        h = horizon_days(m, config.windows)
-        ok = acc["assigned_at"] + timedelta(days=h) <= obs
-        counts = acc.loc[ok, "arm"].value_counts()
+    for m, h in horizons.items():
+        per_arm = {a: int(row[f"e{h}_{i}"] or 0) for i, a in enumerate(config.arm_labels)}
+        days = timedelta(days=h)
         out.append(
-            Eligibility(
-                m,
-                h,
-                {a: int(counts.get(a, 0)) for a in config.arm_labels},
-                acc["assigned_at"].min() + timedelta(days=h) if len(acc) else None,
-                acc["assigned_at"].max() + timedelta(days=h) if len(acc) else None,
-            )
+            Eligibility(m, h, per_arm, first + days if first is not None else None, last + days if last is not None else None)
         )
     return out
 
 
-def eligibility_problems(acc: pd.DataFrame, config: PilotConfig, metrics: list[str]) -> tuple[list[Problem], list[Problem]]:
+def eligibility_problems(acc: Any, config: PilotConfig, metrics: list[str]) -> tuple[list[Problem], list[Problem]]:
     """An error when the primary metric has no eligible account, a warning per metric too thin to judge."""
     errors: list[Problem] = []
     warnings: list[Problem] = []
@@ -135,7 +151,7 @@ def eligibility_problems(acc: pd.DataFrame, config: PilotConfig, metrics: list[s
     return errors, warnings
 
 
-def eligibility_line(acc: pd.DataFrame, config: PilotConfig, metrics: list[str]) -> str:
+def eligibility_line(acc: Any, config: PilotConfig, metrics: list[str]) -> str:
     """One summary line: eligible accounts per metric (per arm when there are two)."""
     parts = []
     for e in eligibility(acc, config, metrics):

@@ -12,6 +12,9 @@ from dataclasses import dataclass, field
 CHANNELS = ("call", "sms", "email", "letter", "chat", "portal")
 DIRECTIONS = ("outbound", "inbound")
 COMPLAINT_KINDS = ("internal", "regulator")
+# A boolean column's words (any case, trimmed); anything else is not a boolean.
+TRUE_WORDS = ("true", "t", "1", "yes", "y")
+FALSE_WORDS = ("false", "f", "0", "no", "n")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,255 @@
+"""The contract's types as safe casts on the engine: per column the typed value and what did not parse.
+
+A table as read (an ibis table: all text from CSV, typed from Parquet, a DuckDB
+file or a database) gets, for each contract column, three expressions that
+validation counts on the engine and never pulls into Python:
+
+- ``present``: a value was given (not null, and for text not blank);
+- ``typed``: the value in its contract type, null when absent or unparsed
+  (strings trimmed, pilot.yml ``values`` applied; numbers with thousands
+  commas; timestamps as naive UTC; booleans from ``true/false/t/f/1/0/yes/no/y/n``);
+- ``failures``: ``(rule, mask)`` per way a value can fail its type, in the
+  order the lines are printed: ``a finite number`` (``inf``, ``NaN``,
+  ``1e309``), ``an integer`` (``7.5`` in an integer column), then ``a number``,
+  ``a boolean (true/false)`` or ``parseable timestamp ...``.
+
+The text rules are regular expressions evaluated by the engine, so every
+backend accepts the same numbers and timestamps::
+
+    number     [+-]? (digits [. digits] | . digits) [e [+-] digits] | inf | infinity | nan   (any case)
+    timestamp  YYYY-M-D [(T| )H[:MM[:SS[.f]]]] [Z | +HH[:MM]]   (ISO 8601; naive is UTC)
+
+and the engine's own safe cast (``TRY_CAST``) then rejects impossible dates
+(``2026-02-30``). A number whose text is ``inf``/``nan`` or whose value
+overflows a double is not finite. With ``timestamp_format`` in pilot.yml the
+engine's ``strptime`` (DuckDB ``try_strptime``) decides.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from typing import Any
+
+import ibis
+
+from workbench.contract.mapping import GROUPED, Mapping, map_values_table, rename_table
+from workbench.contract.tables import FALSE_WORDS, TABLES, TRUE_WORDS
+
+NUMBER = r"^[+-]?(([0-9]+\.?[0-9]*|\.[0-9]+)(e[+-]?[0-9]+)?|inf|infinity|nan)$"
+NOT_FINITE = r"^[+-]?(inf|infinity|nan)$"
+ISO_8601 = (
+    r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([t ][0-9]{1,2}(:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)?)?\s*(z|[+-][0-9]{2}(:?[0-9]{2})?)?$"
+)
+TIMESTAMP_RULE = "parseable timestamp (ISO 8601, read in UTC)"
+
+
+@dataclass
+class Cast:
+    """One contract column of one table, typed on the engine (see the module's docstring).
+
+    The fields name columns of the table :func:`cast_table` returns: ``raw``
+    the value as read, ``present`` and ``typed``, and per failure its rule and
+    the name of its boolean column.
+    """
+
+    column: str
+    kind: str
+    raw: str
+    present: str
+    typed: str
+    failures: list[tuple[str, str]] = field(default_factory=list)
+    # whether the raw values are text (a timestamp hint reads them) or typed by the source
+    text: bool = False
+
+
+@functools.cache
+def _duckdb_try_strptime() -> Any:
+    return ibis.udf.scalar.builtin(lambda x, f: None, name="try_strptime", signature=(("string", "string"), "timestamp"))
+
+
+def _backend(t: Any) -> str:
+    try:
+        return t.get_backend().name
+    except Exception:  # an unbound table (tests compiling SQL)
+        return ""
+
+
+@functools.cache
+def _duckdb_functions() -> tuple[Any, Any, Any]:
+    """DuckDB's ``epoch_us``, ``make_timestamp`` and ``isfinite`` as ibis builtin functions."""
+    udf = ibis.udf.scalar.builtin
+    return (
+        udf(lambda x: None, name="epoch_us", signature=((None,), "int64")),
+        udf(lambda x: None, name="make_timestamp", signature=(("int64",), "timestamp")),
+        udf(lambda x: None, name="isfinite", signature=((None,), "boolean")),
+    )
+
+
+def duckdb_naive_utc(col: Any) -> Any:
+    """``CAST(col AS TIMESTAMP)`` of a TIMESTAMPTZ, as DuckDB computes it fast (same values).
+
+    With the session zone UTC the cast yields the instant's UTC wall time, but
+    DuckDB routes it through ICU's calendar (about 0.1 us a value: seconds on
+    the contact table). ``make_timestamp(epoch_us(col))`` reinterprets the
+    instant's microseconds and gives the same timestamp; infinities, which it
+    would turn into NULL, keep the plain cast.
+    """
+    epoch_us, make_timestamp, isfinite = _duckdb_functions()
+    return ibis.ifelse(isfinite(col), make_timestamp(epoch_us(col)), col.cast("timestamp"))
+
+
+def _naive(col: Any, backend: str) -> Any:
+    return duckdb_naive_utc(col) if backend == "duckdb" else col.cast("timestamp")
+
+
+def _text(col: Any) -> Any:
+    """Trimmed text of a raw column, null when blank."""
+    s = (col if col.type().is_string() else col.cast("string")).strip()
+    return ibis.ifelse(s == "", ibis.null("string"), s)
+
+
+def boolean_text(raw: Any) -> Any:
+    """A raw column as the contract's boolean: ``true/t/1/yes/y`` and ``false/f/0/no/n`` in any case, else null."""
+    if raw.type().is_boolean():
+        return raw
+    low = _text(raw).lower()
+    return ibis.cases((low.isin(TRUE_WORDS), True), (low.isin(FALSE_WORDS), False), else_=ibis.null("boolean"))
+
+
+def _timestamp(col: Any, fmt: str | None, backend: str) -> Any:
+    """A timestamp column (naive or tz-aware) as naive UTC; trimmed text parsed as ISO 8601 or ``fmt``."""
+    dt = col.type()
+    if dt.is_timestamp():
+        return _naive(col, backend) if dt.timezone is not None else col
+    if dt.is_date():
+        return col.cast("timestamp")
+    if fmt:
+        if backend == "duckdb":
+            return _naive(_duckdb_try_strptime()(col, fmt).cast("timestamp('UTC')"), backend)
+        return _naive(col.as_timestamp(fmt), backend)
+    iso = col.lower().re_search(ISO_8601).fill_null(False)
+    return _naive(ibis.ifelse(iso, col, ibis.null("string")).try_cast("timestamp('UTC')"), backend)
+
+
+def _stage(t: Any, cols: dict[str, Any]) -> Any:
+    """One more layer of columns: each expression is written once in the SQL, and read by name after."""
+    return t.mutate(**cols) if cols else t
+
+
+def cast_table(name: str, t: Any, mapping: Mapping | None = None) -> tuple[Any, dict[str, Cast]]:
+    """Table ``name`` as read, renamed and value-mapped as pilot.yml says, with the casts of its contract columns.
+
+    Returns ``(table, casts)``: the table keeps every column as read (renamed)
+    and adds, per contract column present, the columns a :class:`Cast` names
+    (``p__col`` present, ``t__col`` typed, ``f<j>__col`` failures). Each
+    step is a layer of named columns, so the SQL stays small however many
+    rules read them.
+    """
+    mapping = mapping or Mapping()
+    t = map_values_table(name, rename_table(name, t, mapping), mapping)
+    backend = _backend(t)
+    spec = TABLES[name].columns
+    cols = [c for c in spec if c in t.columns]
+    kind = {c: spec[c].kind for c in cols}
+    dt = {c: t[c].type() for c in cols}
+    # 1. trimmed text, where the value is read from text
+    textual = {
+        c
+        for c in cols
+        if dt[c].is_string()
+        or kind[c] == "string"
+        or (kind[c] in ("float", "int") and not (dt[c].is_numeric() or dt[c].is_boolean()))
+        or (kind[c] == "timestamp" and not (dt[c].is_timestamp() or dt[c].is_date()))
+        or (kind[c] == "bool" and not dt[c].is_boolean())
+    }
+    t = _stage(t, {f"s__{c}": _text(t[c]) for c in textual})
+    # 2. numbers: thousands commas removed
+    num_text = [c for c in cols if kind[c] in ("float", "int") and c in textual]
+    t = _stage(
+        t,
+        {f"g__{c}": ibis.ifelse(t[f"s__{c}"].re_search(GROUPED), t[f"s__{c}"].replace(",", ""), t[f"s__{c}"]) for c in num_text},
+    )
+    step: dict[str, Any] = {}
+    for c in num_text:
+        low = t[f"g__{c}"].lower()
+        step[f"ok__{c}"] = low.re_search(NUMBER).fill_null(False)
+        step[f"inf__{c}"] = low.re_search(NOT_FINITE).fill_null(False)
+    t = _stage(t, step)
+    # 3. parsed values and whether a number is finite
+    step = {}
+    for c in num_text:
+        step[f"v__{c}"] = ibis.ifelse(t[f"ok__{c}"], t[f"g__{c}"], ibis.null("string")).try_cast("float64")
+    for c in cols:
+        if kind[c] in ("float", "int") and c not in textual:
+            step[f"v__{c}"] = t[c].cast("float64")
+    t = _stage(t, step)
+    step = {}
+    for c in cols:
+        if kind[c] not in ("float", "int"):
+            continue
+        v = t[f"v__{c}"]
+        if c in num_text:  # a text that is a number but does not fit a double (1e309) overflows: not finite either
+            nf = t[f"ok__{c}"] & (t[f"inf__{c}"] | v.isnull() | v.isinf())
+        elif dt[c].is_floating():
+            nf = v.notnull() & (v.isinf() | v.isnan())
+        else:
+            nf = ibis.literal(False)
+        step[f"nf__{c}"] = nf.fill_null(False)
+    t = _stage(t, step)
+    # 4. typed values, and what is present
+    step = {}
+    for c in cols:
+        present = t[f"s__{c}"].notnull() if c in textual else t[c].notnull()
+        step[f"p__{c}"] = present.fill_null(False)
+        if kind[c] == "string":
+            step[f"t__{c}"] = t[f"s__{c}"] if c in textual else t[c]
+        elif kind[c] in ("float", "int"):
+            step[f"t__{c}"] = ibis.ifelse(t[f"nf__{c}"], ibis.null("float64"), t[f"v__{c}"])
+        elif kind[c] == "timestamp":
+            step[f"t__{c}"] = _timestamp(t[f"s__{c}"] if c in textual else t[c], mapping.timestamp_format, backend)
+        else:
+            step[f"t__{c}"] = t[f"s__{c}"].lower() if c in textual else t[c]
+    t = _stage(t, step)
+    step = {}
+    for c in cols:
+        if kind[c] == "int":
+            v = t[f"t__{c}"]
+            step[f"frac__{c}"] = (v.notnull() & (v != v.round())).fill_null(False)
+        if kind[c] == "bool" and c in textual:
+            low = t[f"t__{c}"]
+            step[f"t__{c}"] = ibis.cases((low.isin(TRUE_WORDS), True), (low.isin(FALSE_WORDS), False), else_=ibis.null("boolean"))
+    t = _stage(t, step)
+    # 5. the failures, in the order their lines are printed
+    step, casts = {}, {}
+    for c in cols:
+        p, v = t[f"p__{c}"], t[f"t__{c}"]
+        failures: list[tuple[str, Any]] = []
+        if kind[c] in ("float", "int"):
+            failures.append(("a finite number", t[f"nf__{c}"]))
+            unparsed = t[f"nf__{c}"]
+            if kind[c] == "int":
+                failures.append(("an integer", t[f"frac__{c}"]))
+                unparsed = unparsed | t[f"frac__{c}"]
+            failures.append(("a number", p & v.isnull() & ~unparsed))
+        elif kind[c] == "timestamp":
+            what = TIMESTAMP_RULE
+            if mapping.timestamp_format:
+                what = f"parseable timestamp (timestamp_format {mapping.timestamp_format!r}, read in UTC)"
+            failures.append((what, p & v.isnull()))
+        elif kind[c] == "bool":
+            failures.append(("a boolean (true/false)", p & v.isnull()))
+        names = []
+        for j, (rule, mask) in enumerate(failures):
+            step[f"f{j}__{c}"] = mask.fill_null(False)
+            names.append((rule, f"f{j}__{c}"))
+        if kind[c] == "int":
+            step[f"t__{c}"] = ibis.ifelse(t[f"frac__{c}"], ibis.null("float64"), v).round().cast("int64")
+        casts[c] = Cast(c, kind[c], c, f"p__{c}", f"t__{c}", names, c in textual)
+    return _stage(t, step), casts
+
+
+def typed_table(t: Any, casts: dict[str, Cast]) -> Any:
+    """The contract columns in their types, under their own names (what the cross-table rules read),
+    and whether each was given (``_p__<col>``)."""
+    return t.select(**{col: t[c.typed] for col, c in casts.items()}, **{f"_{c.present}": t[c.present] for c in casts.values()})
