@@ -15,19 +15,20 @@
 # %% tags=["parameters"]
 pilot: str = "data/demo/pilot"  # pilot folder, its pilot.yml or a DuckDB file (relative paths: here, else the repository root)
 figure_dpi: int = 110  # figure resolution in dots per inch (50 to 600)
+backend: str = "duckdb"  # engine: duckdb or pyspark (a pilot.yml with source.kind ibis uses its URL)
 
 # %%
 import pandas as pd
 import seaborn as sns
 
+from workbench.metrics.engine import open_pilot
 from workbench.report import views as report
 from workbench.runs import pipeline as run
-from workbench.metrics.engine import open_pilot
 
 pilot = run.resolve_pilot(pilot)
-run.check_params(pilot=pilot, figure_dpi=figure_dpi)
+run.check_params(pilot=pilot, figure_dpi=figure_dpi, backend=backend)
 report.use_theme(figure_dpi)
-p = open_pilot(pilot)
+p = open_pilot(pilot, backend)
 cfg = p.config
 
 # %% [markdown]

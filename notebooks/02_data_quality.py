@@ -17,22 +17,23 @@
 # %% tags=["parameters"]
 pilot: str = "data/demo/pilot"  # pilot folder, its pilot.yml or a DuckDB file (relative paths: here, else the repository root)
 figure_dpi: int = 110  # figure resolution in dots per inch (50 to 600)
+backend: str = "duckdb"  # engine: duckdb or pyspark (a pilot.yml with source.kind ibis uses its URL)
 
 # %%
 from dataclasses import replace
 
 import pandas as pd
 
-from workbench.report import views as report
-from workbench.runs import pipeline as run
 from workbench.checks import check_pilot, checks_frame
+from workbench.contract.config import load_config
 from workbench.contract.validate import validate_pilot
 from workbench.metrics.engine import locate
-from workbench.contract.config import load_config
+from workbench.report import views as report
 from workbench.report.privacy import hide_undeclared
+from workbench.runs import pipeline as run
 
 pilot = run.resolve_pilot(pilot)
-run.check_params(pilot=pilot, figure_dpi=figure_dpi)
+run.check_params(pilot=pilot, figure_dpi=figure_dpi, backend=backend)
 cfg = load_config(locate(pilot)[0])
 report.use_theme(figure_dpi)  # whole tables, no scientific notation
 
@@ -40,7 +41,7 @@ report.use_theme(figure_dpi)  # whole tables, no scientific notation
 # ## Validation
 
 # %%
-v = validate_pilot(pilot)
+v = validate_pilot(pilot, backend)
 # Counts only: a report never shows the ids or values behind a problem (replace drops the examples).
 print("\n".join(v.summary_lines() if v.ok else [replace(p, examples=()).line() for p in v.errors]))
 print("\n".join(replace(p, examples=()).line() for p in v.warnings) or "no warnings")
@@ -49,7 +50,7 @@ print("\n".join(replace(p, examples=()).line() for p in v.warnings) or "no warni
 # ## Pilot checks
 
 # %%
-results = check_pilot(pilot)
+results = check_pilot(pilot, backend)
 frame = checks_frame(results)
 # The whole summary is shown: undeclared segment values in it read "other", as in the numbers below.
 frame["summary"] = [report.scrub_undeclared(r.summary, r.numbers, cfg.segments) for r in results]

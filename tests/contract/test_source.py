@@ -19,7 +19,7 @@ import pytest
 from typer.testing import CliRunner
 
 from workbench.cli.main import app
-from workbench.contract.source import input_files, locate, pick_files, read_pilot, resolve
+from workbench.contract.source import input_files, locate, pick_files, resolve
 from workbench.metrics import engine
 from workbench.runs import manifest
 
@@ -97,7 +97,7 @@ def test_the_rules_find_the_mixed_files(pilots):
     assert {p.name for p in manifest.input_files(mixed)} == want
     # The old entry points agree with the one module.
     assert engine.locate(mixed) == (locate(mixed)[1], None)
-    assert set(read_pilot(mixed).files) == set(MIXED)
+    assert set(engine.open_pilot(mixed).tables) == set(MIXED)
 
 
 def test_two_files_for_one_table_are_one_error(tmp_path):

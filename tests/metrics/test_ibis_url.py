@@ -19,7 +19,7 @@ def test_pilot_by_connection_url_validates_and_matches_the_file(tmp_path):
     (url_dir / "pilot.yml").write_text(yaml.safe_dump(cfg))
     report = validate_pilot(url_dir)
     assert report.ok, [p.line() for p in report.errors]
-    assert len(report.pilot.tables["accounts"]) == 4
+    assert report.pilot.tables["accounts"].count().execute() == 4
     by_url = compute_metrics(url_dir)
     by_file = compute_metrics(root)
     cols = ["metric", "arm", "accounts", "n", "mean"]

@@ -64,9 +64,10 @@ def fail(lines: list[str] | str) -> None:
     raise WorkbenchError(lines)
 
 
-def require_valid(pilot: Path):
-    """Validate a pilot before a verb uses it; returns the validation report, or fails with every error."""
-    report = validate_pilot(pilot)
+def require_valid(pilot: Path, backend: str = "duckdb"):
+    """Validate a pilot on ``backend`` before a verb uses it; returns the validation report (its
+    ``pilot`` is the pilot opened on that engine, for the verb to use), or fails with every error."""
+    report = validate_pilot(pilot, backend)
     if not report.ok:
         raise PilotError([Problem("", "", f"pilot {pilot}: invalid; run `workbench validate {pilot}`"), *report.errors])
     return report

@@ -15,6 +15,7 @@ import typer
 
 from workbench import __version__
 from workbench.cli.app import app, fail, require_valid, write_doc
+from workbench.cli.metrics import BACKEND_HELP
 from workbench.contract.validate import run_validate
 from workbench.defaults import DEFAULT_DRAWS, DEFAULT_LEVEL, DEFAULT_SEED
 from workbench.effects.analyze import Design, Settings, analyze_pilot, analyze_stats
@@ -73,10 +74,11 @@ def simulate(
 @app.command()
 def validate(
     pilot: Annotated[Path, typer.Argument(help="pilot folder, its pilot.yml, or a DuckDB file")],
+    backend: Annotated[str, typer.Option("--engine", "--backend", help=BACKEND_HELP)] = "duckdb",
 ) -> None:
-    """Check a pilot against data contract v1: a summary and exit 0, or every problem and exit 1."""
+    """Check a pilot against data contract v1 on its engine: a summary and exit 0, or every problem and exit 1."""
 
-    raise typer.Exit(run_validate(pilot))
+    raise typer.Exit(run_validate(pilot, backend=backend))
 
 
 @app.command()

@@ -17,7 +17,6 @@ import typer
 from workbench.checks import checks_frame, run_checks
 from workbench.cli.app import app, fail, require_valid
 from workbench.contract.source import locate, resolve
-from workbench.metrics.engine import open_pilot
 from workbench.metrics.stats import BY, sufficient_stats
 from workbench.report.privacy import pilot_key, pseudonymize, suppress_small, write_csv
 
@@ -38,8 +37,7 @@ def _open(pilot: Path, backend: str, out: Path | None):
     resolve(pilot)  # pilot.yml first: its own one-line errors (ConfigError)
     # Then the contract, as analyze and run do: an inf balance or a truncated DuckDB file is one
     # line naming the problem, never numbers computed from it or an engine's internal error.
-    require_valid(pilot)
-    return open_pilot(pilot, backend)
+    return require_valid(pilot, backend).pilot  # opened once: validated, then used
 
 
 def _runtime_error(exc: Exception) -> None:

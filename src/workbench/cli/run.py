@@ -16,6 +16,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from workbench.cli.app import app
+from workbench.cli.metrics import BACKEND_HELP
 from workbench.contract.validate import run_validate
 from workbench.defaults import DEFAULT_SEED
 from workbench.errors import RunError
@@ -45,14 +46,14 @@ def _progress():
     return bar, notify, tasks
 
 
-def execute(pilot: Path, out: Path, params: list[str]) -> Path:
+def execute(pilot: Path, out: Path, params: list[str], backend: str = "duckdb") -> Path:
     """Run every notebook with a progress bar; exit 1 with one line when anything fails."""
     from workbench.runs.pipeline import run_pilot  # papermill and nbformat take ~1.5 s to import: only run and demo need them
 
     bar, notify, tasks = _progress()
     try:
         with bar:
-            folder = run_pilot(pilot, base=out, pairs=params, progress=notify)
+            folder = run_pilot(pilot, base=out, pairs=params, progress=notify, backend=backend)
             bar.update(tasks["nb"], description="every notebook executed and rendered", completed=bar.tasks[0].total)
             bar.remove_task(tasks.pop("cell"))
     except OSError as exc:  # unwritable folder, disk full, file in the way
@@ -66,9 +67,13 @@ def run(
     pilot: Annotated[Path, typer.Argument(help="pilot folder, its pilot.yml, or a DuckDB file")],
     out: Annotated[Path, typer.Option(help="base folder: the run goes to OUT/<pilot name>/<run_id>/")] = Path("reports"),
     param: Annotated[list[str] | None, typer.Option("--param", "-p", help="notebook parameter key=value (repeatable)")] = None,
+    backend: Annotated[str, typer.Option("--engine", "--backend", help=BACKEND_HELP)] = "duckdb",
 ) -> None:
-    """Fit once, execute every notebook with papermill, render HTML (the executive summary without code)."""
-    folder = execute(pilot, out, param or [])
+    """Fit once, execute every notebook with papermill, render HTML (the executive summary without code).
+
+    The pilot is read once: validated on the engine, and the same opened tables feed the analysis.
+    """
+    folder = execute(pilot, out, param or [], backend)
     for line in verdict_lines(json.loads((folder / "results.json").read_text(encoding="utf-8"))):
         typer.echo(line)
     typer.echo(f"run complete: {folder / 'index.html'}")

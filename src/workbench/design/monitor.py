@@ -240,7 +240,9 @@ def look_dates(first_assigned, observed_until) -> list:
     return out
 
 
-def replay(pilot, metric: str | None = None, seed: int = DEFAULT_SEED, backend: str = "duckdb") -> tuple[list[dict], dict]:
+def replay(
+    pilot, metric: str | None = None, seed: int = DEFAULT_SEED, backend: str = "duckdb", opened=None
+) -> tuple[list[dict], dict]:
     """Per-look numbers of ``metric`` (default: the primary) as if the data stopped at each look.
 
     Each look sets ``observed_until = d`` on a copy of the configuration, so
@@ -248,7 +250,7 @@ def replay(pilot, metric: str | None = None, seed: int = DEFAULT_SEED, backend: 
     eligibility rule. Returns ``(looks, info)``.
     """
 
-    p = open_pilot(pilot, backend)
+    p = opened if opened is not None else open_pilot(pilot, backend)  # a run passes the pilot it opened once
     cfg = p.config
     metric = metric or cfg.primary_metric
     first = pd.Timestamp(p.tables["accounts"]["assigned_at"].min().execute())
@@ -342,6 +344,7 @@ def monitor_pilot(
     e: float = 0.95,
     epsilon: float = 0.0,
     backend: str = "duckdb",
+    opened=None,
 ) -> dict:
     """Replay, tune the bar for the pilot's number of looks, report the stop and the rule's OC.
 
@@ -351,7 +354,7 @@ def monitor_pilot(
     ``effect`` for the power figure defaults to a 10% relative lift of the
     control rate (an assumption; pass the effect the pilot was sized for).
     """
-    looks, info = replay(pilot, metric, seed, backend)
+    looks, info = replay(pilot, metric, seed, backend, opened)
     analysed = [x for x in looks if x.get("status") == "analysed"]
     doc = {
         "metric": info["metric"],

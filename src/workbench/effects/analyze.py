@@ -219,15 +219,18 @@ class Analysis:
     segment_stats: pd.DataFrame | None = None
 
 
-def analyze_run(pilot, settings: Settings | None = None, backend: str = "duckdb") -> Analysis:
+def analyze_run(pilot, settings: Settings | None = None, backend: str = "duckdb", opened=None) -> Analysis:
     """Open a pilot, compute its statistics on ``backend``, fit, decide and gate.
+
+    ``opened`` is the pilot already opened on its engine (the run validates it
+    there first and passes it on: the pilot is read once); None opens ``pilot``.
 
     The decision thresholds are plan.lock's when the pilot has one (else
     ``settings.thresholds``); failed checks and plan deviations are recorded
     and overrule verdicts (:mod:`workbench.effects.gates`).
     """
     settings = settings or Settings()
-    p = open_pilot(pilot, backend)
+    p = opened if opened is not None else open_pilot(pilot, backend)
     reuse_outcomes(p.tables)  # the per-account table once for every grouping below (and the run's later ones)
     cfg = p.config
     design = design_from_config(cfg)

@@ -66,19 +66,34 @@ TITLES = {
     "06_claims_monitoring": "Claims, monitoring and pilot size",
     "07_executive_summary": "Executive summary",
 }
+BACKENDS = ("duckdb", "pyspark")  # the engines a run may open a folder or DuckDB pilot on
 
 
-def check_pilot_valid(pilot: Path) -> None:
-    """Fail before creating a run folder when the pilot breaks the data contract."""
+def check_pilot_valid(pilot: Path, backend: str = "duckdb"):
+    """Fail before creating a run folder when the pilot breaks the data contract.
 
-    report = validate_pilot(pilot)
+    Returns the pilot as validation opened it on ``backend``: the analysis,
+    the weekly statistics and the claims read those same tables (one read).
+    """
+
+    report = validate_pilot(pilot, backend)
     if not report.ok:
         raise RunError(f"pilot {pilot}: invalid ({len(report.errors)} problem(s)); run `workbench validate {pilot}`")
+    return report.pilot
 
 
-def check_params(pilot: str, level: float = 0.95, seed: int = DEFAULT_SEED, figure_dpi: int = 110, results: str = "") -> None:
+def check_params(
+    pilot: str,
+    level: float = 0.95,
+    seed: int = DEFAULT_SEED,
+    figure_dpi: int = 110,
+    results: str = "",
+    backend: str = "duckdb",
+) -> None:
     """The notebooks' validation cell: fail fast on a value papermill would pass through."""
     problems = []
+    if backend not in BACKENDS:
+        problems.append(f"backend={backend!r}: must be one of {', '.join(BACKENDS)}")
     if not pilot or not Path(pilot).exists():
         problems.append(f"pilot={pilot!r}: no such pilot folder or file")
     if not 0.5 <= level < 1:
@@ -100,10 +115,14 @@ def prepare(
     seed: int = DEFAULT_SEED,
     smoke: bool = False,
     stage: Callable[[str], None] | None = None,
+    backend: str = "duckdb",
+    opened=None,
 ) -> dict[str, Path]:
     """Fit every model once and write what the notebooks share into ``out``.
 
     ``stage(name)`` is told each long step as it starts (the progress display names it).
+    ``opened`` is the pilot already opened on ``backend`` (by validation); None opens it
+    here, once, for the analysis, the weekly statistics, the claims and the replay.
     Writes ``results.json`` (the analysis), ``stats.csv`` / ``stats_segment.csv``
     / ``stats_week.csv`` (sufficient statistics; cells under ``min_cell_size``
     suppressed, undeclared segment values grouped as ``other``) and ``ppc.csv``
@@ -117,10 +136,10 @@ def prepare(
     stage("reading the pilot and fitting every model")
     with warnings.catch_warnings():  # the cross-check divides by zero rates in empty cells: noise, not news
         warnings.filterwarnings("ignore", category=RuntimeWarning, module="statsmodels")
-        run = analyze_run(pilot, Settings(level=level, seed=seed, smoke=smoke, **mc))
+        p = opened if opened is not None else open_pilot(pilot, backend)
+        run = analyze_run(pilot, Settings(level=level, seed=seed, smoke=smoke, **mc), backend, opened=p)
     doc, draws, stats = run.doc, run.draws, run.stats
     stage("weekly and segment statistics")
-    p = open_pilot(pilot)
     hide_undeclared_segments(doc, p.config.segments)
     paths = {"results": out / "results.json", "stats": out / "stats.csv", "ppc": out / "ppc.csv"}
     write_csv(stats, paths["stats"])
@@ -140,7 +159,7 @@ def prepare(
     stage("posterior predictive check")
     write_csv(ppc_table(draws, stats, level, seed), paths["ppc"])
     stage("claims and the monitoring replay")
-    paths.update(prepare_claims_monitor(pilot, out, doc, draws, stats, p.config, level, seed, smoke))
+    paths.update(prepare_claims_monitor(pilot, out, doc, draws, stats, p.config, level, seed, smoke, opened=p))
     return paths
 
 
@@ -185,12 +204,15 @@ def hide_undeclared_segments(doc: dict, declared: list[str] | None) -> None:
 
 
 def prepare_claims_monitor(
-    pilot, out: Path, doc: dict, draws: dict, stats, cfg, level: float, seed: int, smoke: bool
+    pilot, out: Path, doc: dict, draws: dict, stats, cfg, level: float, seed: int, smoke: bool, opened=None
 ) -> dict[str, Path]:
-    """The claims verdicts (``claims.json``) and the week-by-week replay (``monitor.json``) for the report."""
+    """The claims verdicts (``claims.json``) and the week-by-week replay (``monitor.json``) for the report.
+
+    ``opened``: the pilot already opened on its engine (None opens it on DuckDB).
+    """
 
     treatment = doc["treatments"][0]
-    register, p = claims_register(pilot, cfg), open_pilot(pilot)
+    register, p = claims_register(pilot, cfg), opened if opened is not None else open_pilot(pilot)
     claims = evaluate(
         register,
         draws,
@@ -210,7 +232,7 @@ def prepare_claims_monitor(
     )
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=RuntimeWarning)
-        mon = monitor_pilot(pilot, sims=300 if smoke else 2000, seed=seed)
+        mon = monitor_pilot(pilot, sims=300 if smoke else 2000, seed=seed, opened=p)
     paths["monitor"].write_text(to_json(mon), encoding="utf-8")
     return paths
 
@@ -454,8 +476,14 @@ def run_pilot(
     pairs: list[str] | None = None,
     progress: Callable | None = None,
     folder: Path | None = None,
+    backend: str = "duckdb",
 ) -> Path:
     """Fit once, execute and render every notebook; return the run folder.
+
+    The pilot is opened once on ``backend`` (duckdb or pyspark), validated
+    there, and the same opened tables feed the analysis, the weekly statistics,
+    the claims and the replay; notebooks that open the pilot themselves get
+    ``backend`` as a parameter.
 
     ``progress(event, **info)`` is told ``analysis``, each ``stage`` (name) of
     the analysis, ``notebook`` (index, name) and ``cell`` (index, total). Raises :class:`RunError` (one line; the run is kept and
@@ -467,7 +495,10 @@ def run_pilot(
     folder = folder or notebooks_dir()
     declared = declared_parameters(folder)
     params = parse_params(pairs or [], declared)
-    check_pilot_valid(pilot)
+    backend = params.get("backend", backend)  # --param backend=... and --backend say the same thing
+    if backend != "duckdb":
+        params["backend"] = backend  # recorded in the manifest with the other parameters
+    opened = check_pilot_valid(pilot, backend)
     run = new_run(pilot, base, params)
     t0 = time.perf_counter()
     run.write_status("running", started=datetime.now(UTC).isoformat(timespec="seconds"), notebooks=[])
@@ -481,6 +512,8 @@ def run_pilot(
             seed=params.get("seed", 1),
             smoke=params.get("smoke", False),
             stage=lambda name: notify("stage", name=name),
+            backend=backend,
+            opened=opened,
         )
     except Exception as exc:
         line = f"analysis failed: {exc.__class__.__name__}: {exc}".splitlines()[0]
@@ -493,7 +526,11 @@ def run_pilot(
     # parameters recorded in each executed notebook stay true after the final rename.
     # The pilot relative to the run folder too: no absolute path of the machine in any notebook
     # (work and final folders are siblings, so the relative path holds after the rename).
-    shared = {"pilot": os.path.relpath(Path(pilot).resolve(), run.work.resolve()), "results": paths["results"].name}
+    shared = {
+        "pilot": os.path.relpath(Path(pilot).resolve(), run.work.resolve()),
+        "results": paths["results"].name,
+        "backend": backend,
+    }
     scrub = {
         str(run.work.resolve()): ".",
         str(run.work): ".",
