@@ -118,12 +118,20 @@ def eligibility(acc: Any, config: PilotConfig, metrics: list[str]) -> list[Eligi
     return out
 
 
-def eligibility_problems(acc: Any, config: PilotConfig, metrics: list[str]) -> tuple[list[Problem], list[Problem]]:
-    """An error when the primary metric has no eligible account, a warning per metric too thin to judge."""
+def _counted(acc: Any, config: PilotConfig, metrics: list[str] | None) -> list[Eligibility]:
+    """Counts already made (a list of :class:`Eligibility`), or made now on the accounts table ``acc``."""
+    return acc if isinstance(acc, list) else eligibility(acc, config, metrics or [])
+
+
+def eligibility_problems(acc: Any, config: PilotConfig, metrics: list[str] | None = None) -> tuple[list[Problem], list[Problem]]:
+    """An error when the primary metric has no eligible account, a warning per metric too thin to judge.
+
+    ``acc`` is the accounts table (counted here for ``metrics``) or the counts of :func:`eligibility`.
+    """
     errors: list[Problem] = []
     warnings: list[Problem] = []
     obs = f"{config.observed_until:%Y-%m-%d}"
-    for e in eligibility(acc, config, metrics):
+    for e in _counted(acc, config, metrics):
         rule = f"{e.metric}: assigned_at + {e.horizon} days <= observed_until {obs}"
         if e.metric == config.primary_metric and e.total == 0:
             when = f"; observed_until {e.first_date:%Y-%m-%d} or later would give some" if e.first_date is not None else ""
@@ -151,10 +159,10 @@ def eligibility_problems(acc: Any, config: PilotConfig, metrics: list[str]) -> t
     return errors, warnings
 
 
-def eligibility_line(acc: Any, config: PilotConfig, metrics: list[str]) -> str:
+def eligibility_line(acc: Any, config: PilotConfig, metrics: list[str] | None = None) -> str:
     """One summary line: eligible accounts per metric (per arm when there are two)."""
     parts = []
-    for e in eligibility(acc, config, metrics):
+    for e in _counted(acc, config, metrics):
         arms = "/".join(f"{n:,}" for n in e.per_arm.values())
         parts.append(f"{e.metric} {e.total:,} ({arms})")
     return "eligible accounts per metric (" + "/".join(config.arm_labels) + "): " + "; ".join(parts)

@@ -40,7 +40,7 @@ import pandas as pd
 
 from workbench.contract.casts import TIMESTAMP_RULE, Cast, cast_table, typed_table
 from workbench.contract.config import ConfigError
-from workbench.contract.eligibility import available, eligibility_line, eligibility_problems, utc_naive
+from workbench.contract.eligibility import available, eligibility, eligibility_line, eligibility_problems, utc_naive
 from workbench.contract.engine import Pilot, open_location
 from workbench.contract.hints import missing_column_rule, shown_values, timestamp_hint, unmatched_renames
 from workbench.contract.mapping import ENUMS, Mapping
@@ -140,6 +140,7 @@ class _Table:
     casts: dict[str, Cast]
     typed: Any
     rows: int = 0
+    row: dict = field(default_factory=dict)  # the table's one aggregate query: every count of its own rules
 
     def label(self) -> str | None:
         """The column that names a row: the table's key, else account_id, else none (row numbers)."""
@@ -163,7 +164,66 @@ def _row_numbers(t: Any, mask: Any) -> tuple[str, ...]:
     return tuple(f"row {int(i) + 1}" for i in n)
 
 
-def _read_table(name: str, raw: Any, mapping: Mapping, file: str) -> tuple[_Table | None, list[Problem], list[Problem]]:
+def _own_masks(name: str, col: Any, has: set[str], cfg: Any) -> dict[str, Any]:
+    """The rules that read one table alone, beyond its columns' own: masks named for the query.
+
+    ``col(c)`` is the typed column ``c`` (in the table being counted, or in its typed
+    view when examples are fetched): one definition serves both.
+    """
+    masks: dict[str, Any] = {}
+    if name == "accounts":
+        if "arm" in has:
+            masks["undeclared"] = col("arm").notnull() & ~col("arm").isin(list(cfg.arm_labels))
+            for i, arm in enumerate(cfg.arm_labels):
+                masks[f"arm{i}"] = col("arm") == arm
+        if {"closed_at", "assigned_at"} <= has:
+            masks["closed"] = col("closed_at").notnull() & (col("closed_at") < col("assigned_at"))
+        if "assigned_at" in has:
+            masks["late"] = col("assigned_at") > _observed(cfg)
+        if cfg.segments is not None and "segment" in has:
+            masks["segment"] = col("segment").notnull() & ~col("segment").isin(list(cfg.segments))
+    if name == "promises" and {"made_at", "due_at"} <= has:
+        masks["due"] = col("due_at") < col("made_at")
+    if name == "surveys" and "csat" in has:
+        masks["empty"] = col("csat").isnull() & (col("nps").isnull() if "nps" in has else True)
+    return {k: m.fill_null(False) for k, m in masks.items()}
+
+
+def _observed(cfg: Any) -> Any:
+    return ibis.literal(utc_naive(cfg.observed_until).to_pydatetime())
+
+
+def _own_aggs(name: str, t: Any, casts: dict[str, Cast], cfg: Any) -> dict[str, Any]:
+    """Counts of :func:`_own_masks`, and the distinct counts that show whether a key repeats or an
+    account (or agent) has two arms: the join that finds them runs only when they say so."""
+
+    def col(c: str) -> Any:
+        return t[casts[c].typed]
+
+    has = set(casts)
+    aggs = {k: _count(m) for k, m in _own_masks(name, col, has, cfg).items()}
+    key = TABLES[name].key
+    if key in has:
+        aggs["keys"] = _count(col(key).notnull())
+        aggs["distinct_keys"] = col(key).nunique()
+    if name == "accounts":
+        for by in ("account_id", "agent_id"):
+            if {by, "arm"} <= has:
+                both = col(by).notnull() & col("arm").notnull()
+                aggs[f"{by}_n"] = ibis.ifelse(both, col(by), ibis.null("string")).nunique()
+                aggs[f"{by}_arm_n"] = ibis.ifelse(both, col(by) + "\x1f" + col("arm"), ibis.null("string")).nunique()
+        if "assigned_at" in has:
+            ok = col("account_id").notnull() & col("arm").notnull() & col("assigned_at").notnull() if "arm" in has else None
+            aggs["first"] = col("assigned_at").min()
+            aggs["last"] = col("assigned_at").max()
+            if ok is not None:
+                aggs["eligible_rows"] = _count(ok)
+        if "agent_id" in has:
+            aggs["agents"] = col("agent_id").nunique()
+    return aggs
+
+
+def _read_table(name: str, raw: Any, mapping: Mapping, file: str, cfg: Any) -> tuple[_Table | None, list[Problem], list[Problem]]:
     """Cast one table and count everything it breaks on its own, in one aggregate query.
 
     Returns the table (None when the engine cannot read it), its reading problems
@@ -187,6 +247,7 @@ def _read_table(name: str, raw: Any, mapping: Mapping, file: str) -> tuple[_Tabl
             aggs[f"null_{col}"] = _count(~t[c.present])
         for j, (_, op, arg) in enumerate(VALUE_RULES.get(name, {}).get(col, [])):
             aggs[f"v_{col}_{j}"] = _count(broken(t[c.typed], op, arg))
+    aggs |= _own_aggs(name, t, casts, cfg)
     try:
         row = _one(t.aggregate(**aggs))
     except Exception as exc:  # the engine reads lazily: a broken row surfaces here, not when the file was opened
@@ -216,12 +277,12 @@ def _read_table(name: str, raw: Any, mapping: Mapping, file: str) -> tuple[_Tabl
             if rule == TIMESTAMP_RULE and c.text:
                 rule += "; " + timestamp_hint(bad, None)  # which timestamp_format, when the values tell
             read.append(Problem(name, col, rule, int(n), shown))
-    table = _Table(name, raw, t, casts, typed_table(t, casts), int(row["_rows"]))
+    table = _Table(name, raw, t, casts, typed_table(t, casts), int(row["_rows"]), row)
     values: list[Problem] = []
     for col, c in casts.items():
         if n := row.get(f"null_{col}"):
             values.append(Problem(name, col, "not null", int(n), table.labels(~table.typed[f"_{c.present}"])))
-        if col == spec.key:
+        if col == spec.key and row["keys"] != row["distinct_keys"]:
             values += _unique(table, c)
         for j, (rule, op, arg) in enumerate(VALUE_RULES.get(name, {}).get(col, [])):
             if n := row[f"v_{col}_{j}"]:
@@ -258,24 +319,11 @@ def _cross_problems(tables: dict[str, _Table], cfg: Any) -> tuple[list[Problem],
     if accounts.rows == 0:
         errors.append(Problem("accounts", "", "at least one account (the table is empty)"))
         return errors, warnings
-    acc, cols = accounts.typed, set(accounts.casts)
-    obs = ibis.literal(utc_naive(cfg.observed_until).to_pydatetime())
-    declared = list(cfg.arm_labels)
-    # The rules that read accounts alone: one query.
-    masks: dict[str, Any] = {}
-    if "arm" in cols:
-        masks["undeclared"] = (acc.arm.notnull() & ~acc.arm.isin(declared)).fill_null(False)
-        for i, arm in enumerate(declared):
-            masks[f"arm{i}"] = (acc.arm == arm).fill_null(False)
-    if {"closed_at", "assigned_at"} <= cols:
-        masks["closed"] = (acc.closed_at.notnull() & (acc.closed_at < acc.assigned_at)).fill_null(False)
-    if "assigned_at" in cols:
-        masks["late"] = (acc.assigned_at > obs).fill_null(False)
-    if cfg.segments is not None and "segment" in cols:
-        masks["segment"] = (acc.segment.notnull() & ~acc.segment.isin(list(cfg.segments))).fill_null(False)
-    row = _one(acc.aggregate(**{k: _count(m) for k, m in masks.items()})) if masks else {}
+    acc, cols, row = accounts.typed, set(accounts.casts), accounts.row
+    masks = _own_masks("accounts", lambda c: acc[c], cols, cfg)
     if {"account_id", "arm"} <= cols:
-        errors += _two_arms(accounts, "account_id", "an account in one arm only")
+        if row["account_id_n"] != row["account_id_arm_n"]:
+            errors += _two_arms(accounts, "account_id", "an account in one arm only")
         if n := row["undeclared"]:
             labels = ", ".join(map(repr, pd.unique(_column(acc.filter(masks["undeclared"]).select("arm"), 10 * ROWS))[:5]))
             errors.append(
@@ -287,13 +335,13 @@ def _cross_problems(tables: dict[str, _Table], cfg: Any) -> tuple[list[Problem],
                     accounts.labels(masks["undeclared"]),
                 )
             )
-        for i, arm in enumerate(declared):
+        for i, arm in enumerate(cfg.arm_labels):
             if not row[f"arm{i}"]:
                 errors.append(Problem("accounts", "arm", f"declared arm {arm!r} has accounts (it has none)"))
     if cfg.randomization == "agent":
         if "agent_id" not in cols:
             errors.append(Problem("accounts", "agent_id", "required when randomization is agent"))
-        elif "arm" in cols:
+        elif "arm" in cols and row["agent_id_n"] != row["agent_id_arm_n"]:
             errors += _two_arms(accounts, "agent_id", "an agent in one arm only (randomization is agent)")
     if n := row.get("closed"):
         errors.append(Problem("accounts", "closed_at", "closed_at >= assigned_at", int(n), accounts.labels(masks["closed"])))
@@ -304,21 +352,19 @@ def _cross_problems(tables: dict[str, _Table], cfg: Any) -> tuple[list[Problem],
         shown = examples(_column(acc.filter(masks["segment"]).select("segment")))
         warnings.append(Problem("accounts", "segment", "a segment listed in pilot.yml segments", int(n), shown, "warning"))
     p = tables.get("promises")
-    if p is not None and {"made_at", "due_at"} <= set(p.casts):
-        late = (p.typed.due_at < p.typed.made_at).fill_null(False)
-        if n := _one(p.typed.aggregate(n=_count(late)))["n"]:
-            errors.append(Problem("promises", "due_at", "due_at >= made_at", int(n), p.labels(late)))
+    if p is not None and (n := p.row.get("due")):
+        late = _own_masks("promises", lambda c: p.typed[c], set(p.casts), cfg)["due"]
+        errors.append(Problem("promises", "due_at", "due_at >= made_at", int(n), p.labels(late)))
     if "account_id" in cols:
         for name, table in tables.items():
             if name != "accounts" and "account_id" in table.casts:
-                e, w = _account_rules(table, accounts, obs)
+                e, w = _account_rules(table, accounts, _observed(cfg))
                 errors, warnings = errors + e, warnings + w
     s = tables.get("surveys")
-    if s is not None and "csat" in s.casts:
-        empty = s.typed.csat.isnull() & (s.typed.nps.isnull() if "nps" in s.casts else True)
-        if n := _one(s.typed.aggregate(n=_count(empty)))["n"]:
-            rule = "a csat or nps answer (row has neither; ignored)"
-            warnings.append(Problem("surveys", "csat", rule, int(n), s.labels(empty), "warning"))
+    if s is not None and (n := s.row.get("empty")):
+        empty = _own_masks("surveys", lambda c: s.typed[c], set(s.casts), cfg)["empty"]
+        rule = "a csat or nps answer (row has neither; ignored)"
+        warnings.append(Problem("surveys", "csat", rule, int(n), s.labels(empty), "warning"))
     return errors, warnings
 
 
@@ -339,52 +385,50 @@ def _two_arms(accounts: _Table, by: str, rule: str) -> list[Problem]:
 
 
 def _account_rules(table: _Table, accounts: _Table, obs: Any) -> tuple[list[Problem], list[Problem]]:
-    """An event table against accounts: ids that exist, times inside the account's observed window."""
+    """An event table against accounts, in one query: ids that exist, times inside the account's window.
+
+    The account's start is its earliest ``assigned_at`` (an account listed twice is an error of its own).
+    """
     errors: list[Problem] = []
     warnings: list[Problem] = []
     name, t = table.name, table.typed
-    ids = accounts.typed.filter(accounts.typed.account_id.notnull()).select("account_id").distinct()
-    orphan = (t.account_id.notnull() & ~t.account_id.isin(ids.account_id)).fill_null(False)
     tcol = TABLES[name].time
     timed = tcol in table.casts and "assigned_at" in accounts.casts
+    acc = accounts.typed
+    known = acc.filter(acc.account_id.notnull())
+    start = known.group_by("account_id").aggregate(_start=known.assigned_at.min() if timed else ibis.literal(1).max())
+    j = t.left_join(start.rename(_id="account_id"), t.account_id == start.account_id)
+    orphan = (j.account_id.notnull() & j._id.isnull()).fill_null(False)
     aggs = {"orphan": _count(orphan)}
     if timed:
-        aggs["after"] = _count((t[tcol] > obs).fill_null(False))
-    row = _one(t.aggregate(**aggs))
+        aggs["before"] = _count((j[tcol] < j._start).fill_null(False))
+        aggs["after"] = _count((j[tcol] > obs).fill_null(False))
+    row = _one(j.aggregate(**aggs))
     if n := row["orphan"]:
-        some = _column(t.filter(orphan).select("account_id").distinct(), KEYS).tolist()
+        some = _column(j.filter(orphan).select("account_id").distinct(), KEYS).tolist()
         shown = examples(_column(t.filter(t.account_id.isin(some)).select("account_id")))
         errors.append(Problem(name, "account_id", "exists in accounts", int(n), shown))
     if not timed:
         return errors, warnings
-    acc = accounts.typed
-    start = acc.filter(acc.account_id.notnull()).group_by("account_id").aggregate(_start=acc.assigned_at.min())
-    label = table.label()
-    joined = t.inner_join(start, "account_id")
-    before = (joined[tcol] < joined._start).fill_null(False)
-    if n := _one(joined.aggregate(n=_count(before)))["n"]:
-        some = _column(joined.filter(before).select(label), KEYS).tolist()
+    if n := row["before"]:
+        label = table.label()
+        some = _column(j.filter((j[tcol] < j._start).fill_null(False)).select(label), KEYS).tolist()
         shown = examples(_column(t.filter(t[label].isin(some)).select(label)))
         rule = f"{tcol} before the account's assigned_at (ignored by metrics)"
         warnings.append(Problem(name, tcol, rule, int(n), shown, "warning"))
     if n := row["after"]:
-        after = (t[tcol] > obs).fill_null(False)
         rule = f"{tcol} after observed_until (ignored by metrics)"
-        warnings.append(Problem(name, tcol, rule, int(n), table.labels(after), "warning"))
+        warnings.append(Problem(name, tcol, rule, int(n), table.labels((t[tcol] > obs).fill_null(False)), "warning"))
     return errors, warnings
 
 
-def _summary(tables: dict[str, _Table], cfg: Any) -> list[str]:
+def _summary(tables: dict[str, _Table], cfg: Any, eligible: list) -> list[str]:
     """Accounts per arm, dates, tables and rows, what missing optional data disables."""
     accounts = tables["accounts"]
-    acc = accounts.typed
+    row = accounts.row
     lines = [f"pilot {cfg.name!r}: valid (data contract v{cfg.contract}, randomization by {cfg.randomization})"]
-    aggs = {f"arm{i}": _count((acc.arm == a).fill_null(False)) for i, a in enumerate(cfg.arms.values())}
-    aggs |= {"first": acc.assigned_at.min(), "last": acc.assigned_at.max()}
-    if "agent_id" in accounts.casts:
-        aggs["agents"] = acc.agent_id.nunique()
-    row = _one(acc.aggregate(**aggs))
-    arms = "; ".join(f"{a} ({role}) {int(row[f'arm{i}']):,}" for i, (role, a) in enumerate(cfg.arms.items()))
+    index = {a: i for i, a in enumerate(cfg.arm_labels)}
+    arms = "; ".join(f"{a} ({role}) {int(row[f'arm{index[a]}']):,}" for role, a in cfg.arms.items())
     lines.append(f"accounts per arm: {arms}")
     if row.get("agents"):
         lines.append(f"agents: {row['agents']:,}")
@@ -392,8 +436,7 @@ def _summary(tables: dict[str, _Table], cfg: Any) -> list[str]:
         f"assigned {row['first']:%Y-%m-%d} to {row['last']:%Y-%m-%d}; observed until {cfg.observed_until:%Y-%m-%d %H:%M} UTC"
     )
     lines.append("tables: " + "; ".join(f"{n} {t.rows:,} rows" for n, t in tables.items()))
-    typed = {n: t.typed for n, t in tables.items()}
-    lines.append(eligibility_line(acc, cfg, available(typed)))
+    lines.append(eligibility_line(eligible, cfg))
     for name, table in TABLES.items():
         if name not in tables:
             lines.append(f"missing table {name}: disables {table.unlocks}")
@@ -443,7 +486,7 @@ def validate_opened(
     tables: dict[str, _Table] = {}
     for name, raw in pilot.raw.items():
         file = files[name].name if name in files else f"table {name}"
-        table, r, v = _read_table(name, raw, mapping, file)
+        table, r, v = _read_table(name, raw, mapping, file, cfg)
         read += r
         values += v
         if table is not None:
@@ -454,13 +497,15 @@ def validate_opened(
     errors = [p for p in read if p.severity == "error"] + values
     warnings = [p for p in read if p.severity == "warning"]
     cross_err, cross_warn = _cross_problems(tables, cfg)
+    eligible: list = []
     if not errors and not cross_err:
         typed = {n: t.typed for n, t in tables.items()}
-        elig_err, elig_warn = eligibility_problems(tables["accounts"].typed, cfg, available(typed))
+        eligible = eligibility(tables["accounts"].typed, cfg, available(typed))
+        elig_err, elig_warn = eligibility_problems(eligible, cfg)
         cross_err, cross_warn = cross_err + elig_err, cross_warn + elig_warn
     errors, warnings = errors + cross_err, warnings + cross_warn
     pilot.problems = errors + warnings
-    summary = _summary(tables, cfg) if not errors else []
+    summary = _summary(tables, cfg, eligible) if not errors else []
     return ValidationReport(pilot, errors, warnings, summary)
 
 
