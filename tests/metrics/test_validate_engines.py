@@ -1,0 +1,121 @@
+"""Validation runs on the engine: one broken pilot gives the same lines on DuckDB, Spark and PostgreSQL.
+
+The pilot breaks many rules at once (a range, a value that is not finite, an
+enumeration, not null, a repeated key and so an account in two arms, an
+unknown account, due before made, and three warnings), and is written by
+pandas with nanosecond timestamps, the Parquet Spark refuses unless read as
+longs. DuckDB's lines are checked rule by rule; Spark (through the CLI's
+``--backend pyspark``) and a PostgreSQL schema must print exactly them.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+import yaml
+from pilot_factory import make_pilot, ts
+from typer.testing import CliRunner
+
+from workbench.cli.main import app
+from workbench.contract.validate import validate_pilot
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "contract"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from test_server import postgres  # noqa: F401  (the session's PostgreSQL server, a fixture)
+from test_validate import _set
+
+
+def _broken(t) -> None:
+    for edit in (
+        _set("accounts", "balance", 2, -1.0),
+        _set("accounts", "prior_paid", 1, float("inf")),
+        _set("accounts", "account_id", 1, "A1"),
+        _set("accounts", "segment", 0, "astronaut"),
+        _set("contacts", "channel", 2, "pigeon"),
+        _set("contacts", "reached", 1, None),
+        _set("contacts", "at", 0, ts("2025-12-31")),
+        _set("payments", "account_id", 1, "ZZ"),
+        _set("payments", "paid_at", 0, ts("2026-09-01")),
+        _set("promises", "due_at", 0, ts("2026-01-01")),
+        _set("surveys", "csat", 0, 9),
+    ):
+        edit(t)
+
+
+@pytest.fixture(scope="module")
+def broken(tmp_path_factory) -> Path:
+    root = make_pilot(tmp_path_factory.mktemp("engines") / "p", "parquet", None, _broken)
+    for f in root.glob("*.parquet"):  # as pandas writes them by default: nanoseconds
+        df = pd.read_parquet(f)
+        for col in df.columns:
+            if isinstance(df[col].dtype, pd.DatetimeTZDtype):
+                df[col] = df[col].astype("datetime64[ns, UTC]")
+        df.to_parquet(f)
+    assert pq.read_schema(root / "contacts.parquet").field("at").type.unit == "ns"
+    return root
+
+
+def _lines(report) -> list[str]:
+    return [p.line() for p in report.errors + report.warnings]
+
+
+def test_duckdb_names_every_broken_rule_once(broken):
+    lines = _lines(validate_pilot(broken))
+    where = [line.split("]")[0] + "]" for line in lines]
+    for expected in (
+        "ERROR accounts.account_id [unique]",
+        "ERROR accounts.balance [>= 0]",
+        "ERROR accounts.prior_paid [a finite number]",
+        "ERROR contacts.reached [not null]",
+        "ERROR surveys.csat [an integer 1-5]",
+        "ERROR accounts.arm [an account in one arm only]",
+        "ERROR promises.due_at [due_at >= made_at]",
+        "ERROR payments.account_id [exists in accounts]",
+        "WARNING accounts.segment [a segment listed in pilot.yml segments]",
+        "WARNING contacts.at [at before the account's assigned_at (ignored by metrics)]",
+        "WARNING payments.paid_at [paid_at after observed_until (ignored by metrics)]",
+    ):
+        assert where.count(expected) == 1, (expected, lines)
+    assert any(w.startswith("ERROR contacts.channel [one of call,") for w in where), lines
+    # the examples are the offending values or ids, as the user wrote them
+    assert "ERROR accounts.prior_paid [a finite number]: 1 row, e.g. inf" in lines
+    assert "ERROR payments.account_id [exists in accounts]: 1 row, e.g. ZZ" in lines
+
+
+def test_spark_prints_the_same_lines_through_the_cli(broken, spark):
+    duck = CliRunner().invoke(app, ["validate", str(broken)])
+    sp = CliRunner().invoke(app, ["validate", str(broken), "--backend", "pyspark"])
+    assert duck.exit_code == sp.exit_code == 1, sp.output
+    problems = [x for x in sp.output.splitlines() if x.startswith(("ERROR", "WARNING"))]
+    assert problems == [x for x in duck.output.splitlines() if x.startswith(("ERROR", "WARNING"))]
+    assert len(problems) >= 12
+
+
+def test_postgres_prints_the_same_lines(broken, postgres, tmp_path):  # noqa: F811  (the fixture imported above)
+    import ibis
+
+    host, port = postgres
+    schema = "broken_pilot"
+    con = ibis.postgres.connect(host=host, port=port, user="postgres", database="postgres")
+    con.create_database(schema, force=True)
+    for f in sorted(broken.glob("*.parquet")):
+        con.create_table(f.stem, pd.read_parquet(f), database=schema, overwrite=True)
+    con.disconnect()
+    data = yaml.safe_load((broken / "pilot.yml").read_text())
+    data["source"] = {"kind": "ibis", "url": f"postgres://postgres@{host}:{port}/postgres", "schema": schema}
+    (tmp_path / "pilot.yml").write_text(yaml.safe_dump(data))
+    assert _lines(validate_pilot(tmp_path)) == _lines(validate_pilot(broken))
+
+
+def test_run_takes_the_engine_and_refuses_an_unknown_one(tmp_path):
+    """``run --backend`` reaches validation before any run folder exists: an unknown engine is one line."""
+    pilot = make_pilot(tmp_path / "p", "parquet")
+    out = tmp_path / "reports"
+    r = CliRunner().invoke(app, ["run", str(pilot), "--out", str(out), "--backend", "sparkle"])
+    assert r.exit_code == 1, r.output
+    assert "unknown backend 'sparkle'" in r.output and "Traceback" not in r.output
+    assert not out.exists()
