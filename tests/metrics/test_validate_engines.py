@@ -103,7 +103,7 @@ def test_postgres_prints_the_same_lines(broken, postgres, tmp_path):  # noqa: F8
     con = ibis.postgres.connect(host=host, port=port, user="postgres", database="postgres")
     con.create_database(schema, force=True)
     for f in sorted(broken.glob("*.parquet")):
-        con.create_table(f.stem, pd.read_parquet(f), database=schema, overwrite=True)
+        con.create_table(f.stem, pd.read_parquet(f), database=schema)
     con.disconnect()
     data = yaml.safe_load((broken / "pilot.yml").read_text())
     data["source"] = {"kind": "ibis", "url": f"postgres://postgres@{host}:{port}/postgres", "schema": schema}

@@ -28,6 +28,7 @@ engine's ``strptime`` (DuckDB ``try_strptime``) decides.
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -190,9 +191,10 @@ def cast_table(name: str, t: Any, mapping: Mapping | None = None) -> tuple[Any, 
             continue
         v = t[f"v__{c}"]
         if c in num_text:  # a text that is a number but does not fit a double (1e309) overflows: not finite either
-            nf = t[f"ok__{c}"] & (t[f"inf__{c}"] | v.isnull() | v.isinf())
+            nf = t[f"ok__{c}"] & (t[f"inf__{c}"] | v.isnull() | (v.abs() == ibis.literal(math.inf)))
         elif dt[c].is_floating():
-            nf = v.notnull() & (v.isinf() | v.isnan())
+            # Spelled out: ibis 12 compiles isinf() to FALSE on Spark, and notnull() there excludes NaN.
+            nf = v.isnan() | (v == ibis.literal(math.inf)) | (v == ibis.literal(-math.inf))
         else:
             nf = ibis.literal(False)
         step[f"nf__{c}"] = nf.fill_null(False)
@@ -201,6 +203,8 @@ def cast_table(name: str, t: Any, mapping: Mapping | None = None) -> tuple[Any, 
     step = {}
     for c in cols:
         present = t[f"s__{c}"].notnull() if c in textual else t[c].notnull()
+        if c not in textual and dt[c].is_floating():
+            present = present | t[c].isnan()  # NaN is a value (not finite), not a missing one, on every engine
         step[f"p__{c}"] = present.fill_null(False)
         if kind[c] == "string":
             step[f"t__{c}"] = t[f"s__{c}"] if c in textual else t[c]
