@@ -213,11 +213,8 @@ def _own_aggs(name: str, t: Any, casts: dict[str, Cast], cfg: Any) -> dict[str, 
                 aggs[f"{by}_n"] = ibis.ifelse(both, col(by), ibis.null("string")).nunique()
                 aggs[f"{by}_arm_n"] = ibis.ifelse(both, col(by) + "\x1f" + col("arm"), ibis.null("string")).nunique()
         if "assigned_at" in has:
-            ok = col("account_id").notnull() & col("arm").notnull() & col("assigned_at").notnull() if "arm" in has else None
             aggs["first"] = col("assigned_at").min()
             aggs["last"] = col("assigned_at").max()
-            if ok is not None:
-                aggs["eligible_rows"] = _count(ok)
         if "agent_id" in has:
             aggs["agents"] = col("agent_id").nunique()
     return aggs
