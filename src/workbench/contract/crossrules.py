@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import ibis
 import pandas as pd
 
 from workbench.contract.rules import KEYS, ROWS, Checked, column, count, observed, one, own_masks
@@ -104,7 +103,8 @@ def _account_rules(table: Checked, accounts: Checked, obs: Any) -> tuple[list[Pr
     timed = tcol in table.casts and "assigned_at" in accounts.casts
     acc = accounts.typed
     known = acc.filter(acc.account_id.notnull())
-    start = known.group_by("account_id").aggregate(_start=known.assigned_at.min() if timed else ibis.literal(1).max())
+    first = {"_start": known.assigned_at.min()} if timed else {"_n": known.count()}
+    start = known.group_by("account_id").aggregate(**first)
     j = t.left_join(start.rename(_id="account_id"), t.account_id == start.account_id)
     orphan = (j.account_id.notnull() & j._id.isnull()).fill_null(False)
     aggs = {"orphan": count(orphan)}

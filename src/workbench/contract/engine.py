@@ -343,8 +343,11 @@ def read_tables(loc: Location, backend: str = "duckdb") -> tuple[Any, dict[str, 
     problems: list[Problem] = []
     raw: dict[str, Any] = {}
     if loc.kind == "ibis":
+        # A DuckDB file by URL is opened read-only, as a DuckDB file pilot is: nothing is written to the
+        # source, and the other read-only connections of the process (the engine's) can open it too.
+        options = {"read_only": True} if loc.url.startswith("duckdb://") else {}
         try:
-            con = ibis.connect(loc.url)
+            con = ibis.connect(loc.url, **options)
         except Exception as exc:  # the driver's own errors (psycopg, ...): no common base class
             return None, {}, [Problem("pilot.yml", "source.url", connect_failure(loc.url, exc))]
         for name in TABLES:
