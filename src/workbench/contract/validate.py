@@ -59,7 +59,16 @@ from workbench.contract.rules import (
     own_aggs,
     row_numbers,
 )
-from workbench.contract.source import MAX_CELL_CHARS, SUFFIXES, PilotError, Problem, examples, first_line, resolve
+from workbench.contract.source import (
+    MAX_CELL_CHARS,
+    SUFFIXES,
+    PilotError,
+    Problem,
+    examples,
+    first_line,
+    input_files,
+    resolve,
+)
 from workbench.contract.tables import TABLES
 from workbench.errors import WorkbenchError
 
@@ -260,9 +269,42 @@ def open_and_validate(path: str | Path, backend: str = "duckdb") -> ValidationRe
     return validate_opened(pilot, problems, loc.files, loc.kind == "folder")
 
 
+#: Reports of invalid pilots by the state of their files (at most ``_INVALID_MAX``, oldest forgotten first).
+_INVALID: dict[tuple, ValidationReport] = {}
+_INVALID_MAX = 64
+
+
+def _files_state(path: str | Path, backend: str) -> tuple | None:
+    """Path, engine, and size and modification time of every input file; None for a server's tables."""
+    try:
+        loc = resolve(path)
+        if loc.kind not in ("folder", "duckdb"):
+            return None  # tables on a server can change under the same pilot.yml
+        files = input_files(path)
+        return (str(Path(path).resolve()), backend, *((str(f.resolve()), f.stat().st_size, f.stat().st_mtime_ns) for f in files))
+    except (WorkbenchError, OSError):
+        return None
+
+
 def validate_pilot(path: str | Path, backend: str = "duckdb") -> ValidationReport:
-    """Run every rule on the pilot at ``path`` (opened on ``backend``: duckdb or pyspark); never raises for bad data."""
-    return open_and_validate(path, backend)
+    """Run every rule on the pilot at ``path`` (opened on ``backend``: duckdb or pyspark); never raises for bad data.
+
+    Every verb validates the pilot it is given. An invalid pilot's report is
+    kept while none of its files changes (same size and modification time),
+    so that the verbs of one process (a notebook, ``checks`` after
+    ``validate``, the test suite's broken corpus through every verb) print
+    its problems without reading it again; a valid pilot is always read, the
+    verb using the tables it opened.
+    """
+    key = _files_state(path, backend)
+    if key is not None and key in _INVALID:
+        return _INVALID[key]
+    report = open_and_validate(path, backend)
+    if key is not None and not report.ok:
+        _INVALID[key] = ValidationReport(None, report.errors, report.warnings, report.summary)
+        while len(_INVALID) > _INVALID_MAX:
+            del _INVALID[next(iter(_INVALID))]
+    return report
 
 
 def run_validate(path: str | Path, out=None, err=None, backend: str = "duckdb") -> int:
