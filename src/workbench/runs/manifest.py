@@ -30,7 +30,6 @@ PACKAGES = (
     "ibis-framework",
     "duckdb",
     "pyarrow",
-    "pandera",
     "papermill",
     "nbconvert",
     "seaborn",
