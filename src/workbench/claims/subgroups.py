@@ -16,7 +16,7 @@ import pandas as pd
 
 from workbench.claims.register import Claim
 from workbench.contract.config import PilotConfig
-from workbench.metrics.stats import outcomes
+from workbench.metrics.accounts import account_outcomes
 
 # metric -> (outcome column 0/1 or count, eligibility flag) for the binary metrics a subgroup can carry
 _OUTCOME = {
@@ -47,7 +47,7 @@ def subgroup_stats(tables: dict[str, Any], config: PilotConfig, claims: Iterable
     rows: list[dict] = []
     if not wanted:
         return pd.DataFrame(columns=["condition", "metric", "arm", "n", "successes"])
-    t, _, _ = outcomes(tables, config)
+    t, _, _ = account_outcomes(tables, config)
     for condition, metric in sorted(wanted):
         col, flag = _OUTCOME[metric]
         if col not in t.columns:

@@ -27,7 +27,7 @@ from workbench.effects.spec import Design, Settings, design_from_config
 from workbench.errors import PlanError
 from workbench.metrics.catalogue import CATALOGUE
 from workbench.metrics.engine import open_pilot
-from workbench.metrics.stats import reuse_outcomes, sufficient_stats, survival_table
+from workbench.metrics.stats import sufficient_stats, survival_table
 from workbench.models import conjugate
 
 __all__ = [
@@ -231,7 +231,6 @@ def analyze_run(pilot, settings: Settings | None = None, backend: str = "duckdb"
     """
     settings = settings or Settings()
     p = opened if opened is not None else open_pilot(pilot, backend)
-    reuse_outcomes(p.tables)  # the per-account table once for every grouping below (and the run's later ones)
     cfg = p.config
     design = design_from_config(cfg)
     locked = plan_thresholds(pilot)

@@ -173,57 +173,6 @@ def _aggs(t, metric: str, covariate: str | None) -> dict[str, tuple[Any, str, bo
     return {f"{metric}__{k}": v for k, v in f.items()}
 
 
-#: Tables registered by :func:`reuse_outcomes` (id -> (tables, {(configuration, metrics): outcomes})), newest last.
-_REUSED: dict[int, tuple[dict, dict]] = {}
-_REUSED_MAX = 2  # pilots open at once in one process (a run opens one); older ones are forgotten
-
-
-def reuse_outcomes(tables: dict[str, Any]) -> None:
-    """Build the per-account outcomes of these tables once per configuration and metrics, on their backend.
-
-    A run groups the same per-account table five times or more (by arm,
-    segment, agent, week, segment x agent, the claims' subgroups); each query
-    would rebuild it from the raw tables, the joins that cost most of a query
-    (measured at 1M accounts: five full queries in a run). Registered tables
-    get it materialized once (a temporary table
-    of the same backend: DuckDB, Spark or the warehouse, dropped with the
-    connection) and every later statistic is a plain GROUP BY over it. The
-    pilot's files must not change while it is open.
-    """
-    _REUSED.pop(id(tables), None)
-    _REUSED[id(tables)] = (tables, {})
-    while len(_REUSED) > _REUSED_MAX:
-        del _REUSED[next(iter(_REUSED))]
-
-
-def _temporary(t, k: int):
-    """``t`` computed once into a temporary table of its own backend (``t`` itself where none can be made).
-
-    Not ibis ``Table.cache()``: its finalizer drops the table when the expression
-    is collected and, with this ibis and DuckDB, prints a parser error then.
-    """
-    name = f"_workbench_outcomes_{id(t):x}_{k}"
-    try:
-        return ibis.get_backend(t).create_table(name, obj=t, temp=True)
-    # A read-only warehouse, or an engine without temporary tables: no reuse, the same numbers.
-    except Exception:
-        return t
-
-
-def outcomes(tables: dict[str, Any], config: PilotConfig, metrics: Sequence[str] | None = None):
-    """:func:`workbench.metrics.accounts.account_outcomes`, materialized once for tables registered by
-    :func:`reuse_outcomes`."""
-    entry = _REUSED.get(id(tables))
-    if entry is None or entry[0] is not tables:
-        return account_outcomes(tables, config, metrics)
-    key = (config.model_dump_json(), None if metrics is None else tuple(metrics))
-    if key not in entry[1]:
-        t, avail, notes = account_outcomes(tables, config, metrics)
-        entry[1][key] = (_temporary(t, len(entry[1])), avail, notes)
-    t, avail, notes = entry[1][key]
-    return t, list(avail), list(notes)
-
-
 def _parts(tables, config, by, metrics, covariate, looks: Sequence[datetime] | None = None):
     """Per-account table and the statistics to total: ``(t, stats, metrics_computed, notes)``.
 
@@ -231,7 +180,7 @@ def _parts(tables, config, by, metrics, covariate, looks: Sequence[datetime] | N
     (1-based) at which the account has it, ``len(looks) + 1`` for never.
     """
     # only the per-account aggregates the asked metrics read (all by default)
-    t, avail, notes = outcomes(tables, config, metrics)
+    t, avail, notes = account_outcomes(tables, config, metrics)
     if looks is not None:
         naive = [d if d.tzinfo is None else d.astimezone(UTC).replace(tzinfo=None) for d in looks]  # tables: naive UTC
         dates = [ibis.literal(d, type="timestamp") for d in naive]
@@ -468,7 +417,7 @@ def survival_table(tables: dict[str, Any], config: PilotConfig, by: Sequence[str
     Exposure in a piece [a, b) of whole days = sum over exits in it of
     (time_sum - a * exits) + (b - a) * (exits on days >= b).
     """
-    t, avail, _ = outcomes(tables, config)
+    t, avail, _ = account_outcomes(tables, config)
     if "retention" not in avail:
         raise ValueError("retention needs accounts.closed_at")
     t = t.filter(t.e_obs == 1)
