@@ -286,10 +286,12 @@ def test_ordinal_nps_quantity():
     pr = np.full(11, 1 / 11)
     rows = [{"arm": a, **{f"cat_{k}": int(c) for k, c in enumerate(rng.multinomial(600, pr))}} for a in ("control", "empathy")]
     fit = CumulativeLogit().fit(pd.DataFrame(rows), "control", ["empathy"], quantity="nps", seed=1, **FAST)
-    observed = (2 - 7) / 11  # promoters (9-10) minus detractors (0-6) of a uniform scale
-    for arm in ("control", "empathy"):
-        assert abs(fit.draws[arm].mean() - observed) < 0.08
-        assert fit.prior_draws[arm].min() >= -1 and fit.prior_draws[arm].max() <= 1
+    for row in rows:
+        # the arm's own NPS, promoters (9-10) minus detractors (0-6): the sample's, not the scale's -5/11
+        # (with 600 answers the two differ by up to 0.09 here, more than the posterior's sd of about 0.03)
+        observed = (row["cat_9"] + row["cat_10"] - sum(row[f"cat_{k}"] for k in range(7))) / 600
+        assert abs(fit.draws[row["arm"]].mean() - observed) < 0.05
+        assert fit.prior_draws[row["arm"]].min() >= -1 and fit.prior_draws[row["arm"]].max() <= 1
 
 
 def test_unknown_sampler_refused():
