@@ -19,7 +19,7 @@ test: $(VENV)/.installed ## run the test suite (installs headless Chromium, axe-
 	-./.ci/install-browser
 	-./.ci/install-postgres
 	-./.ci/install-axe
-	$(PY) -m pytest -q -n 2 -m "not slow" --durations=15
+	$(PY) -m pytest -q -n 2 --dist loadgroup -m "not slow" --durations=15
 
 test-slow: $(VENV)/.installed ## the long runs marked slow (calibration-sized fits); not part of CI
 	$(PY) -m pytest -q -n 2 -m slow

@@ -61,6 +61,18 @@ def build(tmp_path):
     return _build
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
+def pytest_collection_modifyitems(config, items):
+    """Every test using the Spark session runs on one xdist worker (``--dist loadgroup``).
+
+    A local Spark session takes 15-18 s to start; spread over both workers,
+    the suite paid for it twice.
+    """
+    for item in items:
+        if "spark" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("spark"))
+
+
 @pytest.fixture(scope="session")
 def spark():
     """One local SparkSession per test run (UTC, small driver), started on first use."""

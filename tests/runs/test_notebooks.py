@@ -72,3 +72,47 @@ def test_every_notebook_executed_with_smoke_parameters() -> None:
         assert all(' alt="' in str(o["data"].get("text/html", "")) for o in images if "text/html" in o.get("data", {})), nb
         if nb in ("01_pilot_design", "03_metrics", "04_effects", "05_segments", "06_claims_monitoring", "07_executive_summary"):
             assert images, f"{nb}: no figure"
+
+
+def test_notebooks_sharing_a_kernel_see_nothing_of_each_other(tmp_path: Path) -> None:
+    """The run's notebooks share one kernel (imports paid once); none may see what the previous left."""
+    from workbench.errors import RunError
+    from workbench.runs import notebooks
+
+    def template(name: str, *sources: str) -> Path:
+        nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "language": "python", "display_name": "py"}})
+        nb.cells = [nbformat.v4.new_code_cell("x: int = 0  # parameter", metadata={"tags": ["parameters"]})]
+        nb.cells += [nbformat.v4.new_code_cell(s) for s in sources]
+        path = tmp_path / f"{name}.ipynb"
+        nbformat.write(nb, path)
+        return path
+
+    first = template(
+        "first",
+        "import warnings\nimport matplotlib.pyplot as plt\n"
+        "leak = 42\nplt.figure()\nwarnings.simplefilter('error')\nimport os\nprint(os.getpid())",
+    )
+    second = template(
+        "second",
+        "assert 'leak' not in globals() and 'pid' not in globals(), 'a variable of the previous notebook survived'\n"
+        "import matplotlib.pyplot as plt\nassert plt.get_fignums() == [], 'a figure of the previous notebook is open'\n"
+        "import warnings\nassert ('error', None, Warning, None, 0) not in warnings.filters, 'a warning filter survived'\n"
+        "import os\nprint(os.getpid())",
+    )
+    bad = template("bad", "raise ValueError('boom')")
+    with notebooks.shared_kernel(tmp_path) as km:
+        for path in (first, second):
+            notebooks.execute(path, tmp_path / f"out-{path.name}", {"x": 1}, tmp_path, lambda i, n: None, km)
+        # a failing notebook in the shared kernel fails as before, in one line
+        with pytest.raises(Exception) as err:
+            notebooks.execute(bad, tmp_path / "out-bad.ipynb", {}, tmp_path, lambda i, n: None, km)
+    out = [nbformat.read(tmp_path / f"out-{p.name}", as_version=4) for p in (first, second)]
+    # one kernel (the same process), cells numbered from 1 in each notebook
+    pids = {o["text"].strip() for nb in out for o in nb.cells[-1].outputs if o["output_type"] == "stream"}
+    assert len(pids) == 1 and pids.pop().isdigit()
+    for nb in out:
+        counts = [c.execution_count for c in nb.cells if c.cell_type == "code"]
+        assert counts == list(range(1, len(counts) + 1)), counts
+    line, _ = notebooks.error_line("bad", err.value)
+    assert line.startswith("notebook bad failed at cell") and "ValueError: boom" in line
+    assert not isinstance(err.value, RunError)

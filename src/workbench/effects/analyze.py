@@ -211,12 +211,14 @@ class Analysis:
     draws : posterior draws of each arm's mean, ``draws[metric][arm]`` (for the claims lab).
     stats : per-arm sufficient statistics.
     segment_stats : per-arm x segment statistics, or None without a ``segment`` column.
+    checks : every pilot check's result (:class:`workbench.checks.CheckResult`), numbers included.
     """
 
     doc: dict
     draws: dict[str, dict] = field(default_factory=dict)
     stats: pd.DataFrame | None = None
     segment_stats: pd.DataFrame | None = None
+    checks: list = field(default_factory=list)
 
 
 def analyze_run(pilot, settings: Settings | None = None, backend: str = "duckdb", opened=None) -> Analysis:
@@ -254,7 +256,7 @@ def analyze_run(pilot, settings: Settings | None = None, backend: str = "duckdb"
     surv = survival_table(p.tables, cfg, by=by_agent) if "retention" in set(stats["metric"]) else None
     draws: dict = {}
     doc = analyze_stats(stats, design, settings, agent_stats, segment_stats, hier, cfg.min_cell_size, draws, surv, seg_agent)
-    apply_checks(doc, p.tables, cfg)
+    checks = apply_checks(doc, p.tables, cfg)
     apply_plan(doc, pilot, cfg, planned)
     doc["thresholds"] = planned.as_dict()
     if look_bar is not None:
@@ -266,7 +268,7 @@ def analyze_run(pilot, settings: Settings | None = None, backend: str = "duckdb"
     doc["pilot"] = cfg.name
     doc["randomization"] = cfg.randomization
     doc["notes"] = list(getattr(p, "notes", [])) + list(stats.attrs.get("notes", []))
-    return Analysis(doc=doc, draws=draws, stats=stats, segment_stats=segment_stats)
+    return Analysis(doc=doc, draws=draws, stats=stats, segment_stats=segment_stats, checks=checks)
 
 
 def analyze_pilot(pilot, settings: Settings | None = None, backend: str = "duckdb") -> dict:

@@ -16,8 +16,8 @@ GATING_CHECKS = ("srm", "balance", "contamination")
 CHECK_METRICS = {"survey_response": ("csat", "nps")}
 
 
-def apply_checks(doc: dict, tables: dict, cfg) -> None:
-    """Run the pilot checks, record them, and let a failed one overrule the verdicts.
+def apply_checks(doc: dict, tables: dict, cfg) -> list:
+    """Run the pilot checks, record them, and let a failed one overrule the verdicts; return the results.
 
     A failed sample-ratio, balance or contamination check turns the headline
     into "inconclusive" (the randomization itself is in doubt); a failed survey
@@ -37,6 +37,7 @@ def apply_checks(doc: dict, tables: dict, cfg) -> None:
         doc["decision"]["verdict_before_checks"] = doc["decision"]["verdict"]
         doc["decision"]["verdict"] = "inconclusive"
         doc["decision"]["reason"] = f"data quality check(s) failed: {', '.join(gating)}"
+    return results
 
 
 def plan_path(pilot):

@@ -10,25 +10,41 @@ Only ``workbench run`` imports this module.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+import nbformat
 import papermill as pm
 from jinja2 import DictLoader
+from nbclient import NotebookClient
 from nbconvert import HTMLExporter
+from papermill.clientwrap import PapermillNotebookClient
 from papermill.engines import NBClientEngine, papermill_engines
 
 from workbench.errors import RunError
 from workbench.report.pages import external_references, sanitize_page
 
 KERNEL = "python3"  # jupyter_client starts "python" kernels with the running interpreter: the venv's
+# CRITICAL: no TCP warning per kernel, and no "KeyboardInterrupt caught in kernel" when
+# jupyter_client interrupts the idle kernel before shutting it down (cell errors come by message)
+KERNEL_ARGS = ["--IPKernelApp.log_level=CRITICAL"]
+#: Sent (silently) to a shared kernel before each notebook: see :mod:`workbench.runs.fresh`.
+FRESH = '__import__("workbench.runs.fresh", fromlist=["fresh"]).fresh(get_ipython())'
 
 
 class _ProgressEngine(NBClientEngine):
-    """papermill's nbclient engine, calling ``on_cell(index, total)`` as each cell starts."""
+    """papermill's nbclient engine, calling ``on_cell(index, total)`` as each cell starts.
+
+    Given ``km`` (a started kernel manager, :func:`shared_kernel`), the notebook
+    runs in that kernel after :data:`FRESH` has cleared it, and the kernel is
+    left running for the next notebook; without it, papermill starts and stops
+    a kernel of its own.
+    """
 
     @classmethod
-    def execute_managed_notebook(cls, nb_man, kernel_name, on_cell: Callable | None = None, **kwargs):
+    def execute_managed_notebook(cls, nb_man, kernel_name, on_cell: Callable | None = None, km: Any = None, **kwargs):
         if on_cell is not None:
             start = nb_man.cell_start
 
@@ -37,7 +53,35 @@ class _ProgressEngine(NBClientEngine):
                 return start(cell, cell_index, **kw)
 
             nb_man.cell_start = cell_start
-        return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
+        if km is None:
+            return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
+        # papermill's own engine with the kernel manager passed through (nbclient then leaves the kernel running)
+        kwargs.pop("input_path", None)
+        client = PapermillNotebookClient(
+            nb_man,
+            km=km,
+            kernel_name=kernel_name,
+            startup_timeout=kwargs.pop("start_timeout", 60),
+            timeout=kwargs.pop("execution_timeout", None),
+            log=pm.log.logger,
+            log_output=kwargs.pop("log_output", False),
+            stdout_file=kwargs.pop("stdout_file", None),
+            stderr_file=kwargs.pop("stderr_file", None),
+            **kwargs,
+        )
+
+        async def clear(notebook):  # nbclient's hook once the client is connected, before the first cell
+            reply = await client.async_wait_for_reply(client.kc.execute(FRESH, silent=True, store_history=False))
+            if reply is None or reply["content"]["status"] != "ok":
+                raise RunError(f"the shared kernel could not be cleared before {nb_man.nb.metadata.papermill.input_path}")
+
+        client.on_notebook_start = clear
+        try:
+            return client.execute()
+        finally:
+            if client.kc is not None:  # this notebook's connection; the kernel stays for the next one
+                client.kc.stop_channels()
+                client.kc = None
 
 
 papermill_engines.register("workbench", _ProgressEngine)
@@ -52,8 +96,31 @@ def declared_parameters(folder: Path, names: tuple[str, ...]) -> dict[str, dict[
     return out
 
 
-def execute(template: Path, out: Path, parameters: dict, cwd: Path, on_cell: Callable) -> None:
-    """Execute one template into ``out`` with papermill in a fresh kernel started in ``cwd``."""
+@contextmanager
+def shared_kernel(cwd: Path) -> Iterator[Any]:
+    """One kernel, started in ``cwd``, for every notebook of a run; shut down on exit.
+
+    A kernel's start and the notebook's imports (pandas, matplotlib, seaborn,
+    SciPy, the package) cost about as much as a small pilot's notebook itself;
+    paid once per run instead of once per notebook. Each notebook still starts
+    from a cleared namespace (:data:`FRESH`).
+    """
+    starter = NotebookClient(
+        nbformat.v4.new_notebook(),
+        kernel_name=KERNEL,
+        extra_arguments=list(KERNEL_ARGS),
+        resources={"metadata": {"path": str(cwd)}},
+    )
+    starter.km = starter.create_kernel_manager()
+    starter.start_new_kernel(cwd=str(cwd))
+    try:
+        yield starter.km
+    finally:
+        starter._cleanup_kernel()  # nbclient's own shutdown of the kernel it started
+
+
+def execute(template: Path, out: Path, parameters: dict, cwd: Path, on_cell: Callable, km: Any = None) -> None:
+    """Execute one template into ``out`` with papermill, in ``km`` (:func:`shared_kernel`) or a kernel of its own started in ``cwd``."""
     pm.execute_notebook(
         str(template),
         str(out),
@@ -62,10 +129,9 @@ def execute(template: Path, out: Path, parameters: dict, cwd: Path, on_cell: Cal
         engine_name="workbench",
         progress_bar=False,
         cwd=str(cwd),
-        # CRITICAL: no TCP warning per kernel, and no "KeyboardInterrupt caught in kernel" when
-        # jupyter_client interrupts the idle kernel before shutting it down (cell errors come by message)
-        extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
+        extra_arguments=list(KERNEL_ARGS),
         on_cell=on_cell,
+        km=km,
     )
 
 

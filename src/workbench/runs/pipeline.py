@@ -24,6 +24,7 @@ import tempfile
 import time
 import warnings
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,7 +35,7 @@ import pandas as pd
 
 from workbench.claims import claims_register, evaluate, longest_follow_up, subgroup_stats
 from workbench.contract.config import load_config
-from workbench.contract.validate import validate_pilot
+from workbench.contract.validate import ValidationReport, validate_pilot
 from workbench.defaults import DEFAULT_SEED
 from workbench.design.monitor import monitor_pilot
 from workbench.effects.analyze import Settings, analyze_run, to_json
@@ -44,6 +45,7 @@ from workbench.metrics.stats import sufficient_stats
 from workbench.report.outcomes import banner
 from workbench.report.pages import CSP, render
 from workbench.report.privacy import OTHER, suppress_small, write_csv
+from workbench.report.quality import quality_doc
 from workbench.report.views import use_theme
 from workbench.runs.manifest import write_manifest
 
@@ -69,17 +71,18 @@ TITLES = {
 BACKENDS = ("duckdb", "pyspark")  # the engines a run may open a folder or DuckDB pilot on
 
 
-def check_pilot_valid(pilot: Path, backend: str = "duckdb"):
+def check_pilot_valid(pilot: Path, backend: str = "duckdb") -> ValidationReport:
     """Fail before creating a run folder when the pilot breaks the data contract.
 
-    Returns the pilot as validation opened it on ``backend``: the analysis,
-    the weekly statistics and the claims read those same tables (one read).
+    Returns the validation report; its ``pilot`` is the pilot as validation
+    opened it on ``backend``: the analysis, the weekly statistics, the claims
+    and the data-quality page read those same tables (one read).
     """
 
     report = validate_pilot(pilot, backend)
     if not report.ok:
         raise RunError(f"pilot {pilot}: invalid ({len(report.errors)} problem(s)); run `workbench validate {pilot}`")
-    return report.pilot
+    return report
 
 
 def check_params(
@@ -117,6 +120,7 @@ def prepare(
     stage: Callable[[str], None] | None = None,
     backend: str = "duckdb",
     opened=None,
+    validation: ValidationReport | None = None,
 ) -> dict[str, Path]:
     """Fit every model once and write what the notebooks share into ``out``.
 
@@ -128,6 +132,9 @@ def prepare(
     suppressed, undeclared segment values grouped as ``other``) and ``ppc.csv``
     (observed arm means against the posterior). Every CSV is written by
     :func:`workbench.report.privacy.write_csv` (formulas neutralized, fixed digits).
+    Given ``validation`` (the report that opened ``opened``), also
+    ``data_quality.json``: its lines and the checks the analysis ran, for
+    notebook 02 (:mod:`workbench.report.quality`).
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -149,6 +156,9 @@ def prepare(
             f"{late} account(s) assigned after observed_until left out of the weekly statistics (a validate warning)"
         )
     paths["results"].write_text(to_json(doc), encoding="utf-8")
+    if validation is not None:
+        paths["data_quality"] = out / "data_quality.json"
+        paths["data_quality"].write_text(to_json(quality_doc(validation, run.checks, p.config.segments)), encoding="utf-8")
     for by in ("segment", "week"):
         if by == "segment" and run.segment_stats is None:
             continue
@@ -498,7 +508,7 @@ def run_pilot(
     backend = params.get("backend", backend)  # --param backend=... and --backend say the same thing
     if backend != "duckdb":
         params["backend"] = backend  # recorded in the manifest with the other parameters
-    opened = check_pilot_valid(pilot, backend)
+    validation = check_pilot_valid(pilot, backend)
     run = new_run(pilot, base, params)
     t0 = time.perf_counter()
     run.write_status("running", started=datetime.now(UTC).isoformat(timespec="seconds"), notebooks=[])
@@ -513,7 +523,8 @@ def run_pilot(
             smoke=params.get("smoke", False),
             stage=lambda name: notify("stage", name=name),
             backend=backend,
-            opened=opened,
+            opened=validation.pilot,
+            validation=validation,
         )
     except Exception as exc:
         line = f"analysis failed: {exc.__class__.__name__}: {exc}".splitlines()[0]
@@ -543,24 +554,33 @@ def run_pilot(
         str(Path(tempfile.gettempdir()).resolve()): "<tmp>",  # the kernel's cell files in warnings
         tempfile.gettempdir(): "<tmp>",
     }
-    done = []
-    for i, nb in enumerate(NOTEBOOKS):
-        notify("notebook", index=i, name=nb, total=len(NOTEBOOKS))
-        mine = {k: v for k, v in {**shared, **params}.items() if nb in declared.get(k, {})}
-        out = run.work / f"{nb}.ipynb"
+    done: list[str] = []
+    with ExitStack() as stack:
         try:
-            notebooks.execute(
-                folder / f"{nb}.ipynb", out, mine, run.work, lambda idx, total: notify("cell", index=idx, total=total)
-            )
-            scrub_paths(out, scrub)
-            notebooks.render_html(out, out.with_suffix(".html"), no_input=nb == EXECUTIVE)
-        except Exception as exc:
-            line, rec = notebooks.error_line(nb, exc)
-            run.write_status("failed", error=rec, notebooks=done, seconds=round(time.perf_counter() - t0, 1))
-            write_index(run, done, failed=nb)
+            km = stack.enter_context(notebooks.shared_kernel(run.work))
+        except Exception as exc:  # no Jupyter kernel on this machine (or it died starting): the run fails in one line
+            line = f"the notebook kernel did not start: {exc.__class__.__name__}: {exc}".splitlines()[0]
+            run.write_status("failed", error={"notebook": NOTEBOOKS[0], "cell": None, "error": line}, notebooks=done)
+            write_index(run, done, failed=NOTEBOOKS[0])
             final = run.close()
-            raise RunError(f"{line} (partial notebook kept: {final / out.name})") from None
-        done.append(nb)
+            raise RunError(f"{line} (run kept in {final})") from None
+        for i, nb in enumerate(NOTEBOOKS):
+            notify("notebook", index=i, name=nb, total=len(NOTEBOOKS))
+            mine = {k: v for k, v in {**shared, **params}.items() if nb in declared.get(k, {})}
+            out = run.work / f"{nb}.ipynb"
+            try:
+                notebooks.execute(
+                    folder / f"{nb}.ipynb", out, mine, run.work, lambda idx, total: notify("cell", index=idx, total=total), km
+                )
+                scrub_paths(out, scrub)
+                notebooks.render_html(out, out.with_suffix(".html"), no_input=nb == EXECUTIVE)
+            except Exception as exc:
+                line, rec = notebooks.error_line(nb, exc)
+                run.write_status("failed", error=rec, notebooks=done, seconds=round(time.perf_counter() - t0, 1))
+                write_index(run, done, failed=nb)
+                final = run.close()
+                raise RunError(f"{line} (partial notebook kept: {final / out.name})") from None
+            done.append(nb)
     write_index(run, done)
     run.write_status(
         "complete",
