@@ -130,7 +130,7 @@ def test_run_ends_with_the_verdict() -> None:
 
 
 def test_failing_notebook_one_line_exit_1_partial_kept(tmp_path: Path) -> None:
-    res = CliRunner().invoke(app, ["run", str(tiny_pilot()), "--out", str(tmp_path), "-p", "figure_dpi=0"])
+    res = CliRunner().invoke(app, ["run", str(tiny_pilot()), "--out", str(tmp_path), "-p", "smoke=true", "-p", "figure_dpi=0"])
     assert res.exit_code == 1
     lines = [x for x in res.stderr.splitlines() if x.strip()]
     assert len(lines) == 1, res.stderr
