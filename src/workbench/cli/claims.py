@@ -12,7 +12,6 @@ from workbench.cli.app import app, fail, require_valid, write_doc
 from workbench.defaults import DEFAULT_LEVEL, DEFAULT_SEED
 from workbench.effects.analyze import Design, Settings, analyze_run, analyze_stats
 from workbench.effects.summary import read_summary
-from workbench.metrics.engine import open_pilot
 from workbench.report.claims import claim_lines
 
 
@@ -57,18 +56,17 @@ def claims(
         )
         windows = None
     else:
-        report = require_valid(pilot)
-        cfg = report.pilot.config
+        p = require_valid(pilot, backend).pilot  # validated on the engine that then computes: one read
+        cfg = p.config
         if not register:  # pilot.yml's own `claims:` when no --claims file is given (what `run` judges)
             register_claims = claims_register(pilot, cfg)
         control = cfg.control
         treatment = treatment or cfg.treatments[0]
         if treatment not in cfg.treatments:
             fail([f"--treatment: {treatment!r} is not a treatment arm of the pilot ({', '.join(cfg.treatments)})"])
-        run = analyze_run(pilot, settings, backend)
+        run = analyze_run(pilot, settings, backend, opened=p)
         draws, stats, doc = run.draws, run.stats, run.doc
         windows = cfg.windows.model_dump()
-        p = open_pilot(pilot, backend)
         extra = {"subgroups": subgroup_stats(p.tables, cfg, register_claims), "follow_up_days": longest_follow_up(p.tables, cfg)}
     results = evaluate(register_claims, draws, stats, control, treatment, level, windows, seed, doc=doc, **extra)
     for line in claim_lines(results, level):

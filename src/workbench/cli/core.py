@@ -18,7 +18,7 @@ from workbench.cli.app import app, fail, require_valid, write_doc
 from workbench.cli.metrics import BACKEND_HELP
 from workbench.contract.validate import run_validate
 from workbench.defaults import DEFAULT_DRAWS, DEFAULT_LEVEL, DEFAULT_SEED
-from workbench.effects.analyze import Design, Settings, analyze_pilot, analyze_stats
+from workbench.effects.analyze import Design, Settings, analyze_run, analyze_stats
 from workbench.effects.summary import read_summary, srm
 from workbench.models.conjugate import merge_priors
 from workbench.report.terminal import verdict_lines
@@ -94,9 +94,10 @@ def analyze(
 ) -> None:
     """Estimate every metric's effect (Bayesian, with diagnostics and a frequentist cross-check)."""
 
-    require_valid(pilot)
+    opened = require_valid(pilot, backend).pilot  # validated on the engine that then computes: one read
     mc = {"mcmc_draws": 200, "mcmc_tune": 200} if smoke else {}
-    doc = analyze_pilot(pilot, Settings(level=level, draws=draws, seed=seed, smoke=smoke, **mc), backend=backend)
+    settings = Settings(level=level, draws=draws, seed=seed, smoke=smoke, **mc)
+    doc = analyze_run(pilot, settings, backend, opened=opened).doc
     show_doc(doc, out, json_)
 
 

@@ -209,8 +209,8 @@ def monitor(
         fail([f"--looks: only weekly looks are supported, not {looks!r}"])
     if metric is not None and metric not in METRICS:
         fail([f"--metric: unknown metric {metric!r}; known: {', '.join(METRICS)}"])
-    require_valid(pilot)
-    doc = monitor_pilot(pilot, metric, sims=sims, seed=seed, effect=effect, backend=backend)
+    opened = require_valid(pilot, backend).pilot  # validated on the engine that then replays: one read
+    doc = monitor_pilot(pilot, metric, sims=sims, seed=seed, effect=effect, backend=backend, opened=opened)
     for note in doc["notes"]:
         typer.echo(f"note: {note}")
     for x in doc["looks"]:
