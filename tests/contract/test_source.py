@@ -120,7 +120,9 @@ def test_every_verb_reads_the_mixed_pilot_like_the_parquet_one(pilots, tmp_path)
             assert r.exit_code == 0, r.output
         r = _run("analyze", str(folder), "--out", str(tmp_path / f"analyze-{name}.json"), "--draws", "500")
         assert r.exit_code == 0, r.output
-        out[name] = {verb: json.loads((tmp_path / f"{verb}-{name}.json").read_text()) for verb in ("metrics", "checks", "analyze")}
+        out[name] = {
+            verb: json.loads((tmp_path / f"{verb}-{name}.json").read_text()) for verb in ("metrics", "checks", "analyze")
+        }
     for verb in out["parquet"]:
         _close(out["parquet"][verb], out["mixed"][verb], verb)
     assert out["mixed"]["metrics"]["stats"], "no statistics computed"
