@@ -45,6 +45,7 @@ import pyarrow
 import pyarrow.parquet
 
 from workbench.contract.casts import boolean_text, duckdb_naive_utc
+from workbench.contract.compiled import install
 from workbench.contract.config import PilotConfig
 from workbench.contract.mapping import Mapping, map_values_table, number_column, rename_table
 from workbench.contract.source import (
@@ -146,7 +147,7 @@ def _duckdb(path: Path | None) -> Any:
 
     with contextlib.suppress(duckdb.InvalidInputException):
         con.raw_sql("SET enable_progress_bar = false").fetchall()
-    return con
+    return install(con)  # SQL compiled once per shape of query for every pilot of the process
 
 
 # Spark's JVM logs WARN lines (native-hadoop library, loopback hostname, its default

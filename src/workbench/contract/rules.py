@@ -15,6 +15,7 @@ import ibis
 import pandas as pd
 
 from workbench.contract.casts import Cast
+from workbench.contract.compiled import view
 from workbench.contract.eligibility import utc_naive
 from workbench.contract.mapping import ENUMS
 from workbench.contract.source import EXAMPLES, examples
@@ -85,16 +86,18 @@ def column(t: Any, limit: int = ROWS) -> pd.Series:
 def as_view(t: Any, name: str) -> Any:
     """The same table behind a temporary view of the engine's session: the casts are compiled once,
     not again in every query that reads them (ibis compiles an expression of a few hundred nodes in
-    about 0.1 s, and validation sends a dozen queries per table). Nothing is written to the source."""
+    about 0.1 s, and validation sends a dozen queries per table). Nothing is written to the source.
+    On DuckDB the view keeps the types ibis gives its columns (:func:`workbench.contract.compiled.view`:
+    no query asks the engine for them)."""
     try:
         con = t.get_backend()
-        view = f"wb_cast_{name}_{next(_VIEWS)}"
-        result = con.raw_sql(f"CREATE OR REPLACE TEMPORARY VIEW {view} AS {con.compile(t)}")
         if con.name == "duckdb":
-            result.fetchall()  # DuckDB 2 keeps the connection busy until a result is fetched
-        elif hasattr(result, "close"):
+            return view(t, f"cast_{name}")
+        view_name = f"wb_cast_{name}_{next(_VIEWS)}"
+        result = con.raw_sql(f"CREATE OR REPLACE TEMPORARY VIEW {view_name} AS {con.compile(t)}")
+        if hasattr(result, "close"):
             result.close()  # a DB-API cursor (PostgreSQL)
-        return con.table(view)
+        return con.table(view_name)
     except Exception:  # a backend without temporary views: the expression itself still runs
         return t
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import ibis
 
+from workbench.contract.compiled import view
 from workbench.contract.config import PilotConfig, Windows
 from workbench.contract.eligibility import horizon_days
 
@@ -285,3 +286,39 @@ def account_outcomes(
     else:
         notes.append("accounts.closed_at absent: skipped retention")
     return out, avail, notes
+
+
+#: Outcomes per (tables, windows, observed_until, metrics) of each connection, behind a view (:func:`outcomes`).
+_OUTCOMES = "_workbench_outcomes"
+
+
+def outcomes(
+    tables: dict[str, Any], config: PilotConfig, metrics: Sequence[str] | None = None
+) -> tuple[Any, list[str], list[str]]:
+    """:func:`account_outcomes` behind a temporary view of the tables' DuckDB session, made once per
+    opened pilot, windows, ``observed_until`` and ``metrics``.
+
+    The statistics of one analysis (plain, by agent, by segment, the survival
+    table, ...) all read the same per-account outcomes: built and compiled
+    once, each query then compiles only its own GROUP BY. The view is
+    expanded into every query that reads it (nothing is stored), so every
+    sum is taken over the same rows in the same order as with the
+    expression itself. The outcomes are kept on the connection, which they
+    do not outlive; tables of other engines, or in memory, get the expression.
+    """
+    key = (
+        tuple((n, t.op()) for n, t in sorted(tables.items())),
+        config.windows,
+        config.observed_until,
+        None if metrics is None else tuple(metrics),
+    )
+    try:
+        con = tables["accounts"].get_backend()
+        cache = con.__dict__.setdefault(_OUTCOMES, {})
+    except Exception:  # unbound tables (tests compiling SQL): nothing to keep them on
+        return account_outcomes(tables, config, metrics)
+    if key not in cache:
+        t, avail, notes = account_outcomes(tables, config, metrics)
+        cache[key] = (view(t, "outcomes"), avail, notes)
+    t, avail, notes = cache[key]
+    return t, list(avail), list(notes)

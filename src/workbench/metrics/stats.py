@@ -38,6 +38,7 @@ from workbench.metrics.accounts import (
     account_outcomes,
     eligible_from,
     kept_promises,
+    outcomes,
     sum_if,
 )
 from workbench.metrics.catalogue import CATALOGUE, SCALES, score_weights
@@ -173,14 +174,16 @@ def _aggs(t, metric: str, covariate: str | None) -> dict[str, tuple[Any, str, bo
     return {f"{metric}__{k}": v for k, v in f.items()}
 
 
-def _parts(tables, config, by, metrics, covariate, looks: Sequence[datetime] | None = None):
+def _parts(tables, config, by, metrics, covariate, looks: Sequence[datetime] | None = None, per_account=account_outcomes):
     """Per-account table and the statistics to total: ``(t, stats, metrics_computed, notes)``.
 
     With ``looks``, each eligibility flag holds instead the first look ``k``
     (1-based) at which the account has it, ``len(looks) + 1`` for never.
+    ``per_account`` is :func:`account_outcomes` (the expression) or
+    :func:`workbench.metrics.accounts.outcomes` (the same behind the pilot's view).
     """
     # only the per-account aggregates the asked metrics read (all by default)
-    t, avail, notes = account_outcomes(tables, config, metrics)
+    t, avail, notes = per_account(tables, config, metrics)
     if looks is not None:
         naive = [d if d.tzinfo is None else d.astimezone(UTC).replace(tzinfo=None) for d in looks]  # tables: naive UTC
         dates = [ibis.literal(d, type="timestamp") for d in naive]
@@ -232,14 +235,16 @@ def stats_expr(
     by: Sequence[str] = (),
     metrics: Sequence[str] | None = None,
     covariate: str | None = "prior_paid",
+    per_account=account_outcomes,
 ):
     """The wide aggregate as one ibis expression (for ``ibis.to_sql`` on any dialect).
 
     Returns ``(expr, metrics_computed, notes)``; ``expr`` has one row per
     ``arm`` x ``by`` cell, a column ``_total`` (assigned accounts) and
-    ``<metric>__<stat>`` columns.
+    ``<metric>__<stat>`` columns. ``per_account``: as in :func:`_parts`
+    (:func:`sufficient_stats` reads the pilot's view of the outcomes).
     """
-    t, stats, todo, notes = _parts(tables, config, by, metrics, covariate)
+    t, stats, todo, notes = _parts(tables, config, by, metrics, covariate, per_account=per_account)
     # Two steps: plain sums per arm x by x eligibility flags, then per cell the total over the eligible groups.
     g, col, _ = _inner(t, stats, by)
     outer = {}
@@ -279,7 +284,7 @@ def stats_by_look(
     by = list(by)
     if "retention" in metrics:
         raise ValueError("stats_by_look: retention's follow-up is censored at each look; compute it per look")
-    t, stats, todo, notes = _parts(tables, config, by, metrics, covariate, looks)
+    t, stats, todo, notes = _parts(tables, config, by, metrics, covariate, looks, per_account=outcomes)
     g, col, _ = _inner(t, stats, by)
     groups = g.execute()
     keys, n = ["arm", *by], len(looks)
@@ -389,7 +394,7 @@ def sufficient_stats(
     grouped); ``attrs["notes"]`` lists skipped metrics and why.
     """
     by = list(by)
-    expr, todo, notes = stats_expr(tables, config, by, metrics, covariate)
+    expr, todo, notes = stats_expr(tables, config, by, metrics, covariate, per_account=outcomes)
     wide = expr.execute()
     out = tidy(wide, todo, by, config.arm_labels)
     out.attrs["notes"] = notes
@@ -417,7 +422,7 @@ def survival_table(tables: dict[str, Any], config: PilotConfig, by: Sequence[str
     Exposure in a piece [a, b) of whole days = sum over exits in it of
     (time_sum - a * exits) + (b - a) * (exits on days >= b).
     """
-    t, avail, _ = account_outcomes(tables, config)
+    t, avail, _ = outcomes(tables, config)
     if "retention" not in avail:
         raise ValueError("retention needs accounts.closed_at")
     t = t.filter(t.e_obs == 1)

@@ -1,0 +1,129 @@
+"""Compiled SQL per shape of expression, shared by every pilot of the process; views of the engine's session.
+
+ibis compiles an expression of a few hundred nodes in 0.05-0.7 s (its rewrites
+rebuild the graph several times), which on a small pilot is most of the time a
+verb takes: validation sends about twenty queries, the statistics of an
+analysis a handful of large ones. Pilots with the same tables' columns, the
+same pilot.yml mapping and windows send the same expressions but for the names
+of the tables they read (each pilot's views carry a tag of their own), so the
+SQL is compiled once per *shape*::
+
+    shape(expr) = expr with each table it reads renamed __wb<i>__ (same schema)
+    sql(expr)   = compile(shape(expr)) with "__wb<i>__" replaced by the table's quoted name
+
+The SQL is then the very text ibis would have compiled (the table's name is
+only ever printed as that quoted identifier), so every query, and every
+result, is unchanged. Only tables without catalog or schema qualifiers are
+renamed, and expressions holding in-memory data (``ibis.memtable``) or query
+parameters are compiled as before.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import OrderedDict
+from collections.abc import Mapping
+from typing import Any
+
+import ibis.expr.operations as ops
+import sqlglot as sg
+from ibis.common.graph import Graph, Node
+
+#: Compiled shapes kept (the least recently used go first); a shape holds schemas and SQL text only.
+CACHE_SIZE = 512
+
+_SQL: OrderedDict[tuple, str] = OrderedDict()
+
+
+def _placeholder(i: int) -> str:
+    return f"__wb{i}__"
+
+
+def _shape(op: Any) -> tuple[tuple, list[Any]] | None:
+    """The expression's nodes in dependency order, each as its type and arguments with children
+    by position and the renamed tables by schema only: equal for two expressions exactly when
+    renaming their tables makes them equal. Returns it and the renamed tables, in order; None
+    for an expression holding in-memory data."""
+    index: dict[Any, int] = {}
+    leaves: list[Any] = []
+    items: list[tuple] = []
+
+    def arg(a: Any) -> Any:
+        if isinstance(a, Node):
+            return ("#", index[a])
+        if isinstance(a, tuple):
+            return tuple(arg(x) for x in a)
+        if isinstance(a, Mapping):
+            return ("{", tuple((k, arg(v)) for k, v in a.items()))
+        return a
+
+    for node in Graph.from_bfs(op).toposort()[0]:
+        if isinstance(node, ops.InMemoryTable):
+            return None
+        if isinstance(node, ops.DatabaseTable) and node.namespace == ops.Namespace():
+            items.append(("T", node.schema))
+            leaves.append(node)
+        else:
+            items.append((type(node), tuple(arg(a) for a in node.__args__)))
+        index[node] = len(index)
+    return tuple(items), leaves
+
+
+def cached_compile(con: Any) -> Any:
+    """``con.compile`` with the compiled SQL kept per shape (see the module's docstring)."""
+    compile_ = con.compile
+
+    def compile(expr: Any, /, *, limit: Any = None, params: Any = None, pretty: bool = False, **kwargs: Any) -> str:
+        op = expr.op()
+        found = None if params or pretty or kwargs else _shape(op)
+        if found is None:
+            return compile_(expr, limit=limit, params=params, pretty=pretty, **kwargs)
+        shape, leaves = found
+        key = (con.dialect, shape, limit)
+        sql = _SQL.get(key)
+        if sql is None:
+            renamed = op.replace({t: ops.UnboundTable(name=_placeholder(i), schema=t.schema) for i, t in enumerate(leaves)})
+            sql = compile_(renamed.to_expr(), limit=limit)
+            if any(sql.count(_quoted(con, _placeholder(i))) != 1 for i in range(len(leaves))):
+                return compile_(expr, limit=limit)  # a name printed other than once: not a shape to share
+            _SQL[key] = sql
+            while len(_SQL) > CACHE_SIZE:
+                _SQL.popitem(last=False)
+        else:
+            _SQL.move_to_end(key)
+        for i, t in enumerate(leaves):
+            sql = sql.replace(_quoted(con, _placeholder(i)), _quoted(con, t.name))
+        return sql
+
+    return compile
+
+
+def _quoted(con: Any, name: str) -> str:
+    return sg.to_identifier(name, quoted=True).sql(dialect=con.dialect)
+
+
+def install(con: Any) -> Any:
+    """Give a connection of ours (DuckDB) the shared compiled SQL; returns it."""
+    con.compile = cached_compile(con)
+    return con
+
+
+_VIEWS = itertools.count()
+
+
+def view(t: Any, prefix: str) -> Any:
+    """``t`` behind a temporary view of the engine's session, typed as ibis types ``t`` (not as the
+    engine reports the view's columns), so that expressions on it compile to the same SQL as on ``t``
+    but for the view's name: the engine expands the view into each query that reads it (nothing is
+    computed or stored when it is made, so results and their order of summation are those of ``t``).
+    A DuckDB connection only, and tables read from the engine only; else ``t`` itself."""
+    try:
+        con = t.get_backend()
+    except Exception:  # an unbound table (tests compiling SQL)
+        return t
+    op = t.op()
+    if con.name != "duckdb" or op.find((ops.InMemoryTable, ops.SQLQueryResult)):
+        return t
+    name = f"wb_{prefix}_{next(_VIEWS)}"
+    con.raw_sql(f"CREATE OR REPLACE TEMPORARY VIEW {_quoted(con, name)} AS {con.compile(t)}").fetchall()
+    return ops.DatabaseTable(name, schema=t.schema(), source=con, namespace=ops.Namespace()).to_expr()

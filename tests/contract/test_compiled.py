@@ -1,0 +1,63 @@
+"""Compiled SQL shared between pilots of one shape (:mod:`workbench.contract.compiled`), and the
+per-account outcomes behind one view per opened pilot (:func:`workbench.metrics.accounts.outcomes`).
+
+What is decided: a query of a second pilot reuses the first pilot's compiled SQL only when it is
+the very text ibis compiles for it; a query that differs in anything but the tables' names, or
+holds in-memory data, is compiled afresh; the outcomes view reads the same rows as the expression.
+"""
+
+from __future__ import annotations
+
+import ibis
+from pilot_factory import make_pilot
+
+from workbench.contract import compiled
+from workbench.metrics.accounts import account_outcomes, outcomes
+from workbench.metrics.engine import open_pilot
+from workbench.metrics.stats import stats_expr
+
+
+def _query(p, bound: float):
+    t = p.tables["payments"]
+    return t.filter(t.amount > bound).group_by("account_id").aggregate(paid=t.amount.sum())
+
+
+def test_second_pilot_reuses_the_sql_ibis_would_compile(tmp_path):
+    a, b = open_pilot(make_pilot(tmp_path / "a")), open_pilot(make_pilot(tmp_path / "b"))
+    assert a.raw["payments"].op().name != b.raw["payments"].op().name  # each pilot's views are its own
+    before = len(compiled._SQL)
+    sql_a = a.con.compile(_query(a, 1.0))
+    assert len(compiled._SQL) == before + 1
+    sql_b = b.con.compile(_query(b, 1.0))
+    assert len(compiled._SQL) == before + 1  # the same shape: no new compilation
+    plain = ibis.duckdb.connect().compile  # ibis's own compiler, nothing cached
+    assert sql_b == plain(_query(b, 1.0)) and sql_a == plain(_query(a, 1.0))
+    assert sql_a != sql_b
+    assert _query(b, 1.0).execute().equals(_query(b, 1.0).execute())
+
+
+def test_another_literal_or_in_memory_data_is_compiled_afresh(tmp_path):
+    p = open_pilot(make_pilot(tmp_path / "p"))
+    p.con.compile(_query(p, 1.0))
+    before = len(compiled._SQL)
+    assert "2.5" in p.con.compile(_query(p, 2.5))
+    assert len(compiled._SQL) == before + 1
+    mem = ibis.memtable({"x": [1, 2]})
+    p.con.compile(mem.filter(mem.x > 1))
+    assert len(compiled._SQL) == before + 1
+
+
+def test_outcomes_view_reads_what_the_expression_reads_and_is_made_once(tmp_path):
+    p = open_pilot(make_pilot(tmp_path / "p"))
+    view, avail, notes = outcomes(p.tables, p.config)
+    expr, avail2, notes2 = account_outcomes(p.tables, p.config)
+    assert (avail, notes) == (avail2, notes2)
+    assert view.schema() == expr.schema()  # typed as ibis types the expression
+    got = view.execute().sort_values("account_id").reset_index(drop=True)
+    want = expr.execute().sort_values("account_id").reset_index(drop=True)
+    assert got.equals(want)
+    assert outcomes(p.tables, p.config)[0].op() == view.op()  # the same view, not a second one
+    assert outcomes(p.tables, p.config, ["complaints"])[0].op() != view.op()  # fewer joins: its own view
+    # the public expression still reads the pilot's own tables (to compile for other engines)
+    names = {t.name for t in stats_expr(p.tables, p.config)[0].op().find(ibis.expr.operations.DatabaseTable)}
+    assert not any(n.startswith("wb_") for n in names)
