@@ -191,13 +191,17 @@ def compare_metric(
     hierarchical=None,
     draws_out: dict | None = None,
     survival: pd.DataFrame | None = None,
+    brief: bool = False,
 ) -> dict:
     """Everything the results document says about one metric and one treatment arm.
 
     ``draws_out``, when given, receives the posterior draws of both arms' means
     (``draws_out[arm] = array``) for the claims lab. ``survival`` is the per-day
     retention table (:func:`workbench.metrics.stats.survival_table`) for the
-    time-to-event family.
+    time-to-event family. ``brief`` (segments) computes only what a segment
+    reports: the arms, the effect, P(better), diagnostics, model and cross-check;
+    no prior block, sceptical sensitivity, hurdle view or verdict (the draws and
+    every number it does report are the same as without it).
     """
     fam = _family(metric, c)
     hib = direction(metric, design)
@@ -256,18 +260,20 @@ def compare_metric(
     res["family"] = fam
     res["design_effect"] = deff
     res["diagnostics"] = diag
-    if cp is not None and tp is not None:
-        pr = effects.compare(cp, tp, higher_is_better=hib, level=settings.level, rope=res["rope"])
-        res["prior"] = {"difference": pr["effect"]["difference"], "prob_better": pr["prob_better"]}
-    else:
-        res["prior"] = {"difference": None, "note": "flat (improper) prior: the posterior is the likelihood"}
-    res["sensitivity"] = effects.sceptical(cd, td, higher_is_better=hib, level=settings.level, floor=res["rope"])
     if "frequentist" in extra:
         res["frequentist"] = extra.pop("frequentist")
     elif _clustered(design, agent_cells, c["arm"], t["arm"]):
         res["frequentist"] = frequentist.cluster_robust(metric, fam, c["arm"], t["arm"], agent_cells, settings.level)
     else:
         res["frequentist"] = _frequentist(metric, fam, c, t, settings.level, agent_cells)
+    if brief:
+        return res
+    if cp is not None and tp is not None:
+        pr = effects.compare(cp, tp, higher_is_better=hib, level=settings.level, rope=res["rope"])
+        res["prior"] = {"difference": pr["effect"]["difference"], "prob_better": pr["prob_better"]}
+    else:
+        res["prior"] = {"difference": None, "note": "flat (improper) prior: the posterior is the likelihood"}
+    res["sensitivity"] = effects.sceptical(cd, td, higher_is_better=hib, level=settings.level, floor=res["rope"])
     res.update(extra)
     if metric == "recovery":
         hc, ht = conjugate.hurdle(c, priors, rng, settings.draws), conjugate.hurdle(t, priors, rng, settings.draws)
