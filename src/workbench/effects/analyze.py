@@ -44,9 +44,12 @@ __all__ = [
 ]
 
 
-def _arm_rows(stats: pd.DataFrame, metric: str) -> dict[str, dict]:
-    rows = stats[stats["metric"] == metric]
-    return {r["arm"]: r for r in rows.to_dict("records")}
+def _arm_rows(stats: pd.DataFrame) -> dict[str, dict[str, dict]]:
+    """Each metric's rows by arm, ``rows[metric][arm]`` (one ``to_dict`` for the frame: it costs per call)."""
+    out: dict[str, dict[str, dict]] = {}
+    for r in stats.to_dict("records"):
+        out.setdefault(r["metric"], {})[r["arm"]] = r
+    return out
 
 
 def analyze_stats(
@@ -87,8 +90,9 @@ def analyze_stats(
         "metrics": {},
     }
     draws_all: dict = {}
+    rows = _arm_rows(stats)
     for metric in pd.unique(stats["metric"]):
-        arms = _arm_rows(stats, metric)
+        arms = rows[metric]
         if design.control not in arms:
             continue
         cells = agent_stats[agent_stats["metric"] == metric] if agent_stats is not None and "agent_id" in agent_stats else None

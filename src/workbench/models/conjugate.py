@@ -174,7 +174,9 @@ def _ratio_moments(row) -> tuple[float, float]:
     return r, max(cyy - 2 * r * cxy + r * r * cxx, 0.0) / (n * xbar * xbar)
 
 
-def ordinal(row, priors, rng, draws, categories: list[int], quantity: str = "mean", design_effect: float = 1.0):
+def ordinal(
+    row, priors, rng, draws, categories: list[int], quantity: str = "mean", design_effect: float = 1.0, with_prior: bool = True
+):
     """Dirichlet-Multinomial on category counts; returns draws of ``quantity``.
 
     Counts are divided by ``design_effect`` (clustered answers carry less information).
@@ -185,11 +187,14 @@ def ordinal(row, priors, rng, draws, categories: list[int], quantity: str = "mea
     weight summed are needed, and by the Dirichlet's aggregation property
     ``(sum_{k in G_1} pi_k, ..., sum_{k in G_m} pi_k) ~ Dirichlet(sum_{G_1} a_k, ..., sum_{G_m} a_k)``:
     one share is drawn per distinct weight (3 for NPS instead of 11), the same distribution.
+    ``with_prior=False`` skips the prior draws (returned as None) where nothing reads them.
     """
     c = priors["ordinal"]["concentration"]
     counts = np.array([_f(row, f"cat_{k}") for k in categories]) / design_effect
     values, group = np.unique(np.array(score_weights(categories, quantity), dtype=float), return_inverse=True)
     post = rng.dirichlet(np.bincount(group, weights=counts + c, minlength=len(values)), draws)
+    if not with_prior:
+        return post @ values, None
     prior = rng.dirichlet(np.bincount(group, weights=np.full(len(categories), c), minlength=len(values)), draws)
     return post @ values, prior @ values
 
