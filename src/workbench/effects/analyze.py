@@ -260,9 +260,10 @@ def analyze_run(
     stats = sufficient_stats(p.tables, cfg)
     cols = set(p.tables["accounts"].columns)
     agent_stats = sufficient_stats(p.tables, cfg, by=["agent_id"]) if "agent_id" in cols else None
-    segment_stats = (
-        sufficient_stats(p.tables, cfg, by=["segment"]) if "segment" in cols and (segments is None or len(segments) > 0) else None
-    )
+    only = None if segments is None else sorted(set(segments) & set(CATALOGUE))  # by segment: those metrics only
+    segment_stats = None
+    if "segment" in cols and (only is None or only):
+        segment_stats = sufficient_stats(p.tables, cfg, by=["segment"], metrics=only)
     hier, seg_agent = None, None
     if cfg.randomization == "agent" and agent_stats is not None:
         binary = [m for m in pd.unique(stats["metric"]) if CATALOGUE[m].family == "binary"]
