@@ -123,7 +123,8 @@ def _relative(control: np.ndarray, treatment: np.ndarray, ratio: np.ndarray, lev
     or a rate near zero) a ratio has no meaning and flips sign: both are null,
     with the reason.
     """
-    lo_c = interval(control[np.isfinite(control)], level)[0] if np.isfinite(control).any() else None
+    finite = control[np.isfinite(control)]
+    lo_c = float(np.quantile(finite, (1 - level) / 2)) if finite.size else None
     if lo_c is None or lo_c <= 0:
         none = {
             "mean": None,
@@ -135,7 +136,13 @@ def _relative(control: np.ndarray, treatment: np.ndarray, ratio: np.ndarray, lev
         }
         return {"ratio": dict(none), "relative_lift": dict(none)}
     rom = float(np.mean(treatment) / np.mean(control))
-    r, lift = _summary(ratio, level), _summary(ratio - 1, level)
+    r = _summary(ratio, level)
+    # t / c - 1 is the ratio shifted: its mean and quantiles are the ratio's minus one (no second partition)
+    lift = {
+        "mean": None if r["mean"] is None else r["mean"] - 1,
+        "median": None if r["median"] is None else r["median"] - 1,
+        "interval": [None if x is None else x - 1 for x in r["interval"]],
+    }
     r.update(headline=rom, headline_summary=LIFT_HEADLINE)
     lift.update(headline=rom - 1, headline_summary=LIFT_HEADLINE)
     return {"ratio": r, "relative_lift": lift}
