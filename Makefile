@@ -35,4 +35,5 @@ format: $(VENV)/.installed ## ruff: fix what can be fixed, then format
 bench: $(VENV)/.installed ## benchmarks (slow; print figures)
 	$(PY) benchmarks/bench_simulate.py
 	$(PY) benchmarks/bench_metrics.py
+	$(PY) benchmarks/bench_analyze_small.py --repeat 2
 	$(PY) benchmarks/bench_calibration.py family

@@ -64,7 +64,9 @@ def claims(
         treatment = treatment or cfg.treatments[0]
         if treatment not in cfg.treatments:
             fail([f"--treatment: {treatment!r} is not a treatment arm of the pilot ({', '.join(cfg.treatments)})"])
-        run = analyze_run(pilot, settings, backend, opened=p)
+        # the segment effects only of the metrics the heterogeneity claims read: the rest is never shown
+        segments = {r.metric for c in register_claims for r in c.readings if r.scale == "between_segment_sd"}
+        run = analyze_run(pilot, settings, backend, opened=p, segments=segments)
         draws, stats, doc = run.draws, run.stats, run.doc
         windows = cfg.windows.model_dump()
         extra = {"subgroups": subgroup_stats(p.tables, cfg, register_claims), "follow_up_days": longest_follow_up(p.tables, cfg)}

@@ -12,6 +12,7 @@ in :mod:`workbench.effects.results`.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 
 import pandas as pd
@@ -43,9 +44,12 @@ __all__ = [
 ]
 
 
-def _arm_rows(stats: pd.DataFrame, metric: str) -> dict[str, dict]:
-    rows = stats[stats["metric"] == metric]
-    return {r["arm"]: r for r in rows.to_dict("records")}
+def _arm_rows(stats: pd.DataFrame) -> dict[str, dict[str, dict]]:
+    """Each metric's rows by arm, ``rows[metric][arm]`` (one ``to_dict`` for the frame: it costs per call)."""
+    out: dict[str, dict[str, dict]] = {}
+    for r in stats.to_dict("records"):
+        out.setdefault(r["metric"], {})[r["arm"]] = r
+    return out
 
 
 def analyze_stats(
@@ -59,6 +63,7 @@ def analyze_stats(
     draws_out: dict | None = None,
     survival: pd.DataFrame | None = None,
     segment_agent_stats: pd.DataFrame | None = None,
+    segment_metrics: Collection[str] | None = None,
 ) -> dict:
     """The results document from per-arm statistics (``workbench.metrics.stats.sufficient_stats``).
 
@@ -70,6 +75,8 @@ def analyze_stats(
     cluster-robust cross-check; ``segment_stats`` the segment effects;
     ``hierarchical`` maps metric -> a fitted :class:`workbench.models.Fit`
     used instead of the conjugate posterior (agent randomization).
+    ``segment_metrics`` limits the segment effects to those metrics (None: every
+    metric; the claims read only the segments of their heterogeneity claims).
     """
     settings = settings or Settings()
     priors = conjugate.merge_priors((design.priors or {}).get("families") if design.priors else None)
@@ -83,8 +90,9 @@ def analyze_stats(
         "metrics": {},
     }
     draws_all: dict = {}
+    rows = _arm_rows(stats)
     for metric in pd.unique(stats["metric"]):
-        arms = _arm_rows(stats, metric)
+        arms = rows[metric]
         if design.control not in arms:
             continue
         cells = agent_stats[agent_stats["metric"] == metric] if agent_stats is not None and "agent_id" in agent_stats else None
@@ -114,7 +122,11 @@ def analyze_stats(
                 sink,
                 survival if metric == "retention" else None,
             )
-            if segment_stats is not None and "segment" in segment_stats:
+            if (
+                segment_stats is not None
+                and "segment" in segment_stats
+                and (segment_metrics is None or metric in segment_metrics)
+            ):
                 comps[arm]["segments"] = segment_effects(
                     segment_stats, metric, design, settings, priors, arm, min_cell_size, segment_agent_stats
                 )
@@ -221,11 +233,15 @@ class Analysis:
     checks: list = field(default_factory=list)
 
 
-def analyze_run(pilot, settings: Settings | None = None, backend: str = "duckdb", opened=None) -> Analysis:
+def analyze_run(
+    pilot, settings: Settings | None = None, backend: str = "duckdb", opened=None, segments: Collection[str] | None = None
+) -> Analysis:
     """Open a pilot, compute its statistics on ``backend``, fit, decide and gate.
 
     ``opened`` is the pilot already opened on its engine (the run validates it
     there first and passes it on: the pilot is read once); None opens ``pilot``.
+    ``segments`` limits the segment effects to those metrics (None: every metric;
+    empty: none, and the statistics by segment are not computed).
 
     The decision thresholds are plan.lock's when the pilot has one (else
     ``settings.thresholds``); failed checks and plan deviations are recorded
@@ -244,7 +260,10 @@ def analyze_run(pilot, settings: Settings | None = None, backend: str = "duckdb"
     stats = sufficient_stats(p.tables, cfg)
     cols = set(p.tables["accounts"].columns)
     agent_stats = sufficient_stats(p.tables, cfg, by=["agent_id"]) if "agent_id" in cols else None
-    segment_stats = sufficient_stats(p.tables, cfg, by=["segment"]) if "segment" in cols else None
+    only = None if segments is None else sorted(set(segments) & set(CATALOGUE))  # by segment: those metrics only
+    segment_stats = None
+    if "segment" in cols and (only is None or only):
+        segment_stats = sufficient_stats(p.tables, cfg, by=["segment"], metrics=only)
     hier, seg_agent = None, None
     if cfg.randomization == "agent" and agent_stats is not None:
         binary = [m for m in pd.unique(stats["metric"]) if CATALOGUE[m].family == "binary"]
@@ -255,7 +274,9 @@ def analyze_run(pilot, settings: Settings | None = None, backend: str = "duckdb"
     by_agent = ["agent_id"] if cfg.randomization == "agent" and "agent_id" in cols else []
     surv = survival_table(p.tables, cfg, by=by_agent) if "retention" in set(stats["metric"]) else None
     draws: dict = {}
-    doc = analyze_stats(stats, design, settings, agent_stats, segment_stats, hier, cfg.min_cell_size, draws, surv, seg_agent)
+    doc = analyze_stats(
+        stats, design, settings, agent_stats, segment_stats, hier, cfg.min_cell_size, draws, surv, seg_agent, segments
+    )
     checks = apply_checks(doc, p.tables, cfg)
     apply_plan(doc, pilot, cfg, planned)
     doc["thresholds"] = planned.as_dict()

@@ -63,10 +63,21 @@ def _family(metric: str, row: dict) -> str:
     return CATALOGUE[metric].family if metric in CATALOGUE else "binary"
 
 
-def posterior(metric: str, row: dict, priors: dict, rng, settings: Settings, design: Design, deff: float, prior_rows=None):
-    """Draws of one arm's mean and the model's name, chosen by the metric's family.
+def posterior(
+    metric: str,
+    row: dict,
+    priors: dict,
+    rng,
+    settings: Settings,
+    design: Design,
+    deff: float,
+    prior_rows=None,
+    with_prior: bool = True,
+):
+    """Draws of one arm's mean, of its prior, and the model's name, chosen by the metric's family.
 
     ``prior_rows``: the arms compared, for priors set relative to them (counts).
+    ``with_prior=False``: no prior draws where they cost (ordinal, 250,000 draws), None instead.
     """
     fam = _family(metric, row)
     d = settings.draws
@@ -84,7 +95,7 @@ def posterior(metric: str, row: dict, priors: dict, rng, settings: Settings, des
         cats, q = SCALES[metric], ORDINAL_QUANTITY[metric]
         if d >= DEFAULT_DRAWS:  # no closed form: enough draws for P(better) to 0.002 (fewer only when asked)
             d = max(d, effects.draws_for_stable_prob(0.5))
-        return (*conjugate.ordinal(row, priors, rng, d, cats, q, deff), conjugate.MODELS["ordinal"])
+        return (*conjugate.ordinal(row, priors, rng, d, cats, q, deff, with_prior), conjugate.MODELS["ordinal"])
     if fam == "ratio":
         return (*conjugate.ratio(row, priors, rng, d, deff), conjugate.MODELS["ratio"])
     acc = conjugate.by_account(row)
@@ -191,13 +202,17 @@ def compare_metric(
     hierarchical=None,
     draws_out: dict | None = None,
     survival: pd.DataFrame | None = None,
+    brief: bool = False,
 ) -> dict:
     """Everything the results document says about one metric and one treatment arm.
 
     ``draws_out``, when given, receives the posterior draws of both arms' means
     (``draws_out[arm] = array``) for the claims lab. ``survival`` is the per-day
     retention table (:func:`workbench.metrics.stats.survival_table`) for the
-    time-to-event family.
+    time-to-event family. ``brief`` (segments) computes only what a segment
+    reports: the arms, the effect, P(better), diagnostics, model and cross-check;
+    no prior block, sceptical sensitivity, hurdle view or verdict, and no
+    ordinal prior draws (the other families' numbers are the same as without it).
     """
     fam = _family(metric, c)
     hib = direction(metric, design)
@@ -230,8 +245,8 @@ def compare_metric(
         diag["method"] = "each arm's mean from per-agent totals: CR2 cluster-robust error, t(agents - 1)"
     else:
         plain = True
-        cd, cp, model = posterior(metric, c, priors, rng, settings, design, deff, [c, t])
-        td, tp, _ = posterior(metric, t, priors, rng, settings, design, deff, [c, t])
+        cd, cp, model = posterior(metric, c, priors, rng, settings, design, deff, [c, t], not brief)
+        td, tp, _ = posterior(metric, t, priors, rng, settings, design, deff, [c, t], not brief)
         small = min(c.get("n", 0) or 0, t.get("n", 0) or 0)
         approx = model in ("normal_mean_jeffreys", "ratio_of_totals_delta_normal", "ratio_of_account_totals_delta_normal")
         diag = _exact_diagnostics(settings, bool(np.isfinite(cd).all() and np.isfinite(td).all()) and not (approx and small < 30))
@@ -256,18 +271,20 @@ def compare_metric(
     res["family"] = fam
     res["design_effect"] = deff
     res["diagnostics"] = diag
-    if cp is not None and tp is not None:
-        pr = effects.compare(cp, tp, higher_is_better=hib, level=settings.level, rope=res["rope"])
-        res["prior"] = {"difference": pr["effect"]["difference"], "prob_better": pr["prob_better"]}
-    else:
-        res["prior"] = {"difference": None, "note": "flat (improper) prior: the posterior is the likelihood"}
-    res["sensitivity"] = effects.sceptical(cd, td, higher_is_better=hib, level=settings.level, floor=res["rope"])
     if "frequentist" in extra:
         res["frequentist"] = extra.pop("frequentist")
     elif _clustered(design, agent_cells, c["arm"], t["arm"]):
         res["frequentist"] = frequentist.cluster_robust(metric, fam, c["arm"], t["arm"], agent_cells, settings.level)
     else:
         res["frequentist"] = _frequentist(metric, fam, c, t, settings.level, agent_cells)
+    if brief:
+        return res
+    if cp is not None and tp is not None:
+        pr = effects.compare(cp, tp, higher_is_better=hib, level=settings.level, rope=res["rope"])
+        res["prior"] = {"difference": pr["effect"]["difference"], "prob_better": pr["prob_better"]}
+    else:
+        res["prior"] = {"difference": None, "note": "flat (improper) prior: the posterior is the likelihood"}
+    res["sensitivity"] = effects.sceptical(cd, td, higher_is_better=hib, level=settings.level, floor=res["rope"])
     res.update(extra)
     if metric == "recovery":
         hc, ht = conjugate.hurdle(c, priors, rng, settings.draws), conjugate.hurdle(t, priors, rng, settings.draws)
