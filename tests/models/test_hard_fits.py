@@ -3,25 +3,19 @@
 from __future__ import annotations
 
 import pandas as pd
+from shared_fits import separated_cells, shared_fits
 
 from workbench.effects.analyze import Design, Settings, analyze_stats
 from workbench.report import views as report
 
 
 def test_separated_outcome_under_agent_randomization_is_flagged_not_judged():
-    from workbench.models.binary import HierarchicalBinary
-
     # Separation: no control account promises, every treated one does; four agents per arm.
-    cells = pd.DataFrame(
-        {
-            "arm": ["pressure"] * 4 + ["empathy"] * 4,
-            "agent_id": [f"G{i}" for i in range(8)],
-            "n": [12] * 8,
-            "successes": [0] * 4 + [12] * 4,
-        }
-    )
-    # A short chain, judged by the production gate (R-hat <= 1.01, bulk ESS >= 400, no divergences).
-    fit = HierarchicalBinary().fit(cells, "pressure", ["empathy"], draws=60, tune=60, chains=2, seed=1)
+    # The fit (a short chain judged by the production gate: R-hat <= 1.01, bulk ESS >= 400, no
+    # divergences) is made once per session with the other agent-randomized fit (shared_fits.py).
+    cells = separated_cells()
+    fit = shared_fits("agents")["separated"]
+    assert fit.diagnostics["thresholds"]["label"] == "production"
     assert fit.diagnostics["ok"] is False
     stats = (
         cells.groupby("arm", as_index=False)[["n", "successes"]]

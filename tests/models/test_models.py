@@ -5,28 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from shared_fits import FAST, agent_randomized_cells, binary_cells, shared_fits
 
 from workbench.models.base import DEFAULT_SAMPLER, SAMPLERS, Fit, ModelInputError
 from workbench.models.binary import HierarchicalBinary
 from workbench.models.ordinal import CumulativeLogit
 
-FAST = {"draws": 150, "tune": 150, "chains": 2, "smoke": True}
 
-
-def binary_cells(seed=0, n=300, arms=(("control", 0.0), ("empathy", 0.3)), segments=("a", "b"), agents=("g1", "g2", "g3")):
-    rng = np.random.default_rng(seed)
-    rows = []
-    for arm, b in arms:
-        for i, s in enumerate(segments):
-            for j, g in enumerate(agents):
-                p = 1 / (1 + np.exp(-(-1.0 + b + 0.4 * i - 0.2 * j)))
-                rows.append({"arm": arm, "segment": s, "agent_id": g, "n": n, "successes": int(rng.binomial(n, p))})
-    return pd.DataFrame(rows)
-
-
-@pytest.fixture(scope="module")
+@pytest.fixture
 def small_fit():
-    return HierarchicalBinary().fit(binary_cells(), "control", ["empathy"], seed=3, **FAST)
+    """The crossed structure (2 arms x 2 segments x 3 agents), fitted once per session (shared_fits.py)."""
+    return shared_fits("crossed")["fit"]
 
 
 # ---------------------------------------------------------------- structure
@@ -193,7 +182,9 @@ def test_fit_layout(small_fit):
 
 
 def test_same_seed_same_draws(small_fit):
-    again = HierarchicalBinary().fit(binary_cells(), "control", ["empathy"], seed=3, **FAST)
+    # two fits of the same cells with the same seed, one after the other in one process (shared_fits.py)
+    again = shared_fits("crossed")["again"]
+    assert again is not small_fit
     for arm in ("control", "empathy"):
         np.testing.assert_array_equal(again.draws[arm], small_fit.draws[arm])
         np.testing.assert_array_equal(again.prior_draws[arm], small_fit.prior_draws[arm])
@@ -221,17 +212,17 @@ def test_recovery_grouped_difference():
 
 
 def test_agent_randomization():
-    # each agent works one arm only (agents nested in arms)
-    rng = np.random.default_rng(5)
-    rows = []
-    for arm, b, agents in (("control", 0.0, ["c1", "c2", "c3"]), ("empathy", 0.4, ["e1", "e2", "e3"])):
-        for g in agents:
-            p = 1 / (1 + np.exp(-(-1 + b + rng.normal(0, 0.2))))
-            rows.append({"arm": arm, "agent_id": g, "n": 400, "successes": int(rng.binomial(400, p))})
-    fit = HierarchicalBinary().fit(pd.DataFrame(rows), "control", ["empathy"], seed=2, **FAST)
-    assert list(fit.idata.posterior["agent"].values) == ["c1", "c2", "c3", "e1", "e2", "e3"]
+    # each agent works one arm only (agents nested in arms); fitted with the same structure as
+    # the separated cells of test_hard_fits.py, so the one compilation serves both (shared_fits.py)
+    fit = shared_fits("agents")["randomized"]
+    cells = agent_randomized_cells()
+    assert list(fit.idata.posterior["agent"].values) == [f"G{i}" for i in range(8)]
     assert fit.segments == {}
-    assert (fit.draws["empathy"] - fit.draws["control"]).mean() > 0
+    diff = fit.draws["empathy"] - fit.draws["pressure"]
+    rates = cells.groupby("arm")["successes"].sum() / cells.groupby("arm")["n"].sum()
+    assert diff.mean() > 0 and (diff > 0).mean() > 0.975
+    se = np.sqrt(sum(r * (1 - r) / 1600 for r in rates))
+    assert abs(diff.mean() - (rates["empathy"] - rates["pressure"])) < 3 * se  # 1,600 accounts an arm, equal per agent
 
 
 def test_three_arms_no_segment_no_agent():
