@@ -272,10 +272,46 @@ def test_ordinal_mean_recovery():
     assert fit.diagnostics["r_hat_max"] < 1.1
 
 
-def test_ordinal_nps_quantity():
+def _nps_rows():
     rng = np.random.default_rng(9)
     pr = np.full(11, 1 / 11)
-    rows = [{"arm": a, **{f"cat_{k}": int(c) for k, c in enumerate(rng.multinomial(600, pr))}} for a in ("control", "empathy")]
+    return [{"arm": a, **{f"cat_{k}": int(c) for k, c in enumerate(rng.multinomial(600, pr))}} for a in ("control", "empathy")]
+
+
+def test_ordinal_nps_is_promoters_minus_detractors():
+    # The model's nps (the quantity="nps" of a fit) evaluated at chosen parameters, no sampling: with
+    # C_k the control's cumulative share of scores 0..k and the treatment's shift b on the latent scale,
+    #   nps = P(9-10) - P(0-6) = 1 - expit(logit C_8 - b) - expit(logit C_6 - b).
+    # The fitted version (posterior recovery, a Numba compilation of its own) is the slow test below.
+    import pymc as pm  # PyMC only where a model is built
+    import pytensor
+
+    rows = _nps_rows()
+    m = CumulativeLogit()
+    counts, arms, scores = m.prepare(pd.DataFrame(rows), "control", ["empathy"])
+    assert scores == list(range(11))  # read as the 0-10 scale from the columns
+    model = m.build(counts, arms, scores)
+    nps = pytensor.function([model["control_probs"], model["arm_effect"]], model["nps"], on_unused_input="ignore")
+    c = rows[0]
+    share = np.array([c[f"cat_{k}"] for k in range(11)], dtype=float) / 600
+    observed = (c["cat_9"] + c["cat_10"] - sum(c[f"cat_{k}"] for k in range(7))) / 600
+    cum = np.cumsum(share)
+    for b in (0.0, 0.7, -1.2):
+        out = nps(share, np.array([b]))
+        np.testing.assert_allclose(out[0], observed, atol=1e-12)  # control: the observed shares' NPS
+        expected = (
+            1 - 1 / (1 + np.exp(-(np.log(cum[8] / (1 - cum[8])) - b))) - 1 / (1 + np.exp(-(np.log(cum[6] / (1 - cum[6])) - b)))
+        )
+        np.testing.assert_allclose(out[1], expected, atol=1e-12)
+        assert (out[1] > out[0]) == (b > 0)  # a positive shift moves answers up the scale
+    with model:
+        prior = pm.sample_prior_predictive(draws=300, var_names=["nps"], random_seed=1).prior["nps"].values
+    assert prior.min() >= -1 and prior.max() <= 1 and prior.std() > 0.1
+
+
+@pytest.mark.slow  # the cumulative logit's own Numba compilation (the engine does not run it by default): 18-33 s
+def test_ordinal_nps_quantity():
+    rows = _nps_rows()
     fit = CumulativeLogit().fit(pd.DataFrame(rows), "control", ["empathy"], quantity="nps", seed=1, **FAST)
     for row in rows:
         # the arm's own NPS, promoters (9-10) minus detractors (0-6): the sample's, not the scale's -5/11
