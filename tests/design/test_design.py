@@ -35,12 +35,13 @@ def test_engine_power_at_the_statsmodels_n_is_the_target():
 
 def test_plan_searches_near_the_closed_form_and_counts_the_weeks():
     # The whole search (doubling, bisection, probit smoothing) on 20 simulations a size. Its answer's
-    # Monte-Carlo error: the power near the target from ~60 of the runs, sd ~0.05, slope 0.39 per unit
-    # of log n at power 0.8 -> sd of log n ~0.13; a 40% bar is 3 of them (the slow test above: 200 a size, 15%).
+    # Monte-Carlo error: the power near the target rests on ~60 of the runs (sd ~0.05) and moves 0.39 per
+    # unit of log n at power 0.8, so log n has an sd of ~0.13; the 45% bar is 2.9 of them above (log 1.45)
+    # and 4.6 below (log 0.55). The slow test above: 200 simulations a size, 15%.
     doc = plan_pilot(DesignSpec("kept_ptp", 0.10, 0.03, sims=20, seed=1, weekly_arrivals=400))
     cf = doc["closed_form"]["accounts_per_arm"]
     assert cf == pytest.approx(1769, abs=2)
-    assert doc["accounts_per_arm"] == pytest.approx(cf, rel=0.4)
+    assert doc["accounts_per_arm"] == pytest.approx(cf, rel=0.45)
     assert doc["sims"] == 20 and len(doc["search"]["evaluations"]) >= 3
     assert doc["weeks"] == doc["intake_weeks"] + 14  # kept_ptp: 60 + 3 + 30 days -> 14 weeks of window
     assert doc["intake_weeks"] == -(-2 * doc["accounts_per_arm"] // 400)

@@ -5,17 +5,23 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from shared_fits import FAST, agent_randomized_cells, binary_cells, shared_fits
 
 from workbench.models.base import DEFAULT_SAMPLER, SAMPLERS, Fit, ModelInputError
 from workbench.models.binary import HierarchicalBinary
 from workbench.models.ordinal import CumulativeLogit
 
+FAST = {"draws": 150, "tune": 150, "chains": 2, "smoke": True}
 
-@pytest.fixture
-def small_fit():
-    """The crossed structure (2 arms x 2 segments x 3 agents), fitted once per session (shared_fits.py)."""
-    return shared_fits("crossed")["fit"]
+
+def binary_cells(seed=0, n=300, arms=(("control", 0.0), ("empathy", 0.3)), segments=("a", "b"), agents=("g1", "g2", "g3")):
+    rng = np.random.default_rng(seed)
+    rows = []
+    for arm, b in arms:
+        for i, s in enumerate(segments):
+            for j, g in enumerate(agents):
+                p = 1 / (1 + np.exp(-(-1.0 + b + 0.4 * i - 0.2 * j)))
+                rows.append({"arm": arm, "segment": s, "agent_id": g, "n": n, "successes": int(rng.binomial(n, p))})
+    return pd.DataFrame(rows)
 
 
 # ---------------------------------------------------------------- structure
@@ -68,12 +74,6 @@ def test_parametrization_auto_follows_the_data():
     assert forced.centred(prepared) == {"segment": True, "agent": True}
     with pytest.raises(ModelInputError, match="unknown parametrization 'centered'; choose from auto, centred, non-centred"):
         HierarchicalBinary(parametrization="centered")
-
-
-def test_group_effects_sum_to_zero(small_fit):
-    post = small_fit.idata.posterior
-    for name in ("segment_effect", "agent_effect", "interaction"):
-        assert np.abs(post[name].sum(post[name].dims[-1])).max() < 1e-9, name
 
 
 def test_structure_without_segment_or_agent():
@@ -167,8 +167,7 @@ def test_ordinal_input_errors():
 # ---------------------------------------------------------------- fits
 
 
-def test_fit_layout(small_fit):
-    f = small_fit
+def _check_layout(f):
     assert isinstance(f, Fit) and f.model == "hierarchical_logistic"
     assert set(f.draws) == set(f.prior_draws) == {"control", "empathy"}
     assert f.draws["control"].shape == (300,) and f.prior_draws["control"].shape == (300,)
@@ -181,13 +180,27 @@ def test_fit_layout(small_fit):
     assert f.prior_draws["control"].std() > 5 * f.draws["control"].std()
 
 
-def test_same_seed_same_draws(small_fit):
-    # two fits of the same cells with the same seed, one after the other in one process (shared_fits.py)
-    again = shared_fits("crossed")["again"]
-    assert again is not small_fit
+def _check_group_effects_sum_to_zero(f):
+    post = f.idata.posterior
+    for name in ("segment_effect", "agent_effect", "interaction"):
+        assert np.abs(post[name].sum(post[name].dims[-1])).max() < 1e-9, name
+
+
+def _check_same_seed_same_draws(f, again):
     for arm in ("control", "empathy"):
-        np.testing.assert_array_equal(again.draws[arm], small_fit.draws[arm])
-        np.testing.assert_array_equal(again.prior_draws[arm], small_fit.prior_draws[arm])
+        np.testing.assert_array_equal(again.draws[arm], f.draws[arm])
+        np.testing.assert_array_equal(again.prior_draws[arm], f.prior_draws[arm])
+
+
+def test_fit_layout_zero_sum_effects_and_same_seed_same_draws():
+    """Three checks on one structure (2 arms x 2 segments x 3 agents), in one test: compiling the
+    structure costs 15-45 s, sampling it 0.5 s, and xdist gave separate tests of one module fixture
+    to both workers (two compilations, 46 + 38 s; a file-locked shared fit only made one worker wait)."""
+    fit = HierarchicalBinary().fit(binary_cells(), "control", ["empathy"], seed=3, **FAST)
+    _check_layout(fit)
+    _check_group_effects_sum_to_zero(fit)
+    # the same cells and seed again, in the same process (the compiled model reused)
+    _check_same_seed_same_draws(fit, HierarchicalBinary().fit(binary_cells(), "control", ["empathy"], seed=3, **FAST))
 
 
 @pytest.mark.slow  # parameter recovery on 18,000 accounts: a benchmark-sized fit
@@ -211,18 +224,7 @@ def test_recovery_grouped_difference():
     assert 0.5 * se < diff.std() < 2 * se
 
 
-def test_agent_randomization():
-    # each agent works one arm only (agents nested in arms); fitted with the same structure as
-    # the separated cells of test_hard_fits.py, so the one compilation serves both (shared_fits.py)
-    fit = shared_fits("agents")["randomized"]
-    cells = agent_randomized_cells()
-    assert list(fit.idata.posterior["agent"].values) == [f"G{i}" for i in range(8)]
-    assert fit.segments == {}
-    diff = fit.draws["empathy"] - fit.draws["pressure"]
-    rates = cells.groupby("arm")["successes"].sum() / cells.groupby("arm")["n"].sum()
-    assert diff.mean() > 0 and (diff > 0).mean() > 0.975
-    se = np.sqrt(sum(r * (1 - r) / 1600 for r in rates))
-    assert abs(diff.mean() - (rates["empathy"] - rates["pressure"])) < 3 * se  # 1,600 accounts an arm, equal per agent
+# agents nested in arms (agent randomization): tests/models/test_hard_fits.py, one structure for two datasets
 
 
 def test_three_arms_no_segment_no_agent():
