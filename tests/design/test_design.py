@@ -9,10 +9,12 @@ from scipy import stats
 
 from workbench.contract.config import Guardrail
 from workbench.contract.plan import check_plan, make_plan, plan_from_config, read_plan, write_plan
-from workbench.design.sizing import DesignSpec, closed_form_n, guardrail_n, plan_pilot, sd_from_stats
+from workbench.design.sizing import DesignSpec, closed_form_n, guardrail_n, plan_pilot, sd_from_stats, simulated_power
 
 
+@pytest.mark.slow  # 200 simulated pilots at each of ~9 searched sizes: 1,800 engine runs, 33-46 s on 2 cores
 def test_simulated_n_agrees_with_statsmodels():
+    """The calibration-sized version of the two tests below (200 simulations a size, 15% bar)."""
     doc = plan_pilot(DesignSpec("kept_ptp", 0.10, 0.03, sims=200, seed=1, weekly_arrivals=400))
     cf = doc["closed_form"]["accounts_per_arm"]
     assert cf == pytest.approx(1769, abs=2)  # one-sided alpha 0.025: the engine's 0.975 bar
@@ -21,10 +23,38 @@ def test_simulated_n_agrees_with_statsmodels():
     assert doc["intake_weeks"] == -(-2 * doc["accounts_per_arm"] // 400)
 
 
+def test_engine_power_at_the_statsmodels_n_is_the_target():
+    # The engine's decisions at statsmodels' answer (NormalIndPower, one-sided alpha 0.025: the
+    # engine's 0.975 bar) come out right about 80% of the time (the search below checks the rest of the curve).
+    spec = DesignSpec("kept_ptp", 0.10, 0.03, sims=100, seed=1)
+    n = math.ceil(closed_form_n(spec))
+    assert n == pytest.approx(1769, abs=2)
+    # Monte-Carlo error of the power over 100 simulated pilots: sqrt(0.8 * 0.2 / 100) = 0.04; bar 3 of them.
+    assert abs(simulated_power(spec, n) - spec.target) < 0.12
+
+
+def test_plan_searches_near_the_closed_form_and_counts_the_weeks():
+    # The whole search (doubling, bisection, probit smoothing) on 20 simulations a size. Its answer's
+    # Monte-Carlo error: the power near the target rests on ~60 of the runs (sd ~0.05) and moves 0.39 per
+    # unit of log n at power 0.8, so log n has an sd of ~0.13; the 45% bar is 2.9 of them above (log 1.45)
+    # and 4.6 below (log 0.55). The slow test above: 200 simulations a size, 15%.
+    doc = plan_pilot(DesignSpec("kept_ptp", 0.10, 0.03, sims=20, seed=1, weekly_arrivals=400))
+    cf = doc["closed_form"]["accounts_per_arm"]
+    assert cf == pytest.approx(1769, abs=2)
+    assert doc["accounts_per_arm"] == pytest.approx(cf, rel=0.45)
+    assert doc["sims"] == 20 and len(doc["search"]["evaluations"]) >= 3
+    assert doc["weeks"] == doc["intake_weeks"] + 14  # kept_ptp: 60 + 3 + 30 days -> 14 weeks of window
+    assert doc["intake_weeks"] == -(-2 * doc["accounts_per_arm"] // 400)
+
+
 def test_lower_is_better_direction_uses_the_right_tail():
     # Complaints-like direction is not binary; use a binary metric with a harmful planned effect instead.
-    spec = DesignSpec("kept_ptp", 0.10, -0.03, sims=50)
-    assert plan_pilot(spec)["decision_rule"] == "P(better) < 0.025"
+    # A search on the wrong tail would never reach the target (no n; the search gives up at 50 million).
+    # 10 simulations a size: the answer's sd of log n is ~0.2, a factor 2 is 3.5 of them.
+    spec = DesignSpec("kept_ptp", 0.10, -0.03, sims=10)
+    doc = plan_pilot(spec)
+    assert doc["decision_rule"] == "P(better) < 0.025"
+    assert doc["closed_form"]["accounts_per_arm"] / 2 < doc["accounts_per_arm"] < 2 * doc["closed_form"]["accounts_per_arm"]
 
 
 def test_guardrails_are_sized_for_non_inferiority_and_name_the_driver():
@@ -33,7 +63,8 @@ def test_guardrails_are_sized_for_non_inferiority_and_name_the_driver():
     assert sd == pytest.approx((30 / 5000 - (26 / 5000) ** 2) ** 0.5)
     z = stats.norm.ppf(0.95) + stats.norm.ppf(0.8)
     assert guardrail_n(0.001, sd) == math.ceil(2 * sd**2 * z**2 / 0.001**2)
-    spec = DesignSpec("kept_ptp", 0.10, 0.03, sims=50, guardrails={"complaints": {"margin": 0.001, "sd": sd}})
+    # the primary's size (about 1,800) only has to exist here: 10 simulations a size
+    spec = DesignSpec("kept_ptp", 0.10, 0.03, sims=10, guardrails={"complaints": {"margin": 0.001, "sd": sd}})
     doc = plan_pilot(spec)
     assert doc["guardrails"]["complaints"]["accounts_per_arm"] == guardrail_n(0.001, sd)
     assert doc["driven_by"] == "complaints" and doc["accounts_per_arm_all_questions"] > doc["accounts_per_arm"]

@@ -24,11 +24,6 @@ def binary_cells(seed=0, n=300, arms=(("control", 0.0), ("empathy", 0.3)), segme
     return pd.DataFrame(rows)
 
 
-@pytest.fixture(scope="module")
-def small_fit():
-    return HierarchicalBinary().fit(binary_cells(), "control", ["empathy"], seed=3, **FAST)
-
-
 # ---------------------------------------------------------------- structure
 
 
@@ -79,12 +74,6 @@ def test_parametrization_auto_follows_the_data():
     assert forced.centred(prepared) == {"segment": True, "agent": True}
     with pytest.raises(ModelInputError, match="unknown parametrization 'centered'; choose from auto, centred, non-centred"):
         HierarchicalBinary(parametrization="centered")
-
-
-def test_group_effects_sum_to_zero(small_fit):
-    post = small_fit.idata.posterior
-    for name in ("segment_effect", "agent_effect", "interaction"):
-        assert np.abs(post[name].sum(post[name].dims[-1])).max() < 1e-9, name
 
 
 def test_structure_without_segment_or_agent():
@@ -178,8 +167,7 @@ def test_ordinal_input_errors():
 # ---------------------------------------------------------------- fits
 
 
-def test_fit_layout(small_fit):
-    f = small_fit
+def _check_layout(f):
     assert isinstance(f, Fit) and f.model == "hierarchical_logistic"
     assert set(f.draws) == set(f.prior_draws) == {"control", "empathy"}
     assert f.draws["control"].shape == (300,) and f.prior_draws["control"].shape == (300,)
@@ -192,11 +180,27 @@ def test_fit_layout(small_fit):
     assert f.prior_draws["control"].std() > 5 * f.draws["control"].std()
 
 
-def test_same_seed_same_draws(small_fit):
-    again = HierarchicalBinary().fit(binary_cells(), "control", ["empathy"], seed=3, **FAST)
+def _check_group_effects_sum_to_zero(f):
+    post = f.idata.posterior
+    for name in ("segment_effect", "agent_effect", "interaction"):
+        assert np.abs(post[name].sum(post[name].dims[-1])).max() < 1e-9, name
+
+
+def _check_same_seed_same_draws(f, again):
     for arm in ("control", "empathy"):
-        np.testing.assert_array_equal(again.draws[arm], small_fit.draws[arm])
-        np.testing.assert_array_equal(again.prior_draws[arm], small_fit.prior_draws[arm])
+        np.testing.assert_array_equal(again.draws[arm], f.draws[arm])
+        np.testing.assert_array_equal(again.prior_draws[arm], f.prior_draws[arm])
+
+
+def test_fit_layout_zero_sum_effects_and_same_seed_same_draws():
+    """Three checks on one structure (2 arms x 2 segments x 3 agents), in one test: compiling the
+    structure costs 15-45 s, sampling it 0.5 s, and xdist gave separate tests of one module fixture
+    to both workers (two compilations, 46 + 38 s; a file-locked shared fit only made one worker wait)."""
+    fit = HierarchicalBinary().fit(binary_cells(), "control", ["empathy"], seed=3, **FAST)
+    _check_layout(fit)
+    _check_group_effects_sum_to_zero(fit)
+    # the same cells and seed again, in the same process (the compiled model reused)
+    _check_same_seed_same_draws(fit, HierarchicalBinary().fit(binary_cells(), "control", ["empathy"], seed=3, **FAST))
 
 
 @pytest.mark.slow  # parameter recovery on 18,000 accounts: a benchmark-sized fit
@@ -220,18 +224,7 @@ def test_recovery_grouped_difference():
     assert 0.5 * se < diff.std() < 2 * se
 
 
-def test_agent_randomization():
-    # each agent works one arm only (agents nested in arms)
-    rng = np.random.default_rng(5)
-    rows = []
-    for arm, b, agents in (("control", 0.0, ["c1", "c2", "c3"]), ("empathy", 0.4, ["e1", "e2", "e3"])):
-        for g in agents:
-            p = 1 / (1 + np.exp(-(-1 + b + rng.normal(0, 0.2))))
-            rows.append({"arm": arm, "agent_id": g, "n": 400, "successes": int(rng.binomial(400, p))})
-    fit = HierarchicalBinary().fit(pd.DataFrame(rows), "control", ["empathy"], seed=2, **FAST)
-    assert list(fit.idata.posterior["agent"].values) == ["c1", "c2", "c3", "e1", "e2", "e3"]
-    assert fit.segments == {}
-    assert (fit.draws["empathy"] - fit.draws["control"]).mean() > 0
+# agents nested in arms (agent randomization): tests/models/test_hard_fits.py, one structure for two datasets
 
 
 def test_three_arms_no_segment_no_agent():
@@ -281,10 +274,46 @@ def test_ordinal_mean_recovery():
     assert fit.diagnostics["r_hat_max"] < 1.1
 
 
-def test_ordinal_nps_quantity():
+def _nps_rows():
     rng = np.random.default_rng(9)
     pr = np.full(11, 1 / 11)
-    rows = [{"arm": a, **{f"cat_{k}": int(c) for k, c in enumerate(rng.multinomial(600, pr))}} for a in ("control", "empathy")]
+    return [{"arm": a, **{f"cat_{k}": int(c) for k, c in enumerate(rng.multinomial(600, pr))}} for a in ("control", "empathy")]
+
+
+def test_ordinal_nps_is_promoters_minus_detractors():
+    # The model's nps (the quantity="nps" of a fit) evaluated at chosen parameters, no sampling: with
+    # C_k the control's cumulative share of scores 0..k and the treatment's shift b on the latent scale,
+    #   nps = P(9-10) - P(0-6) = 1 - expit(logit C_8 - b) - expit(logit C_6 - b).
+    # The fitted version (posterior recovery, a Numba compilation of its own) is the slow test below.
+    import pymc as pm  # PyMC only where a model is built
+    import pytensor
+
+    rows = _nps_rows()
+    m = CumulativeLogit()
+    counts, arms, scores = m.prepare(pd.DataFrame(rows), "control", ["empathy"])
+    assert scores == list(range(11))  # read as the 0-10 scale from the columns
+    model = m.build(counts, arms, scores)
+    nps = pytensor.function([model["control_probs"], model["arm_effect"]], model["nps"], on_unused_input="ignore")
+    c = rows[0]
+    share = np.array([c[f"cat_{k}"] for k in range(11)], dtype=float) / 600
+    observed = (c["cat_9"] + c["cat_10"] - sum(c[f"cat_{k}"] for k in range(7))) / 600
+    cum = np.cumsum(share)
+    for b in (0.0, 0.7, -1.2):
+        out = nps(share, np.array([b]))
+        np.testing.assert_allclose(out[0], observed, atol=1e-12)  # control: the observed shares' NPS
+        expected = (
+            1 - 1 / (1 + np.exp(-(np.log(cum[8] / (1 - cum[8])) - b))) - 1 / (1 + np.exp(-(np.log(cum[6] / (1 - cum[6])) - b)))
+        )
+        np.testing.assert_allclose(out[1], expected, atol=1e-12)
+        assert (out[1] > out[0]) == (b > 0)  # a positive shift moves answers up the scale
+    with model:
+        prior = pm.sample_prior_predictive(draws=300, var_names=["nps"], random_seed=1).prior["nps"].values
+    assert prior.min() >= -1 and prior.max() <= 1 and prior.std() > 0.1
+
+
+@pytest.mark.slow  # the cumulative logit's own Numba compilation (the engine does not run it by default): 18-33 s
+def test_ordinal_nps_quantity():
+    rows = _nps_rows()
     fit = CumulativeLogit().fit(pd.DataFrame(rows), "control", ["empathy"], quantity="nps", seed=1, **FAST)
     for row in rows:
         # the arm's own NPS, promoters (9-10) minus detractors (0-6): the sample's, not the scale's -5/11
