@@ -12,7 +12,7 @@ from workbench.cli.app import app, fail, require_valid, write_doc
 from workbench.defaults import DEFAULT_LEVEL, DEFAULT_SEED
 from workbench.effects.analyze import Design, Settings, analyze_run, analyze_stats
 from workbench.effects.summary import read_summary
-from workbench.report.claims import claim_lines
+from workbench.report.claims_text import claim_lines
 
 
 @app.command()

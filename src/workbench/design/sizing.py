@@ -39,10 +39,12 @@ import math
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from scipy import stats
+from statsmodels.genmod import families
+from statsmodels.genmod.generalized_linear_model import GLM
 from statsmodels.stats.power import NormalIndPower
 from statsmodels.stats.proportion import proportion_effectsize
+from statsmodels.tools.tools import add_constant
 
 from workbench.defaults import MIN_AGENTS_PER_ARM, THRESHOLDS
 from workbench.design.agents import CR2, agent_power, confirm, search_agents, too_small
@@ -203,9 +205,8 @@ def smooth_n(trace: list[dict], target: float, sims: int) -> float | None:
     y = np.array([t["power"] for t in trace])
     if len(trace) < 3 or np.all(y == y[0]):
         return None
-    glm = sm.GLM(
-        y, sm.add_constant(x), family=sm.families.Binomial(sm.families.links.Probit()), var_weights=np.full(len(y), float(sims))
-    )
+    # statsmodels' GLM pieces, not statsmodels.api (which imports every model: about 0.5 s per process)
+    glm = GLM(y, add_constant(x), family=families.Binomial(families.links.Probit()), var_weights=np.full(len(y), float(sims)))
     a, b = glm.fit().params
     if b <= 0:
         return None
