@@ -137,10 +137,21 @@ def normalize(t: Any, name: str, mapping: Mapping | None = None) -> Any:
     return t.mutate(**casts) if casts else t
 
 
-def _duckdb(path: Path | None) -> Any:
+#: Pilots whose input files total fewer bytes are computed on one DuckDB thread. DuckDB's parallel
+#: sums of floats add in an order that changes from run to run (measured: 2 of 6 identical
+#: statistics queries of a 600-account pilot differed in the last bit; none on one thread), so a
+#: rerun's CSVs could differ at a rounding boundary. One thread makes them byte-identical; below
+#: this size (about 250,000 accounts of Parquet) it costs little. Larger pilots keep every core and
+#: may differ from a rerun in the last bit of a float sum.
+ONE_THREAD_BYTES = 64 * 2**20
+
+
+def _duckdb(path: Path | None, input_bytes: int | None = None) -> Any:
     con = ibis.duckdb.connect(str(path), read_only=True) if path else ibis.duckdb.connect()
     # Each statement's result is fetched: DuckDB 2 refuses other work on a connection with one pending.
     con.raw_sql("SET TimeZone = 'UTC'").fetchall()
+    if input_bytes is not None and input_bytes < ONE_THREAD_BYTES:
+        con.raw_sql("SET threads = 1").fetchall()  # sums in one order: byte-identical reruns (ONE_THREAD_BYTES)
     # DuckDB draws a progress bar on stdout for queries over 2 s: it would end up
     # in CLI tables and piped JSON of large pilots. Inside a Jupyter kernel DuckDB
     # refuses to change the setting without ipywidgets, and draws no text bar there.
@@ -272,9 +283,9 @@ def _read_parquet(con: Any, backend: str, path: Path, view: str) -> Any:
     return con.table(view)
 
 
-def _connect(backend: str, duck_file: Path | None = None) -> Any:
+def _connect(backend: str, duck_file: Path | None = None, input_bytes: int | None = None) -> Any:
     if backend == "duckdb":
-        return _duckdb(duck_file)
+        return _duckdb(duck_file, input_bytes)
     if backend == "pyspark":
         return ibis.pyspark.connect(spark_session())
     raise EngineError([f"engine: unknown backend {backend!r} (duckdb, pyspark, or source.kind ibis in pilot.yml)"])
@@ -363,7 +374,7 @@ def read_tables(loc: Location, backend: str = "duckdb") -> tuple[Any, dict[str, 
         return None, {}, []  # resolve() said so already
     if loc.kind == "duckdb" and backend == "duckdb":
         try:
-            con = _connect(backend, loc.db)
+            con = _connect(backend, loc.db, loc.db.stat().st_size)
         except duckdb.Error as exc:  # a truncated or corrupt file
             return None, {}, [Problem("pilot.yml", "source.path", f"unreadable DuckDB file {loc.db.name}: {first_line(exc)}")]
         try:
@@ -373,7 +384,7 @@ def read_tables(loc: Location, backend: str = "duckdb") -> tuple[Any, dict[str, 
             line = f"unreadable DuckDB file {loc.db.name}: {_cut(first_line(exc, limit=1_000_000))}"
             return None, {}, [Problem("pilot.yml", "source.path", line)]
         return con, {name: con.table(name) for name in TABLES if name in present}, problems
-    con = _connect(backend)
+    con = _connect(backend, input_bytes=sum(f.stat().st_size for f in loc.files.values()) if loc.kind == "folder" else None)
     if loc.kind == "duckdb":
         try:
             files = _duckdb_as_parquet(loc.db)
