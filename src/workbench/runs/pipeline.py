@@ -125,14 +125,14 @@ def prepare(
     """Fit every model once and write what the notebooks share into ``out``.
 
     ``stage(name)`` is told each long step as it starts (the progress display names it).
-    ``opened`` is the pilot already opened on ``backend`` (by validation); None opens it
-    here, once, for the analysis, the weekly statistics, the claims and the replay.
+    ``opened`` is the pilot already opened on ``backend``; None opens it here (or takes
+    ``validation.pilot``), once, for the analysis, the weekly statistics, the claims and the replay.
     Writes ``results.json`` (the analysis), ``stats.csv`` / ``stats_segment.csv``
     / ``stats_week.csv`` (sufficient statistics; cells under ``min_cell_size``
     suppressed, undeclared segment values grouped as ``other``) and ``ppc.csv``
     (observed arm means against the posterior). Every CSV is written by
     :func:`workbench.report.privacy.write_csv` (formulas neutralized, fixed digits).
-    Given ``validation`` (the report that opened ``opened``), also
+    Given ``validation`` (the run's validation report, whose ``pilot`` is read), also
     ``data_quality.json``: its lines and the checks the analysis ran, for
     notebook 02 (:mod:`workbench.report.quality`).
     """
@@ -143,6 +143,8 @@ def prepare(
     stage("reading the pilot and fitting every model")
     with warnings.catch_warnings():  # the cross-check divides by zero rates in empty cells: noise, not news
         warnings.filterwarnings("ignore", category=RuntimeWarning, module="statsmodels")
+        if opened is None and validation is not None:
+            opened = validation.pilot  # the tables validation opened: one read
         p = opened if opened is not None else open_pilot(pilot, backend)
         run = analyze_run(pilot, Settings(level=level, seed=seed, smoke=smoke, **mc), backend, opened=p)
     doc, draws, stats = run.doc, run.draws, run.stats
@@ -523,7 +525,6 @@ def run_pilot(
             smoke=params.get("smoke", False),
             stage=lambda name: notify("stage", name=name),
             backend=backend,
-            opened=validation.pilot,
             validation=validation,
         )
     except Exception as exc:
