@@ -61,16 +61,25 @@ def build(tmp_path):
     return _build
 
 
+# Expensive fixtures, by the xdist group whose worker builds them once (``--dist loadgroup``).
+_ONE_WORKER = {
+    "spark": "spark",  # a local Spark session takes 15-18 s to start
+    "demo_claims": "claims-demo",  # a 3,000-account pilot and a claims run, ~16 s
+}
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
 def pytest_collection_modifyitems(config, items):
-    """Every test using the Spark session runs on one xdist worker (``--dist loadgroup``).
+    """Every test using one of the expensive fixtures above runs on the same xdist worker.
 
-    A local Spark session takes 15-18 s to start; spread over both workers,
-    the suite paid for it twice.
+    Spread over both workers, the suite paid for each of them twice (measured:
+    the Spark session start, and the claims pilot built by both workers).
     """
     for item in items:
-        if "spark" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group("spark"))
+        names = getattr(item, "fixturenames", ())
+        group = next((g for f, g in _ONE_WORKER.items() if f in names), None)
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(scope="session")
@@ -92,7 +101,19 @@ _RUN_READERS = {
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _whole_runs_first(request):
+def _shared_truth():
+    """The simulator's truth (2 x 200,000 simulated accounts per preset, ~10 s) computed once per session.
+
+    Every worker, and every CLI process a test starts, reads it from one folder
+    (``workbench.simulate.truth``: files named for the preset, windows and code digest).
+    """
+    from shared import session_root
+
+    os.environ.setdefault("WORKBENCH_TRUTH_CACHE", str(session_root() / "truth"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _whole_runs_first(request, _shared_truth):
     """Under xdist, each worker builds one of the shared whole runs before its first test.
 
     Built lazily, the first worker to need a run builds it while the other,

@@ -187,3 +187,30 @@ def test_truth_json_layout(tmp_path):
     assert truth["seed"] == 2 and truth["arms"] == {"control": "pressure", "treatment": "empathy"}
     assert set(truth["metrics"]["csat"]) >= {"control", "treatment", "difference", "ratio", "relative_lift", "unit"}
     assert (out / "contacts.csv").exists() and (out / "pilot.yml").exists()
+
+
+def test_truth_shared_on_disk_equals_the_computed_one_and_follows_the_code(tmp_path, monkeypatch):
+    from workbench.contract.config import Windows
+    from workbench.simulate import truth as tr
+
+    calls = []
+    fake = {"preset": "null", "metrics": {"ptp": {"control": 0.1 + 0.2, "treatment": 1 / 3, "ratio": None}}}
+
+    def computed(preset, windows_key):
+        calls.append(preset)
+        return fake
+
+    monkeypatch.setattr(tr, "_truth", computed)
+    monkeypatch.setenv(tr.CACHE_ENV, str(tmp_path / "cache"))
+    first = tr.compute_truth("null", Windows())
+    again = tr.compute_truth("null", Windows())
+    assert first == again == fake and calls == ["null"]  # the second read comes from the file, floats exact
+    assert len(list((tmp_path / "cache").glob("truth-null-*.json"))) == 1
+    tr.compute_truth("null", Windows(retention_days=90))  # other windows: another truth
+    assert calls == ["null", "null"]
+    monkeypatch.setattr(tr, "_code_digest", lambda: "edited-simulator")  # other code: never a stale truth
+    tr.compute_truth("null", Windows())
+    assert calls == ["null", "null", "null"]
+    monkeypatch.delenv(tr.CACHE_ENV)
+    tr.compute_truth("null", Windows())  # without the variable nothing is read or written
+    assert calls == ["null"] * 4 and len(list((tmp_path / "cache").iterdir())) == 3

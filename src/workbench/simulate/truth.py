@@ -19,12 +19,18 @@ are identical.
 from __future__ import annotations
 
 import copy
-from functools import lru_cache
+import hashlib
+import json
+import os
+import tempfile
+from functools import cache, lru_cache
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from workbench.contract.config import METRICS, Windows
+from workbench.metrics import reference
 from workbench.metrics.reference import reference_metrics
 from workbench.simulate.population import ARRIVAL_WEEKS, build_tables, make_population, pilot_config
 from workbench.simulate.presets import describe, preset_effects
@@ -125,7 +131,53 @@ def _truth(preset: str, windows_key: tuple) -> dict:
     }
 
 
+CACHE_ENV = "WORKBENCH_TRUTH_CACHE"
+
+
+@cache
+def _code_digest() -> str:
+    """SHA-256 of the code the truth is made by: this package and the pandas reference.
+
+    A cached truth is read back only by the code that wrote it, so an edit of
+    the simulator or of a metric's definition can never serve a stale truth.
+    """
+    h = hashlib.sha256()
+    for f in [*sorted(Path(__file__).parent.glob("*.py")), Path(reference.__file__)]:
+        h.update(f.name.encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _cached_truth(preset: str, windows_key: tuple) -> dict:
+    """:func:`_truth`, shared between processes through ``$WORKBENCH_TRUTH_CACHE`` when it is set.
+
+    Computing a preset's truth simulates 2 x 200,000 accounts (about 10 s); the
+    test suite's workers and the CLI processes it starts each needed it again.
+    The file is named for the preset, the windows and the code digest, written
+    atomically, and holds exactly the JSON of the dictionary (floats round-trip
+    exactly), so a cached truth equals a computed one.
+    """
+    folder = os.environ.get(CACHE_ENV)
+    if not folder:
+        return _truth(preset, windows_key)
+    key = hashlib.sha256(json.dumps([preset, windows_key, _code_digest()]).encode()).hexdigest()[:20]
+    path = Path(folder) / f"truth-{preset}-{key}.json"
+    if path.is_file():
+        return json.loads(path.read_text(encoding="utf-8"))
+    truth = _truth(preset, windows_key)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False, encoding="utf-8") as f:
+        json.dump(truth, f)
+    os.replace(f.name, path)  # atomic: a reader sees the whole file or none
+    return truth
+
+
 def compute_truth(preset: str, windows: Windows) -> dict:
-    """truth.json content for a preset (cached per preset and windows; a fresh copy each call)."""
+    """truth.json content for a preset (cached per preset and windows; a fresh copy each call).
+
+    Cached in the process, and on disk in ``$WORKBENCH_TRUTH_CACHE`` when that
+    variable names a folder (the test suite sets it, so its workers share one
+    computation per preset).
+    """
     preset_effects(preset)  # a clear error for an unknown preset
-    return copy.deepcopy(_truth(preset, tuple(sorted(windows.model_dump().items()))))
+    return copy.deepcopy(_cached_truth(preset, tuple(sorted(windows.model_dump().items()))))
