@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
 import pytest
+from shared import cli
 
 from workbench.claims import Claim, evaluate, load_register
 from workbench.contract.config import ConfigError
 
 
 def _cli(*args):
-    return subprocess.run([sys.executable, "-m", "workbench", *args], capture_output=True, text=True, check=False)
+    return cli(*args)  # in this process (tests/shared.py): the verb's answer without 3-4 s of imports
 
 
 def test_shipped_register_has_the_industry_claims():

@@ -18,10 +18,9 @@ There is no network at test time, so the counts are embedded here.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
+from shared import cli
 
 from workbench.claims import Claim, evaluate
 from workbench.effects.analyze import Design, Settings, analyze_stats
@@ -89,9 +88,7 @@ def test_published_counts_via_cli_with_only(tmp_path):
         "      - {id: rr, metric: ptp, scale: ratio, range: [null, 0.75], note: risk ratio of MI at most 0.75}\n"
     )
     args = ["claims", "--summary", str(f), "--control", "placebo", "--treatment", "aspirin", "--claims", str(reg)]
-    r = subprocess.run(
-        [sys.executable, "-m", "workbench", *args, "--only", "--out", str(out)], capture_output=True, text=True, check=False
-    )
+    r = cli(*args, "--only", "--out", out)
     assert r.returncode == 0, r.stderr
     doc = json.loads(out.read_text())["claims"]
     assert [c["id"] for c in doc] == ["phs-quarter"] and doc[0]["verdict"] == "supported"

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
+from shared import cli
 
 from workbench.design.meta import meta_analysis, pool
 
 
 def _cli(*args):
-    return subprocess.run([sys.executable, "-m", "workbench", *args], capture_output=True, text=True, check=False)
+    return cli(*args)  # in this process (tests/shared.py): the verb's answer without 3-4 s of imports
 
 
 def test_identical_pilots_give_tau_near_zero_and_the_common_effect():

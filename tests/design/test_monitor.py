@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import math
-import subprocess
-import sys
 from datetime import timedelta
 
 import numpy as np
 import pytest
+from shared import cli
 
 from workbench.design.monitor import apply_rule, look_dates, monitor_pilot, operating_characteristics, tune_threshold
 
@@ -71,12 +70,7 @@ def test_apply_rule_outcomes():
 
 
 def test_cli_rejects_bad_cadence(tmp_path):
-    r = subprocess.run(
-        [sys.executable, "-m", "workbench", "monitor", str(tmp_path), "--looks", "daily"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    r = cli("monitor", tmp_path, "--looks", "daily")
     assert r.returncode == 1 and "Traceback" not in r.stderr and "weekly" in r.stderr
 
 

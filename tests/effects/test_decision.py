@@ -252,22 +252,17 @@ def test_every_view_says_what_the_decision_says():
 
 def test_cli_analyze_summary_judges_several_treatments(tmp_path):
     import json
-    import subprocess
-    import sys
+
+    from shared import cli
 
     f = tmp_path / "s.csv"
     f.write_text("metric,arm,n,successes\nkept_ptp,pressure,4000,400\nkept_ptp,empathy,4000,520\nkept_ptp,hybrid,4000,300\n")
     out = tmp_path / "r.json"
     args = ["analyze-summary", str(f), "--control", "pressure", "--treatment", "empathy", "--treatment", "hybrid"]
-    r = subprocess.run(
-        [sys.executable, "-m", "workbench", *args, "--primary", "kept_ptp", "--out", str(out)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    r = cli(*args, "--primary", "kept_ptp", "--out", out)
     assert r.returncode == 0, r.stderr
     doc = json.loads(out.read_text())
     assert doc["decision"]["verdict"] == "empathy: better; hybrid: worse"
     assert set(doc["metrics"]["kept_ptp"]["comparisons"]) == {"empathy", "hybrid"}
-    bad = subprocess.run([sys.executable, "-m", "workbench", *args[:-1], "nowhere"], capture_output=True, text=True, check=False)
+    bad = cli(*args[:-1], "nowhere")
     assert bad.returncode == 1 and "nowhere" in bad.stderr and "Traceback" not in bad.stderr
