@@ -177,9 +177,12 @@ def map_values_table(table: str, t: Any, mapping: Mapping) -> Any:
         if enum is None:
             mut[col] = s.substitute(pairs, else_=s) if pairs else s
         else:
-            key = s.lower()
-            mapped = key.substitute(pairs, else_=s) if pairs else s
-            mut[col] = key.isin(list(enum)).ifelse(key, mapped)
+            # One CASE on the lower-case value: an enumeration's own words first, then the pilot's
+            # mapping, else the value as written. Not ``key IN (...)``: DuckDB rewrites an IN list of
+            # constants into a join, which no later query can prune, so every metrics query paid a
+            # hash join over all contacts for the channel it never reads (6 of 100 CPU s at 2M accounts).
+            words = {w: w for w in enum} | {k: v for k, v in pairs.items() if k not in enum}
+            mut[col] = s.lower().substitute(words, else_=s)
     return t.mutate(**mut) if mut else t
 
 
