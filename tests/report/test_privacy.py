@@ -30,6 +30,28 @@ def test_scan_finds_whole_tokens_only(tmp_path):
     assert sorted(h[1] for h in hits) == ["A0000012", "Jane Roe"]
 
 
+def test_scan_finds_what_a_plain_alternation_finds(tmp_path):
+    # The scanner's trie (one branch per character) against the plain alternation it replaced,
+    # on identifiers that share prefixes, contain each other, carry regex metacharacters or are long.
+    import random
+    import re
+
+    rng = random.Random(7)
+    alphabet = "A0B1-_.+*()[]? "
+    ids = {"A1", "A12", "A1-2", "P.1", "(x)", "a+b", "Jane Roe", "Jane Roe Jr", "Z" * 250, "Z" * 251}
+    ids |= {"".join(rng.choice(alphabet) for _ in range(rng.randint(1, 8))) for _ in range(400)}
+    ids = {i for i in ids if i.strip()}
+    plain = re.compile(r"(?<![A-Za-z0-9])(" + "|".join(map(re.escape, sorted(ids, key=len, reverse=True))) + r")(?![A-Za-z0-9])")
+    for k in range(30):
+        text = "".join(rng.choice([*sorted(ids), "x", " ", "9", "<p>", "Z" * 250]) for _ in range(60))
+        f = tmp_path / f"r{k}.html"
+        f.write_text(text)
+        assert {h[1] for h in scan([f], ids)} == set(plain.findall(text)), text
+    f.write_text(f"<p>{'Z' * 251}</p> {'Z' * 252}")  # words past the trie's depth: plain alternatives
+    assert [h[1] for h in scan([f], ["Z" * 251, "A1"])] == ["Z" * 251]
+    assert scan([f], ["Z" * 250]) == []  # a prefix of a longer token is not a whole token
+
+
 def test_metrics_by_agent_shows_pseudonyms_and_suppresses_small_cells(tmp_path):
     import json
 

@@ -138,12 +138,45 @@ def write_csv(df: pd.DataFrame, path: Path) -> Path:
     return Path(path)
 
 
+def _trie(words: set[str]) -> str:
+    """A regular expression matching exactly ``words``, as a trie: ``A00(?:1|2)`` for A001 and A002.
+
+    A plain alternation of thousands of identifiers makes the engine try every
+    one of them at every character of a report (22 s for 3.4 MB and 5,700
+    identifiers, measured); the trie tries one branch per character read.
+    Where one word is a prefix of another, the longer is tried first and the
+    shorter is what is left on backtracking, so a word followed by a boundary
+    is still found. Words longer than :data:`_TRIE_DEPTH` (no recursion that
+    deep) are added as plain alternatives.
+    """
+    root: dict = {}
+    long = sorted(w for w in words if len(w) > _TRIE_DEPTH)
+    for w in words:
+        if len(w) <= _TRIE_DEPTH:
+            node = root
+            for ch in w:
+                node = node.setdefault(ch, {})
+            node[""] = {}  # a word ends here
+
+    def branch(node: dict) -> str:
+        alts = [re.escape(ch) + branch(child) for ch, child in sorted(node.items()) if ch]
+        if not alts:
+            return ""
+        body = alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+        return f"(?:{body})?" if "" in node else body  # a word may end here: the rest is optional
+
+    return "|".join(p for p in [branch(root), *map(re.escape, long)] if p)
+
+
+_TRIE_DEPTH = 200
+
+
 def scan(paths: Iterable[Path], identifiers: Iterable[str]) -> list[tuple[str, str]]:
     """Every (file, identifier) where an identifier appears as a whole token in a file's text."""
-    idents = [i for i in identifiers if i]
+    idents = {i for i in identifiers if i}
     if not idents:
         return []
-    pattern = re.compile(r"(?<![A-Za-z0-9])(" + "|".join(map(re.escape, idents)) + r")(?![A-Za-z0-9])")
+    pattern = re.compile(r"(?<![A-Za-z0-9])(" + _trie(idents) + r")(?![A-Za-z0-9])")
     hits = []
     for p in paths:
         text = Path(p).read_text(encoding="utf-8", errors="ignore")
