@@ -25,7 +25,7 @@ from workbench.simulate.pilot import simulate_pilot
 
 
 def _progress():
-    """A rich progress bar: the analysis stage by name, then the notebook (k of n) and the cell within it."""
+    """A rich progress bar: the analysis stage by name, then the notebook (k of n) and the cell within it, then the last pages."""
 
     bar = Progress(TextColumn("{task.description:<58}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), transient=False)
     tasks: dict = {}
@@ -42,6 +42,8 @@ def _progress():
             tasks["cell"] = bar.add_task("  cell", total=None)
         elif event == "cell":
             bar.update(tasks["cell"], description=f"  cell {info['index'] + 1}", total=info["total"], completed=info["index"])
+        elif event == "rendering":  # the last notebook has run; its page (and maybe the one before) still renders
+            bar.update(tasks["nb"], description="rendering the last HTML pages")
 
     return bar, notify, tasks
 

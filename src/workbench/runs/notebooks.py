@@ -10,6 +10,10 @@ Only ``workbench run`` imports this module.
 
 from __future__ import annotations
 
+import ast
+import json
+import queue
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +22,7 @@ from typing import Any
 import nbformat
 import papermill as pm
 from jinja2 import DictLoader
+from jupyter_client.blocking import BlockingKernelClient
 from nbclient import NotebookClient
 from nbconvert import HTMLExporter
 from papermill.clientwrap import PapermillNotebookClient
@@ -30,6 +35,7 @@ KERNEL = "python3"  # jupyter_client starts "python" kernels with the running in
 # CRITICAL: no TCP warning per kernel, and no "KeyboardInterrupt caught in kernel" when
 # jupyter_client interrupts the idle kernel before shutting it down (cell errors come by message)
 KERNEL_ARGS = ["--IPKernelApp.log_level=CRITICAL"]
+STARTUP_TIMEOUT = 60  # seconds for a kernel to answer its first request (papermill's own default)
 #: Sent (silently) to a shared kernel before each notebook: see :mod:`workbench.runs.fresh`.
 FRESH = '__import__("workbench.runs.fresh", fromlist=["fresh"]).fresh(get_ipython())'
 
@@ -117,6 +123,74 @@ def shared_kernel(cwd: Path) -> Iterator[Any]:
         yield starter.km
     finally:
         starter._cleanup_kernel()  # nbclient's own shutdown of the kernel it started
+
+
+def template_imports(folder: Path, names: tuple[str, ...]) -> str:
+    """The import statements of the templates' code cells, each once, in the order met: what a
+    kernel runs to be ready for them (:func:`warming`).
+
+    Only statements at the top level of a cell; a cell that is not Python (an IPython magic) has none.
+    """
+    found: dict[str, None] = {}
+    for name in names:
+        for cell in json.loads((folder / f"{name}.ipynb").read_text(encoding="utf-8"))["cells"]:
+            if cell["cell_type"] != "code":
+                continue
+            source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+            try:
+                tree = ast.parse(source)
+            except SyntaxError:
+                continue
+            for node in tree.body:
+                if isinstance(node, ast.Import | ast.ImportFrom) and not getattr(node, "level", 0):
+                    found.setdefault(ast.unparse(node))
+    return "\n".join(found)
+
+
+@contextmanager
+def warming(km: Any, code: str) -> Iterator[Callable[[], None]]:
+    """Run ``code`` in the kernel of ``km`` (just started) from a background thread; yield ``wait()``.
+
+    The run starts its kernel before the analysis and sends it the notebooks'
+    imports (:func:`template_imports`): the kernel's start and its imports,
+    seconds of CPU, then take place on the other core while the run fits, not
+    after it. ``wait()`` returns once the kernel has run ``code``, has died, or
+    failed to answer in :data:`STARTUP_TIMEOUT`; a warm-up that failed is no
+    error of its own (the first notebook meets the same kernel and fails in one
+    line if it is dead). Nothing ``code`` defines reaches a notebook: each
+    starts from :data:`FRESH`. On exit the thread stops waiting and is joined.
+    """
+    stop = threading.Event()
+
+    def warm() -> None:
+        # a client of its own (its own session and sockets): the notebooks' clients connect after it is gone
+        kc = BlockingKernelClient(parent=km, connection_file=km.connection_file)
+        kc.load_connection_info(km.get_connection_info())
+        kc.start_channels()
+        try:
+            kc.wait_for_ready(timeout=STARTUP_TIMEOUT)  # a dead kernel raises here: see above
+            sent = kc.execute(code, silent=True, store_history=False)
+            while not stop.is_set():
+                try:
+                    reply = kc.get_shell_msg(timeout=0.5)
+                except queue.Empty:
+                    if not kc.is_alive():
+                        return
+                    continue
+                if reply["parent_header"].get("msg_id") == sent:
+                    return
+        except Exception:  # a head start only: whatever stopped it, the first notebook meets it and says so in one line
+            return
+        finally:
+            kc.stop_channels()
+
+    thread = threading.Thread(target=warm, name="kernel-warm-up", daemon=True)
+    thread.start()
+    try:
+        yield thread.join
+    finally:
+        stop.set()
+        thread.join()
 
 
 def execute(template: Path, out: Path, parameters: dict, cwd: Path, on_cell: Callable, km: Any = None) -> None:

@@ -24,6 +24,7 @@ import tempfile
 import time
 import warnings
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -497,9 +498,18 @@ def run_pilot(
     the claims and the replay; notebooks that open the pilot themselves get
     ``backend`` as a parameter.
 
+    Two processes share the work, so that on two cores neither waits for the
+    other: the notebook kernel starts, and imports what the notebooks import,
+    while this process fits (:func:`workbench.runs.notebooks.warming`); and
+    notebook *i*'s HTML page renders in a thread of this process while notebook
+    *i + 1* executes in the kernel (:func:`execute_notebooks`). Every file is the
+    same as when each step waits for the one before.
+
     ``progress(event, **info)`` is told ``analysis``, each ``stage`` (name) of
-    the analysis, ``notebook`` (index, name) and ``cell`` (index, total). Raises :class:`RunError` (one line; the run is kept and
-    marked failed) when a notebook fails.
+    the analysis, ``notebook`` (index, name), ``cell`` (index, total) and, once
+    the last notebook has run, ``rendering`` (the pages still rendering). Raises
+    :class:`RunError` (one line; the run is kept and marked failed) when the
+    analysis, the kernel, a notebook or its page fails.
     """
     # papermill and nbconvert only for the run itself: every notebook kernel imports this module
     from workbench.runs import notebooks
@@ -515,35 +525,68 @@ def run_pilot(
     t0 = time.perf_counter()
     run.write_status("running", started=datetime.now(UTC).isoformat(timespec="seconds"), notebooks=[])
     notify = progress or (lambda *a, **k: None)
-    try:
-        notify("analysis")
-        paths = prepare(
-            pilot,
-            run.work,
-            level=params.get("level", 0.95),
-            seed=params.get("seed", 1),
-            smoke=params.get("smoke", False),
-            stage=lambda name: notify("stage", name=name),
-            backend=backend,
-            validation=validation,
-        )
-    except Exception as exc:
-        line = f"analysis failed: {exc.__class__.__name__}: {exc}".splitlines()[0]
-        run.write_status("failed", error={"notebook": None, "error": line})
-        run.close()
-        raise RunError(line + f" (run kept in {run.final})") from None
+    notify("analysis")
+    with ExitStack() as stack:
+        try:
+            km = stack.enter_context(notebooks.shared_kernel(run.work))
+        except Exception as exc:  # no Jupyter kernel on this machine (or it died starting): the run fails in one line
+            line = f"the notebook kernel did not start: {exc.__class__.__name__}: {exc}".splitlines()[0]
+            run.write_status("failed", error={"notebook": NOTEBOOKS[0], "cell": None, "error": line}, notebooks=[])
+            write_index(run, [], failed=NOTEBOOKS[0])
+            final = run.close()
+            raise RunError(f"{line} (run kept in {final})") from None
+        warmed = stack.enter_context(notebooks.warming(km, notebooks.template_imports(folder, NOTEBOOKS)))
+        try:
+            paths = prepare(
+                pilot,
+                run.work,
+                level=params.get("level", 0.95),
+                seed=params.get("seed", 1),
+                smoke=params.get("smoke", False),
+                stage=lambda name: notify("stage", name=name),
+                backend=backend,
+                validation=validation,
+            )
+        except Exception as exc:
+            line = f"analysis failed: {exc.__class__.__name__}: {exc}".splitlines()[0]
+            stack.close()  # the kernel shut down before its folder moves
+            run.write_status("failed", error={"notebook": None, "error": line})
+            run.close()
+            raise RunError(line + f" (run kept in {run.final})") from None
 
-    write_manifest(run.work, Path(pilot), params)
-    # results.json relative to the kernel's working directory (the run folder), so the
-    # parameters recorded in each executed notebook stay true after the final rename.
-    # The pilot relative to the run folder too: no absolute path of the machine in any notebook
-    # (work and final folders are siblings, so the relative path holds after the rename).
-    shared = {
-        "pilot": os.path.relpath(Path(pilot).resolve(), run.work.resolve()),
-        "results": paths["results"].name,
-        "backend": backend,
-    }
-    scrub = {
+        write_manifest(run.work, Path(pilot), params)
+        # results.json relative to the kernel's working directory (the run folder), so the
+        # parameters recorded in each executed notebook stay true after the final rename.
+        # The pilot relative to the run folder too: no absolute path of the machine in any notebook
+        # (work and final folders are siblings, so the relative path holds after the rename).
+        shared = {
+            "pilot": os.path.relpath(Path(pilot).resolve(), run.work.resolve()),
+            "results": paths["results"].name,
+            "backend": backend,
+        }
+        parameters = {nb: {k: v for k, v in {**shared, **params}.items() if nb in declared.get(k, {})} for nb in NOTEBOOKS}
+        warmed()  # the kernel has the notebooks' imports: the first notebook's requests do not queue behind them
+        done, failed = execute_notebooks(run, folder, parameters, scrub_replacements(run, pilot, folder), km, notify)
+    if failed is not None:
+        nb, exc = failed
+        line, rec = notebooks.error_line(nb, exc)
+        run.write_status("failed", error=rec, notebooks=done, seconds=round(time.perf_counter() - t0, 1))
+        write_index(run, done, failed=nb)
+        final = run.close()
+        raise RunError(f"{line} (partial notebook kept: {final / f'{nb}.ipynb'})") from None
+    write_index(run, done)
+    run.write_status(
+        "complete",
+        notebooks=done,
+        seconds=round(time.perf_counter() - t0, 1),
+        finished=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+    return run.close()
+
+
+def scrub_replacements(run: Run, pilot: Path, folder: Path) -> dict[str, str]:
+    """The machine's paths an executed notebook may show, and the names :func:`scrub_paths` puts in their place."""
+    return {
         str(run.work.resolve()): ".",
         str(run.work): ".",
         str(Path(pilot).resolve()): "<pilot>",
@@ -555,41 +598,59 @@ def run_pilot(
         str(Path(tempfile.gettempdir()).resolve()): "<tmp>",  # the kernel's cell files in warnings
         tempfile.gettempdir(): "<tmp>",
     }
-    done: list[str] = []
-    with ExitStack() as stack:
-        try:
-            km = stack.enter_context(notebooks.shared_kernel(run.work))
-        except Exception as exc:  # no Jupyter kernel on this machine (or it died starting): the run fails in one line
-            line = f"the notebook kernel did not start: {exc.__class__.__name__}: {exc}".splitlines()[0]
-            run.write_status("failed", error={"notebook": NOTEBOOKS[0], "cell": None, "error": line}, notebooks=done)
-            write_index(run, done, failed=NOTEBOOKS[0])
-            final = run.close()
-            raise RunError(f"{line} (run kept in {final})") from None
+
+
+def execute_notebooks(
+    run: Run, folder: Path, parameters: dict[str, dict], scrub: dict[str, str], km, notify: Callable
+) -> tuple[list[str], tuple[str, Exception] | None]:
+    """Execute every notebook in the kernel ``km`` and render its HTML page; (notebooks done, first failure).
+
+    A notebook is done once executed, scrubbed (:func:`scrub_paths`) and
+    rendered. Its page renders in a background thread while the next notebook
+    executes (the kernel is another process; rendering is this one's CPU), one
+    page at a time, in order. The failure returned is that of the first
+    notebook, in the order of :data:`NOTEBOOKS`, whose execution or page failed
+    (notebook, exception): no notebook starts once a page has failed, and
+    whatever a later notebook left is removed, so the folder holds what the
+    run would hold had each step waited for the one before.
+    """
+    from workbench.runs import notebooks  # papermill and nbconvert only for the run itself (see run_pilot)
+
+    pages: dict[str, Future] = {}
+    failed: tuple[str, Exception] | None = None
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="render-html") as renders:
         for i, nb in enumerate(NOTEBOOKS):
+            if any(page.done() and page.exception() is not None for page in pages.values()):
+                break  # reported below, as the failure of its own notebook
             notify("notebook", index=i, name=nb, total=len(NOTEBOOKS))
-            mine = {k: v for k, v in {**shared, **params}.items() if nb in declared.get(k, {})}
             out = run.work / f"{nb}.ipynb"
             try:
                 notebooks.execute(
-                    folder / f"{nb}.ipynb", out, mine, run.work, lambda idx, total: notify("cell", index=idx, total=total), km
+                    folder / f"{nb}.ipynb",
+                    out,
+                    parameters[nb],
+                    run.work,
+                    lambda idx, total: notify("cell", index=idx, total=total),
+                    km,
                 )
                 scrub_paths(out, scrub)
-                notebooks.render_html(out, out.with_suffix(".html"), no_input=nb == EXECUTIVE)
             except Exception as exc:
-                line, rec = notebooks.error_line(nb, exc)
-                run.write_status("failed", error=rec, notebooks=done, seconds=round(time.perf_counter() - t0, 1))
-                write_index(run, done, failed=nb)
-                final = run.close()
-                raise RunError(f"{line} (partial notebook kept: {final / out.name})") from None
-            done.append(nb)
-    write_index(run, done)
-    run.write_status(
-        "complete",
-        notebooks=done,
-        seconds=round(time.perf_counter() - t0, 1),
-        finished=datetime.now(UTC).isoformat(timespec="seconds"),
-    )
-    return run.close()
+                failed = (nb, exc)
+                break
+            pages[nb] = renders.submit(notebooks.render_html, out, out.with_suffix(".html"), no_input=nb == EXECUTIVE)
+        if failed is None:
+            notify("rendering", pending=sum(not page.done() for page in pages.values()))
+    done: list[str] = []
+    for nb, page in pages.items():
+        if page.exception() is not None:  # an earlier notebook than any execution failure
+            failed = (nb, page.exception())
+            break
+        done.append(nb)
+    if failed is not None:
+        for later in NOTEBOOKS[NOTEBOOKS.index(failed[0]) + 1 :]:
+            for suffix in (".ipynb", ".html"):
+                (run.work / f"{later}{suffix}").unlink(missing_ok=True)
+    return done, failed
 
 
 def index_summary(run: Run) -> dict | None:
