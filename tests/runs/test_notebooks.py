@@ -89,6 +89,7 @@ def test_notebooks_sharing_a_kernel_see_nothing_of_each_other(tmp_path: Path) ->
 
     first = template(
         "first",
+        "import sys\nassert sys.wb_warmed and 'warm' not in globals(), 'the warm-up did not run, or its names survived'\n"
         "import warnings\nimport matplotlib.pyplot as plt\n"
         "leak = 42\nplt.figure()\nwarnings.simplefilter('error')\nimport os\nprint(os.getpid())",
     )
@@ -101,6 +102,9 @@ def test_notebooks_sharing_a_kernel_see_nothing_of_each_other(tmp_path: Path) ->
     )
     bad = template("bad", "raise ValueError('boom')")
     with notebooks.shared_kernel(tmp_path) as km:
+        # as in a run: the kernel runs the notebooks' imports first (notebooks.warming), and none of its names survive
+        with notebooks.warming(km, "import sys\nsys.wb_warmed = True\nwarm = 1") as warmed:
+            warmed()
         for path in (first, second):
             notebooks.execute(path, tmp_path / f"out-{path.name}", {"x": 1}, tmp_path, lambda i, n: None, km)
         # a failing notebook in the shared kernel fails as before, in one line

@@ -14,6 +14,7 @@ import ast
 import json
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -154,8 +155,8 @@ def warming(km: Any, code: str) -> Iterator[Callable[[], None]]:
     The run starts its kernel before the analysis and sends it the notebooks'
     imports (:func:`template_imports`): the kernel's start and its imports,
     seconds of CPU, then take place on the other core while the run fits, not
-    after it. ``wait()`` returns once the kernel has run ``code``, has died, or
-    failed to answer in :data:`STARTUP_TIMEOUT`; a warm-up that failed is no
+    after it. ``wait()`` returns once the kernel has run ``code`` (or has died,
+    or did not answer within :data:`STARTUP_TIMEOUT`); a warm-up that failed is no
     error of its own (the first notebook meets the same kernel and fails in one
     line if it is dead). Nothing ``code`` defines reaches a notebook: each
     starts from :data:`FRESH`. On exit the thread stops waiting and is joined.
@@ -168,16 +169,21 @@ def warming(km: Any, code: str) -> Iterator[Callable[[], None]]:
         kc.load_connection_info(km.get_connection_info())
         kc.start_channels()
         try:
-            kc.wait_for_ready(timeout=STARTUP_TIMEOUT)  # a dead kernel raises here: see above
-            sent = kc.execute(code, silent=True, store_history=False)
+            # jupyter_client's wait_for_ready, but it stops when told to (a failed analysis shuts the kernel down)
+            deadline, sent = time.monotonic() + STARTUP_TIMEOUT, None
+            kc.kernel_info()
             while not stop.is_set():
                 try:
-                    reply = kc.get_shell_msg(timeout=0.5)
+                    msg = kc.get_shell_msg(timeout=0.5)
                 except queue.Empty:
-                    if not kc.is_alive():
+                    if not kc.is_alive() or (sent is None and time.monotonic() > deadline):
                         return
+                    if sent is None:
+                        kc.kernel_info()
                     continue
-                if reply["parent_header"].get("msg_id") == sent:
+                if sent is None and msg["msg_type"] == "kernel_info_reply":
+                    sent = kc.execute(code, silent=True, store_history=False)
+                elif sent is not None and msg["parent_header"].get("msg_id") == sent:
                     return
         except Exception:  # a head start only: whatever stopped it, the first notebook meets it and says so in one line
             return
