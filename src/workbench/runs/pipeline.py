@@ -638,7 +638,7 @@ def execute_notebooks(
                 failed = (nb, exc)
                 break
             pages[nb] = renders.submit(notebooks.render_html, out, out.with_suffix(".html"), no_input=nb == EXECUTIVE)
-        if failed is None:
+        else:  # every notebook executed: only pages are left
             notify("rendering", pending=sum(not page.done() for page in pages.values()))
     done: list[str] = []
     for nb, page in pages.items():
