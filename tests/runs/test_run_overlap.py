@@ -95,7 +95,8 @@ def test_each_page_renders_while_the_next_notebook_executes(tmp_path, monkeypatc
 
 def test_a_failed_page_stops_the_run_at_its_notebook(tmp_path, monkeypatch) -> None:
     steps = Steps(tmp_path, bad_page="03_metrics", serial_after=True)
-    run, done, failed, _ = _execute(tmp_path, monkeypatch, steps)
+    run, done, failed, events = _execute(tmp_path, monkeypatch, steps)
+    assert [i["name"] for e, i in events if e == "notebook"] == list(NOTEBOOKS[:4]) and events[-1][0] != "rendering"
     nb, exc = failed
     assert nb == "03_metrics" and done == ["01_pilot_design", "02_data_quality"]
     line, rec = notebooks.error_line(nb, exc)
