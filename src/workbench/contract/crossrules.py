@@ -31,7 +31,7 @@ def cross_problems(tables: dict[str, Checked], cfg: Any) -> tuple[list[Problem],
     acc, cols, row = accounts.typed, set(accounts.casts), accounts.row
     masks = own_masks("accounts", lambda c: acc[c], cols, cfg)
     if {"account_id", "arm"} <= cols:
-        if row["account_id_n"] != row["account_id_arm_n"]:
+        if row["keys"] != row["distinct_keys"]:  # only a repeated account can have two arms (rules.own_aggs)
             errors += _two_arms(accounts, "account_id", "an account in one arm only")
         if n := row["undeclared"]:
             labels = ", ".join(map(repr, pd.unique(column(acc.filter(masks["undeclared"]).select("arm"), 10 * ROWS))[:5]))
@@ -98,10 +98,13 @@ def _starts(accounts: Checked) -> Any:
     """One row per known account id: its earliest ``assigned_at`` (``_start``; null without the column).
 
     An account listed twice is an error of its own; its earliest assignment opens its window.
+    When every id is listed once (the accounts' own counts say so) no grouping is needed.
     """
     acc = accounts.typed
     known = acc.filter(acc.account_id.notnull())
     timed = "assigned_at" in accounts.casts
+    if accounts.row.get("keys") == accounts.row.get("distinct_keys"):  # each id once: its own row is its start
+        return known.select("account_id", _start=known.assigned_at if timed else ibis.null("timestamp"))
     return known.group_by("account_id").aggregate(_start=known.assigned_at.min() if timed else ibis.null("timestamp"))
 
 

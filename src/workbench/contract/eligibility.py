@@ -19,6 +19,7 @@ observed until; fewer than :data:`FEW` in an arm is a warning.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -89,33 +90,57 @@ def utc_naive(when: Any) -> pd.Timestamp:
     return ts.tz_convert("UTC").tz_localize(None) if ts.tzinfo is not None else ts
 
 
-def eligibility(acc: Any, config: PilotConfig, metrics: list[str]) -> list[Eligibility]:
-    """Count eligible accounts per metric and arm (accounts with an id, an arm and an assigned_at).
+def eligibility_aggs(col: Callable[[str], Any], config: PilotConfig, metrics: list[str]) -> dict[str, Any]:
+    """The aggregates eligibility counts, each named ``el_...``: one query on the accounts table
+    (``col(c)`` its typed column ``c``) may hold them beside its other counts.
 
-    ``acc`` is the typed accounts table on the engine (a pandas frame is read
-    into one); the counts are one aggregate query, per arm and horizon.
+    Only accounts with an id, an arm and an assigned_at count; per horizon ``h`` of ``metrics``
+    and arm ``i``::
+
+        el_e<h>_<i> = #{accounts of arm i with assigned_at <= observed_until - h days}
     """
-    if isinstance(acc, pd.DataFrame):
-        acc = ibis.memtable(acc.assign(assigned_at=pd.to_datetime(acc["assigned_at"], utc=True).dt.tz_localize(None)))
-    acc = acc.filter(acc.account_id.notnull() & acc.arm.notnull() & acc.assigned_at.notnull())
+    counted = col("account_id").notnull() & col("arm").notnull() & col("assigned_at").notnull()
     obs = utc_naive(config.observed_until)
-    horizons = {m: horizon_days(m, config.windows) for m in metrics}
-    aggs = {"first": acc.assigned_at.min(), "last": acc.assigned_at.max(), "n": acc.count()}
-    for h in set(horizons.values()):
-        ok = acc.assigned_at <= ibis.literal((obs - timedelta(days=h)).to_pydatetime())
+    aggs = {
+        "el_first": col("assigned_at").min(where=counted),
+        "el_last": col("assigned_at").max(where=counted),
+        "el_n": ibis.ifelse(counted, 1, 0).sum(),
+    }
+    for h in sorted({horizon_days(m, config.windows) for m in metrics}):
+        ok = counted & (col("assigned_at") <= ibis.literal((obs - timedelta(days=h)).to_pydatetime()))
         for i, arm in enumerate(config.arm_labels):
-            aggs[f"e{h}_{i}"] = ibis.ifelse(ok & (acc.arm == arm), 1, 0).sum()
-    row = acc.aggregate(**aggs).to_pyarrow().to_pylist()[0]
-    first = pd.Timestamp(row["first"]) if row["n"] else None
-    last = pd.Timestamp(row["last"]) if row["n"] else None
+            aggs[f"el_e{h}_{i}"] = ibis.ifelse(ok & (col("arm") == arm), 1, 0).sum()
+    return aggs
+
+
+def eligibility_of(row: dict, config: PilotConfig, metrics: list[str]) -> list[Eligibility]:
+    """The eligibility of ``metrics`` from the counts of :func:`eligibility_aggs` (``row``: the query's one row,
+    counted for these metrics' horizons or more)."""
+    n = row["el_n"] or 0
+    first = pd.Timestamp(row["el_first"]) if n else None
+    last = pd.Timestamp(row["el_last"]) if n else None
     out = []
-    for m, h in horizons.items():
-        per_arm = {a: int(row[f"e{h}_{i}"] or 0) for i, a in enumerate(config.arm_labels)}
+    for m in metrics:
+        h = horizon_days(m, config.windows)
+        per_arm = {a: int(row[f"el_e{h}_{i}"] or 0) for i, a in enumerate(config.arm_labels)}
         days = timedelta(days=h)
         out.append(
             Eligibility(m, h, per_arm, first + days if first is not None else None, last + days if last is not None else None)
         )
     return out
+
+
+def eligibility(acc: Any, config: PilotConfig, metrics: list[str]) -> list[Eligibility]:
+    """Count eligible accounts per metric and arm (accounts with an id, an arm and an assigned_at).
+
+    ``acc`` is the typed accounts table on the engine (a pandas frame is read
+    into one); the counts are one aggregate query, per arm and horizon
+    (:func:`eligibility_aggs`; validation counts them in the accounts table's own query).
+    """
+    if isinstance(acc, pd.DataFrame):
+        acc = ibis.memtable(acc.assign(assigned_at=pd.to_datetime(acc["assigned_at"], utc=True).dt.tz_localize(None)))
+    row = acc.aggregate(**eligibility_aggs(lambda c: acc[c], config, metrics)).to_pyarrow().to_pylist()[0]
+    return eligibility_of(row, config, metrics)
 
 
 def _counted(acc: Any, config: PilotConfig, metrics: list[str] | None) -> list[Eligibility]:

@@ -16,7 +16,7 @@ import pandas as pd
 
 from workbench.contract.casts import Cast
 from workbench.contract.compiled import view
-from workbench.contract.eligibility import utc_naive
+from workbench.contract.eligibility import NEEDS, eligibility_aggs, utc_naive
 from workbench.contract.mapping import ENUMS
 from workbench.contract.source import EXAMPLES, examples
 from workbench.contract.tables import CHANNELS, COMPLAINT_KINDS, DIRECTIONS, TABLES
@@ -169,8 +169,15 @@ def observed(cfg: Any) -> Any:
 
 
 def own_aggs(name: str, t: Any, casts: dict[str, Cast], cfg: Any) -> dict[str, Any]:
-    """Counts of :func:`_own_masks`, and the distinct counts that show whether a key repeats or an
-    account (or agent) has two arms: the join that finds them runs only when they say so."""
+    """Counts of :func:`own_masks`, the distinct counts that show whether a key repeats or an agent
+    has two arms (the join that finds them runs only when they say so), and for accounts the
+    eligibility counts of every metric's horizon (:func:`workbench.contract.eligibility.eligibility_aggs`).
+
+    Whether an account has two arms needs no count of its own: an account listed once has one
+    arm, so only a repeated ``account_id`` (``keys != distinct_keys``) can have two; the cross rules
+    then count them exactly. Agents are counted only under agent randomization, the one rule
+    that reads them.
+    """
 
     def col(c: str) -> Any:
         return t[casts[c].typed]
@@ -182,11 +189,12 @@ def own_aggs(name: str, t: Any, casts: dict[str, Cast], cfg: Any) -> dict[str, A
         aggs["keys"] = count(col(key).notnull())
         aggs["distinct_keys"] = col(key).nunique()
     if name == "accounts":
-        for by in ("account_id", "agent_id"):
-            if {by, "arm"} <= has:
-                both = col(by).notnull() & col("arm").notnull()
-                aggs[f"{by}_n"] = ibis.ifelse(both, col(by), ibis.null("string")).nunique()
-                aggs[f"{by}_arm_n"] = ibis.ifelse(both, col(by) + "\x1f" + col("arm"), ibis.null("string")).nunique()
+        if cfg.randomization == "agent" and {"agent_id", "arm"} <= has:
+            both = col("agent_id").notnull() & col("arm").notnull()
+            aggs["agent_id_n"] = ibis.ifelse(both, col("agent_id"), ibis.null("string")).nunique()
+            aggs["agent_id_arm_n"] = ibis.ifelse(both, col("agent_id") + "\x1f" + col("arm"), ibis.null("string")).nunique()
+        if {"account_id", "arm", "assigned_at"} <= has:
+            aggs |= eligibility_aggs(col, cfg, list(NEEDS))
         if "assigned_at" in has:
             aggs["first"] = col("assigned_at").min()
             aggs["last"] = col("assigned_at").max()

@@ -40,7 +40,13 @@ import pandas as pd
 from workbench.contract.casts import TIMESTAMP_RULE, Cast, cast_table, typed_table
 from workbench.contract.config import ConfigError
 from workbench.contract.crossrules import cross_problems
-from workbench.contract.eligibility import available, eligibility, eligibility_line, eligibility_problems
+from workbench.contract.eligibility import (
+    available,
+    eligibility,
+    eligibility_line,
+    eligibility_of,
+    eligibility_problems,
+)
 from workbench.contract.engine import Pilot, open_location
 from workbench.contract.hints import missing_column_rule, shown_values, timestamp_hint, unmatched_renames
 from workbench.contract.mapping import Mapping
@@ -240,7 +246,11 @@ def validate_opened(
     eligible: list = []
     if not errors and not cross_err:
         typed = {n: t.typed for n, t in tables.items()}
-        eligible = eligibility(tables["accounts"].typed, cfg, available(typed))
+        row = tables["accounts"].row
+        if "el_n" in row:  # counted in the accounts table's own query (rules.own_aggs)
+            eligible = eligibility_of(row, cfg, available(typed))
+        else:
+            eligible = eligibility(tables["accounts"].typed, cfg, available(typed))
         elig_err, elig_warn = eligibility_problems(eligible, cfg)
         cross_err, cross_warn = cross_err + elig_err, cross_warn + elig_warn
     errors, warnings = errors + cross_err, warnings + cross_warn
