@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import functools
 import math
+import operator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -129,17 +130,28 @@ def trimmed(s: Any, backend: str) -> Any:
     return ibis.ifelse((ascii_(s) > 32) & (ascii_(s.right(1)) > 32), s, s.strip())
 
 
-def _trims_guarded(t: Any, backend: str) -> Any:
-    """Table ``t`` with every ``strip()`` in its expression computed as :func:`trimmed` (pilot.yml's
-    value mapping trims the enumerations it lower-cases; the values are the same)."""
+def _mapped_for_duckdb(t: Any, backend: str) -> Any:
+    """Table ``t`` (pilot.yml's value mapping applied) with the same values computed faster on DuckDB:
+
+    - every ``strip()`` as :func:`trimmed` (the mapping trims each enumeration it lower-cases);
+    - every ``x IN (a, b, ...)`` as ``x = a OR x = b OR ...`` (the same three-valued result: the
+      options are never null). DuckDB turns an IN list of six values or more (the channels) into a
+      join, which it then cannot drop from a query that does not read the column: every query
+      reading the contacts would match each contact's channel.
+    """
     if backend != "duckdb":
         return t
 
-    def guard(node: Any, kwargs: dict | None) -> Any:
+    def faster(node: Any, kwargs: dict | None) -> Any:
         node = node.__recreate__(kwargs) if kwargs else node
-        return trimmed(node.arg.to_expr(), backend).op() if isinstance(node, ops.Strip) else node
+        if isinstance(node, ops.Strip):
+            return trimmed(node.arg.to_expr(), backend).op()
+        if isinstance(node, ops.InValues) and node.options:
+            x = node.value.to_expr()
+            return functools.reduce(operator.or_, [x == o.to_expr() for o in node.options]).op()
+        return node
 
-    return t.op().replace(guard).to_expr()
+    return t.op().replace(faster).to_expr()
 
 
 def _text(col: Any, backend: str = "") -> Any:
@@ -187,7 +199,7 @@ def cast_table(name: str, t: Any, mapping: Mapping | None = None) -> tuple[Any, 
     """
     mapping = mapping or Mapping()
     backend = _backend(t)
-    t = _trims_guarded(map_values_table(name, rename_table(name, t, mapping), mapping), backend)
+    t = _mapped_for_duckdb(map_values_table(name, rename_table(name, t, mapping), mapping), backend)
     spec = TABLES[name].columns
     cols = [c for c in spec if c in t.columns]
     kind = {c: spec[c].kind for c in cols}
