@@ -30,6 +30,7 @@ from __future__ import annotations
 import functools
 import math
 import operator
+import string
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -183,6 +184,18 @@ def _timestamp(col: Any, fmt: str | None, backend: str) -> Any:
     return _naive(ibis.ifelse(iso, col, ibis.null("string")).try_cast("timestamp('UTC')"), backend)
 
 
+def _mapping_trims(name: str, col: str, mapping: Mapping) -> bool:
+    """Whether :func:`~workbench.contract.mapping.map_values_table` leaves a text column trimmed.
+
+    It rewrites an enumeration (``contacts.channel``, ...) to the lower case of its trimmed value
+    when that is one of the enumeration, else to the value pilot.yml maps it to, else to the
+    trimmed value: trimmed whenever pilot.yml's mapped values are (pilot.yml's are members of the
+    enumeration; a :class:`Mapping` built by hand may hold others, then the column is trimmed again).
+    """
+    pairs, enum = mapping.value_map(name, col)
+    return enum is not None and all(v == v.strip(string.whitespace) for v in pairs.values())
+
+
 def _stage(t: Any, cols: dict[str, Any]) -> Any:
     """One more layer of columns: each expression is written once in the SQL, and read by name after."""
     return t.mutate(**cols) if cols else t
@@ -214,7 +227,10 @@ def cast_table(name: str, t: Any, mapping: Mapping | None = None) -> tuple[Any, 
         or (kind[c] == "timestamp" and not (dt[c].is_timestamp() or dt[c].is_date()))
         or (kind[c] == "bool" and not dt[c].is_boolean())
     }
-    t = _stage(t, {f"s__{c}": _text(t[c], backend) for c in textual})
+    # An enumeration pilot.yml's mapping rewrote is trimmed already (_mapping_trims): on DuckDB only a
+    # blank is left to null, without a second trim of each value.
+    trimmed_enums = {c for c in textual if backend == "duckdb" and dt[c].is_string() and _mapping_trims(name, c, mapping)}
+    t = _stage(t, {f"s__{c}": t[c].nullif("") if c in trimmed_enums else _text(t[c], backend) for c in textual})
     # 2. numbers: thousands commas removed
     num_text = [c for c in cols if kind[c] in ("float", "int") and c in textual]
     t = _stage(
