@@ -8,7 +8,8 @@
 For each size a simulated pilot (preset realistic, :mod:`pilots`) is written
 under ``--workdir`` and each step runs as its own process, as a user types it:
 
-- ``validate``: ``python -m workbench validate PILOT``
+- ``validate``: ``python -m workbench validate PILOT`` (``--profile-validate``: with each
+  DuckDB query it sends timed, the slowest printed)
 - ``metrics``: ``python -m workbench metrics PILOT`` (the verb: it validates
   the pilot first, then computes every metric on DuckDB)
 - ``metrics-engine``: a fresh process running only
@@ -62,11 +63,13 @@ GIB = 2**30
 STEPS = ("validate", "metrics", "metrics-engine", "analyze", "reference", "run")
 
 
-def command(step: str, pilot: Path, scratch: Path, profile: Path | None = None) -> list[str]:
+def command(step: str, pilot: Path, scratch: Path, profile: Path | None = None, queries: Path | None = None) -> list[str]:
     """The command line of one step (a fresh interpreter each time)."""
     wb = [sys.executable, "-m", "workbench"]
     if profile is not None:  # cProfile of the parent process (the kernels run apart)
         wb = [sys.executable, "-c", PROFILE_CODE, str(profile)]
+    if queries is not None:  # each DuckDB query timed
+        wb = [sys.executable, "-c", QUERIES_CODE, str(queries)]
     if step == "validate":
         return [*wb, "validate", str(pilot)]
     if step == "metrics":
@@ -98,6 +101,54 @@ finally:
     prof.dump_stats(out)
 sys.exit(code)
 """
+
+
+# ``python -m workbench ...`` with every DuckDB query it sends timed (wall, and CPU of the whole
+# process while it ran: DuckDB's threads are the process's), written as JSON to argv[1].
+QUERIES_CODE = """
+import json, resource, runpy, sys, time
+from ibis.backends.duckdb import Backend
+out = sys.argv[1]
+sys.argv = ["workbench", *sys.argv[2:]]
+log = []
+def cpu():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+def timed(fn):
+    def run(self, expr, *args, **kwargs):
+        t0, c0 = time.perf_counter(), cpu()
+        try:
+            return fn(self, expr, *args, **kwargs)
+        finally:
+            wall, used = time.perf_counter() - t0, cpu() - c0
+            try:
+                sql = expr if isinstance(expr, str) else self.compile(expr)
+            except Exception:
+                sql = type(expr).__name__
+            log.append({"wall": wall, "cpu": used, "sql": " ".join(str(sql).split())})
+    return run
+Backend.to_pyarrow = timed(Backend.to_pyarrow)
+Backend.raw_sql = timed(Backend.raw_sql)
+try:
+    runpy.run_module("workbench", run_name="__main__", alter_sys=True)
+except SystemExit as exc:
+    code = exc.code
+else:
+    code = 0
+finally:
+    with open(out, "w") as f:
+        json.dump(log, f)
+sys.exit(code)
+"""
+
+
+def query_lines(path: Path, top: int = 8) -> list[str]:
+    """The slowest queries of a step run with QUERIES_CODE: wall and CPU seconds, the SQL's start."""
+    log = json.loads(path.read_text(encoding="utf-8"))
+    lines = [f"    {len(log)} queries: {sum(q['wall'] for q in log):.1f} s wall, {sum(q['cpu'] for q in log):.1f} s CPU"]
+    for q in sorted(log, key=lambda q: -q["wall"])[:top]:
+        lines.append(f"    {q['wall']:7.2f} s {q['cpu']:7.2f} s CPU  {q['sql'][:110]}")
+    return lines
 
 
 def tree_rss(proc: psutil.Process) -> int:
@@ -300,6 +351,9 @@ def main() -> None:
     ap.add_argument("--reference-size", type=int, default=2_000_000, help="size at which the pandas reference runs")
     ap.add_argument("--steps", nargs="+", choices=STEPS, default=list(STEPS))
     ap.add_argument("--profile-run", action="store_true", help="run `workbench run` under cProfile and print its stages")
+    ap.add_argument(
+        "--profile-validate", action="store_true", help="time each DuckDB query of `workbench validate` and print the slowest"
+    )
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "bench-scale")
     ap.add_argument("--keep", action="store_true", help="keep the pilots and runs in --workdir")
@@ -352,7 +406,10 @@ def main() -> None:
                     rows.append({**base, "status": f"skipped: predicted {guess / 1024:.1f} GiB"})
                     continue
                 prof = scratch / "run.prof" if step == "run" and a.profile_run else None
-                r = {**base, **measure(command(step, pilot, scratch, prof), limit, a.timeout, scratch / "log.txt")}
+                queries = scratch / "queries.json" if step == "validate" and a.profile_validate else None
+                r = {**base, **measure(command(step, pilot, scratch, prof, queries), limit, a.timeout, scratch / "log.txt")}
+                if queries is not None and queries.exists():
+                    r["queries"] = query_lines(queries)
                 r["s_per_m_contacts"] = round(r["wall_s"] / (contacts / 1e6), 3) if contacts else None
                 if step == "run" and r["status"] == "ok":
                     r["notebooks"] = notebook_times(scratch / "reports")
@@ -371,6 +428,10 @@ def main() -> None:
                 if r.get("profile"):
                     print("    the parent process's stages (cProfile, cumulative wall seconds):")
                 for line in r.get("profile", []):
+                    print(line)
+                if r.get("queries"):
+                    print("    its DuckDB queries, slowest first (wall, CPU of the process while each ran, SQL):")
+                for line in r.get("queries", []):
                     print(line)
                 if not a.keep:
                     shutil.rmtree(scratch, ignore_errors=True)
