@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import functools
 import math
-import operator
 import string
 from dataclasses import dataclass, field
 from typing import Any
@@ -132,25 +131,14 @@ def trimmed(s: Any, backend: str) -> Any:
 
 
 def _mapped_for_duckdb(t: Any, backend: str) -> Any:
-    """Table ``t`` (pilot.yml's value mapping applied) with the same values computed faster on DuckDB:
-
-    - every ``strip()`` as :func:`trimmed` (the mapping trims each enumeration it lower-cases);
-    - every ``x IN (a, b, ...)`` as ``x = a OR x = b OR ...`` (the same three-valued result: the
-      options are never null). DuckDB turns an IN list of six values or more (the channels) into a
-      join, which it then cannot drop from a query that does not read the column: every query
-      reading the contacts would match each contact's channel.
-    """
+    """Table ``t`` (pilot.yml's value mapping applied) with every ``strip()`` computed as
+    :func:`trimmed` on DuckDB (the mapping trims each enumeration it lower-cases): the same values."""
     if backend != "duckdb":
         return t
 
     def faster(node: Any, kwargs: dict | None) -> Any:
         node = node.__recreate__(kwargs) if kwargs else node
-        if isinstance(node, ops.Strip):
-            return trimmed(node.arg.to_expr(), backend).op()
-        if isinstance(node, ops.InValues) and node.options:
-            x = node.value.to_expr()
-            return functools.reduce(operator.or_, [x == o.to_expr() for o in node.options]).op()
-        return node
+        return trimmed(node.arg.to_expr(), backend).op() if isinstance(node, ops.Strip) else node
 
     return t.op().replace(faster).to_expr()
 
