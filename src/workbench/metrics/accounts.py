@@ -292,6 +292,21 @@ def account_outcomes(
 _OUTCOMES = "_workbench_outcomes"
 
 
+def _kept(con: Any, t: Any) -> Any:
+    """The outcomes as the connection keeps them: a DuckDB view (:func:`workbench.contract.compiled.view`);
+    on Spark a cached table, computed by the first query that reads it and read by the others.
+
+    Spark plans a pilot's outcomes as some forty stages (each event table joined to the accounts
+    and back, the promise waterfall's windows), about 8 s of a local driver's CPU whatever the
+    pilot's size; an analysis then reads them for several statistics (by arm, segment, agent,
+    week, the survival table). Cached, they are planned and computed once, and each statistic
+    is a GROUP BY over a few thousand rows held by Spark (spilled to its local disk when large).
+    """
+    if getattr(con, "name", None) == "pyspark":
+        return t.cache()
+    return view(t, "outcomes")
+
+
 def outcomes(
     tables: dict[str, Any], config: PilotConfig, metrics: Sequence[str] | None = None
 ) -> tuple[Any, list[str], list[str]]:
@@ -303,8 +318,9 @@ def outcomes(
     once, each query then compiles only its own GROUP BY. The view is
     expanded into every query that reads it (nothing is stored), so every
     sum is taken over the same rows in the same order as with the
-    expression itself. The outcomes are kept on the connection, which they
-    do not outlive; tables of other engines, or in memory, get the expression.
+    expression itself. On Spark the outcomes are cached instead (:func:`_kept`).
+    The outcomes are kept on the connection, which they do not outlive;
+    tables of other engines, or in memory, get the expression.
     """
     key = (
         tuple((n, t.op()) for n, t in sorted(tables.items())),
@@ -319,6 +335,6 @@ def outcomes(
         return account_outcomes(tables, config, metrics)
     if key not in cache:
         t, avail, notes = account_outcomes(tables, config, metrics)
-        cache[key] = (view(t, "outcomes"), avail, notes)
+        cache[key] = (_kept(con, t), avail, notes)
     t, avail, notes = cache[key]
     return t, list(avail), list(notes)
