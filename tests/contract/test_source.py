@@ -3,7 +3,9 @@
 A simulated pilot is written twice: all Parquet, and mixed (``accounts.csv.gz``,
 the other tables as Parquet, CSV and CSV.GZ). Every verb must succeed on both
 with the same numbers, must leave the files untouched, and must refuse a pilot
-with two files for one table in one line, exit 1, no traceback.
+with two files for one table in one line, exit 1, no traceback. Spark
+reading such a mixed folder (gzipped CSV among them) is tested in
+tests/metrics/test_engine.py, in its one Spark computation of a mixed folder.
 """
 
 from __future__ import annotations
@@ -149,12 +151,3 @@ def test_every_verb_refuses_two_files_for_one_table(pilots, tmp_path):
     assert r.exit_code == 1 and "invalid (1 problem(s))" in r.output, r.output
     assert not (tmp_path / "reports").exists()
     assert _hashes(root) == before
-
-
-def test_spark_reads_gzipped_csv(pilots, spark):
-    from workbench.metrics.stats import compute_metrics
-
-    parquet, mixed = pilots
-    duck = compute_metrics(parquet)
-    sp = compute_metrics(mixed, backend="pyspark")
-    pd.testing.assert_frame_equal(duck.reset_index(drop=True), sp.reset_index(drop=True), check_dtype=False, rtol=1e-9)

@@ -1,8 +1,9 @@
 """Engines: the same definitions give the same statistics on every input and backend.
 
 Parquet vs CSV vs DuckDB file; DuckDB vs the plain-pandas reference; DuckDB vs
-PySpark (one local session per test run); SQL compiled for BigQuery and
-Snowflake without credentials.
+PySpark (one local session per test run; two Spark computations: a folder
+mixing gzipped CSV, CSV and nanosecond Parquet, and a DuckDB file); SQL
+compiled for BigQuery and Snowflake without credentials.
 """
 
 from __future__ import annotations
@@ -144,13 +145,6 @@ def test_sql_compiles_for_bigquery_and_snowflake(sim):
         assert "kept_ptp__successes" in sql and "OVER" in sql.upper()
 
 
-def test_spark_matches_duckdb(sim, spark):
-    _, _, paths = sim
-    duck = compute_metrics(paths["parquet"], by=["segment"])
-    sp = compute_metrics(paths["parquet"], by=["segment"], backend="pyspark")
-    assert_same_stats(duck, sp)
-
-
 def test_duckdb_sessions_are_utc_and_draw_no_progress_bar(sim):
     from workbench.metrics.engine import open_pilot
 
@@ -162,25 +156,60 @@ def test_duckdb_sessions_are_utc_and_draw_no_progress_bar(sim):
         assert settings == {"TimeZone": "UTC", "enable_progress_bar": "false"}, path
 
 
-def test_spark_reads_pandas_nanosecond_parquet(sim, spark, tmp_path):
-    # pandas writes TIMESTAMP(NANOS) by default, which Spark refuses as a timestamp
-    # ([PARQUET_TYPE_ILLEGAL]); the engine reads those columns as longs and converts them.
-    import pandas as pd
+#: How each table of the pilot Spark reads is stored: gzipped and plain CSV (read as text, typed by the
+#: contract), and Parquet written by pandas with nanosecond timestamps.
+SPARK_MIXED = {
+    "accounts": ".csv.gz",
+    "contacts": ".csv",
+    "promises": ".csv.gz",
+    "payments": ".parquet",
+    "complaints": ".csv",
+    "surveys": ".parquet",
+}
+
+
+def _spark_mixed_copy(src, dst):
+    """The Parquet pilot ``src`` rewritten table by table in the formats of :data:`SPARK_MIXED`."""
+    dst.mkdir()
+    (dst / "pilot.yml").write_text((src / "pilot.yml").read_text())
+    for name, suffix in SPARK_MIXED.items():
+        df = pd.read_parquet(src / f"{name}.parquet")
+        if suffix == ".parquet":
+            # pandas writes TIMESTAMP(NANOS) by default, which Spark refuses as a timestamp
+            # ([PARQUET_TYPE_ILLEGAL]); the engine reads those columns as longs and converts them.
+            for c in df.columns:
+                if isinstance(df[c].dtype, pd.DatetimeTZDtype) or str(df[c].dtype).startswith("datetime64"):
+                    df[c] = df[c].astype(df[c].dtype.__class__(unit="ns", tz=getattr(df[c].dtype, "tz", None)))
+            df.to_parquet(dst / f"{name}{suffix}")
+        else:
+            # The text write_pilot writes; pandas gzips by the ".gz" suffix.
+            df.to_csv(dst / f"{name}{suffix}", index=False, date_format="%Y-%m-%dT%H:%M:%S.%fZ")
+    return dst
+
+
+def test_spark_reads_gzipped_csv_and_nanosecond_parquet_like_duckdb(sim, spark, tmp_path):
+    # One Spark computation (each costs seconds of a local driver's planning) checks three readers:
+    # gzipped CSV, plain CSV and pandas' nanosecond Parquet, against DuckDB on the plain Parquet pilot.
+    import gzip
+
     import pyarrow.parquet as pq
 
     src = sim[2]["parquet"]
-    dst = tmp_path / "ns"
-    dst.mkdir()
-    (dst / "pilot.yml").write_text((src / "pilot.yml").read_text())
-    for f in src.glob("*.parquet"):
-        df = pd.read_parquet(f)
-        for c in df.columns:
-            if isinstance(df[c].dtype, pd.DatetimeTZDtype) or str(df[c].dtype).startswith("datetime64"):
-                df[c] = df[c].astype(df[c].dtype.__class__(unit="ns", tz=getattr(df[c].dtype, "tz", None)))
-        df.to_parquet(dst / f.name)
-    units = {fld.type.unit for fld in pq.read_schema(dst / "accounts.parquet") if str(fld.type).startswith("timestamp")}
-    assert units == {"ns"}
-    assert_same_stats(compute_metrics(src, by=["segment"]), compute_metrics(dst, by=["segment"], backend="pyspark"))
+    dst = _spark_mixed_copy(src, tmp_path / "mixed")
+    for name, suffix in SPARK_MIXED.items():
+        f = dst / f"{name}{suffix}"
+        if suffix == ".parquet":
+            units = {fld.type.unit for fld in pq.read_schema(f) if str(fld.type).startswith("timestamp")}
+            assert units == {"ns"}, name
+        else:  # gzipped (its magic bytes) or plain text, a header line of the table's columns
+            assert (f.read_bytes()[:2] == b"\x1f\x8b") == (suffix == ".csv.gz"), name
+            opener = gzip.open if suffix == ".csv.gz" else open
+            with opener(f, "rt") as fh:
+                assert set(fh.readline().strip().split(",")) == set(pd.read_parquet(src / f"{name}.parquet").columns), name
+    duck = compute_metrics(src, by=["segment"])
+    sp = compute_metrics(dst, by=["segment"], backend="pyspark")
+    assert len(duck) > 50 and set(duck.metric) == set(sp.metric)
+    assert_same_stats(duck, sp)
 
 
 def test_spark_reads_a_duckdb_file(sim, spark):
