@@ -68,18 +68,32 @@ _ONE_WORKER = {
 }
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
+@pytest.hookimpl(wrapper=True)  # around xdist's own hook, which reads the groups
 def pytest_collection_modifyitems(config, items):
     """Every test using one of the expensive fixtures above runs on the same xdist worker.
 
     Spread over both workers, the suite paid for each of them twice (measured:
-    the Spark session start, and the claims pilot built by both workers).
+    the claims pilot built by both workers). xdist 3.8 groups by a ``@group``
+    suffix it writes into ``item._nodeid``, which pytest 9.2 no longer reads
+    (the id is ``item._id``): measured, the groups were ignored. The suffix is
+    written where pytest 9.2 reads it, exactly as xdist spells it.
     """
     for item in items:
         names = getattr(item, "fixturenames", ())
         group = next((g for f, g in _ONE_WORKER.items() if f in names), None)
         if group:
             item.add_marker(pytest.mark.xdist_group(group))
+    result = yield
+    if config.getoption("dist", "no") == "loadgroup" or getattr(config.option, "loadgroup", False):
+        from _pytest.nodeid import coerce_node_id
+
+        for item in items:
+            groups = sorted(
+                {str(m.args[0] if m.args else m.kwargs.get("name", "default")) for m in item.iter_markers("xdist_group")}
+            )
+            if groups and "@" not in item.nodeid:
+                item._id = coerce_node_id(f"{item.nodeid}@{'_'.join(groups)}")
+    return result
 
 
 @pytest.fixture(scope="session")
