@@ -4,6 +4,13 @@ from __future__ import annotations
 
 import os
 
+# The models' log densities are compiled by Numba (nutpie) once per structure: 15-45 s each with
+# LLVM's full optimisation, which the suite's short fits (smoke draws, a few cells) never earn
+# back. Unoptimised code computes the same model: measured, the crossed hierarchical fit 40 -> 25 s
+# and the three-arm fit 15 -> 9 s. Set before anything imports Numba (it reads it once); users'
+# runs keep Numba's default (3). Set NUMBA_OPT yourself to test with another level.
+os.environ.setdefault("NUMBA_OPT", "0")
+
 import pandas as pd
 import pytest
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pilot_factory import make_pilot
@@ -21,15 +22,29 @@ cell = st.one_of(
 )
 
 
-@settings(
-    max_examples=40, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
-@given(
-    table=st.sampled_from(sorted(TABLES)),
-    rows=st.lists(st.lists(cell, min_size=0, max_size=10), min_size=0, max_size=6),
-    header_drop=st.integers(0, 3),
-)
+csv_cases = {
+    "table": st.sampled_from(sorted(TABLES)),
+    "rows": st.lists(st.lists(cell, min_size=0, max_size=10), min_size=0, max_size=6),
+    "header_drop": st.integers(0, 3),
+}
+
+
+# Each example validates a whole pilot (about 1.3 s): 20 fixed examples in the default suite,
+# 300 new ones each time in the slow run below.
+@settings(max_examples=20, deadline=None, derandomize=True, database=None)
+@given(**csv_cases)
 def test_random_csv_never_raises(table, rows, header_drop):
+    _never_raises(table, rows, header_drop)
+
+
+@pytest.mark.slow  # 300 examples: about 7 minutes
+@settings(max_examples=300, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@given(**csv_cases)
+def test_random_csv_never_raises_at_length(table, rows, header_drop):
+    _never_raises(table, rows, header_drop)
+
+
+def _never_raises(table, rows, header_drop):
     with tempfile.TemporaryDirectory() as d:
         root = make_pilot(Path(d) / "p", "csv")
         cols = list(TABLES[table].columns)[header_drop:]
