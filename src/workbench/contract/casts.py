@@ -34,9 +34,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import ibis
-import ibis.expr.operations as ops
 
-from workbench.contract.mapping import GROUPED, Mapping, map_values_table, rename_table
+from workbench.contract.mapping import GROUPED, Mapping, map_values_table, rename_table, trimmed
 from workbench.contract.tables import FALSE_WORDS, TABLES, TRUE_WORDS
 
 NUMBER = r"^[+-]?(([0-9]+\.?[0-9]*|\.[0-9]+)(e[+-]?[0-9]+)?|inf|infinity|nan)$"
@@ -89,12 +88,6 @@ def _duckdb_functions() -> tuple[Any, Any, Any]:
     )
 
 
-@functools.cache
-def _duckdb_ascii() -> Any:
-    """DuckDB's ``ascii``: the code point of a string's first character (0 for an empty string)."""
-    return ibis.udf.scalar.builtin(lambda x: None, name="ascii", signature=(("string",), "int32"))
-
-
 def duckdb_naive_utc(col: Any) -> Any:
     """``CAST(col AS TIMESTAMP)`` of a TIMESTAMPTZ, as DuckDB computes it fast (same values).
 
@@ -110,37 +103,6 @@ def duckdb_naive_utc(col: Any) -> Any:
 
 def _naive(col: Any, backend: str) -> Any:
     return duckdb_naive_utc(col) if backend == "duckdb" else col.cast("timestamp")
-
-
-def trimmed(s: Any, backend: str) -> Any:
-    """``s.strip()``, on DuckDB computed only where it can change something.
-
-    ibis trims the characters of ``string.whitespace``, all code points <= 32,
-    so a value whose first and last characters are above 32 is its own trim::
-
-        trimmed(s) = s                       if ascii(s) > 32 and ascii(right(s, 1)) > 32
-                   = trim(s, whitespace)     otherwise (an empty string too: ascii('') = 0)
-
-    DuckDB's ``trim`` with a set of characters costs about 0.3 us a value
-    (seconds on the ids of a contact table); the test costs a fraction of that.
-    """
-    if backend != "duckdb":
-        return s.strip()
-    ascii_ = _duckdb_ascii()
-    return ibis.ifelse((ascii_(s) > 32) & (ascii_(s.right(1)) > 32), s, s.strip())
-
-
-def _mapped_for_duckdb(t: Any, backend: str) -> Any:
-    """Table ``t`` (pilot.yml's value mapping applied) with every ``strip()`` computed as
-    :func:`trimmed` on DuckDB (the mapping trims each enumeration it lower-cases): the same values."""
-    if backend != "duckdb":
-        return t
-
-    def faster(node: Any, kwargs: dict | None) -> Any:
-        node = node.__recreate__(kwargs) if kwargs else node
-        return trimmed(node.arg.to_expr(), backend).op() if isinstance(node, ops.Strip) else node
-
-    return t.op().replace(faster).to_expr()
 
 
 def _text(col: Any, backend: str = "") -> Any:
@@ -200,7 +162,7 @@ def cast_table(name: str, t: Any, mapping: Mapping | None = None) -> tuple[Any, 
     """
     mapping = mapping or Mapping()
     backend = _backend(t)
-    t = _mapped_for_duckdb(map_values_table(name, rename_table(name, t, mapping), mapping), backend)
+    t = map_values_table(name, rename_table(name, t, mapping), mapping, backend)
     spec = TABLES[name].columns
     cols = [c for c in spec if c in t.columns]
     kind = {c: spec[c].kind for c in cols}

@@ -98,14 +98,14 @@ def normalize(t: Any, name: str, mapping: Mapping | None = None) -> Any:
     applied first, with the rules validation applies (:mod:`workbench.contract.mapping`).
     """
     mapping = mapping or Mapping()
-    t = map_values_table(name, rename_table(name, t, mapping), mapping)
+    try:
+        duck = t.get_backend().name == "duckdb"
+    except Exception:  # an unbound table (tests compiling SQL)
+        duck = False
+    t = map_values_table(name, rename_table(name, t, mapping), mapping, "duckdb" if duck else "")
     fmt = mapping.timestamp_format
     spec = TABLES[name].columns
     casts = {}
-    try:
-        duck = t.get_backend().name == "duckdb"
-    except Exception:
-        duck = False
     naive = duckdb_naive_utc if duck else (lambda col: col.cast("timestamp"))
     for col, c in spec.items():
         if col not in t.columns:
