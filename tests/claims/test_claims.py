@@ -97,7 +97,7 @@ def demo_claims(tmp_path_factory):
     from workbench.simulate.pilot import simulate_pilot
 
     tmp = tmp_path_factory.mktemp("claims")
-    root = simulate_pilot(tmp / "p", accounts=3000, seed=5, preset="vendor-claims", agents=10)
+    root = simulate_pilot(tmp / "p", accounts=3000, seed=5, preset="vendor-claims", agents=10, with_truth=False)
     extra = tmp / "extra.yml"
     extra.write_text("- {id: mine, text: mine, metric: ptp, scale: difference, range: [0, null], note: my reading}\n")
     out = tmp / "c.json"

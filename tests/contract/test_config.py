@@ -223,7 +223,7 @@ def test_every_problem_is_one_line():
 def test_simulated_pilot_yml_still_parses(tmp_path):
     from workbench.simulate.pilot import simulate_pilot
 
-    root = simulate_pilot(tmp_path / "p", accounts=200, seed=1, preset="null")
+    root = simulate_pilot(tmp_path / "p", accounts=200, seed=1, preset="null", with_truth=False)
     cfg = load_config(root / "pilot.yml")
     assert cfg.guardrails == DEFAULT_GUARDRAILS and cfg.priors.overrides() == {}
     assert parse_config(yaml.safe_load(dump_config(cfg))) == cfg

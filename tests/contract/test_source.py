@@ -60,7 +60,7 @@ def pilots(tmp_path_factory):
     """``(parquet folder, mixed folder)`` of one small simulated pilot."""
     simulate = pytest.importorskip("workbench.simulate.pilot")
     root = tmp_path_factory.mktemp("source")
-    parquet = simulate.simulate_pilot(root / "parquet", accounts=600, seed=11, agents=8)
+    parquet = simulate.simulate_pilot(root / "parquet", accounts=600, seed=11, agents=8, with_truth=False)
     return parquet, _mixed_copy(parquet, root / "mixed")
 
 

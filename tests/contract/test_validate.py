@@ -343,3 +343,40 @@ def test_cli_validate_nonexistent_path():
     r = _cli("validate", "/nonexistent/pilot")
     assert r.returncode == 1 and "Traceback" not in r.stderr
     assert "not found" in r.stderr
+
+
+def test_a_report_is_kept_while_the_files_are_unchanged(tmp_path, monkeypatch):
+    """Verbs of one process do not run the rules again on the same bytes; any change to a file does."""
+    import os
+
+    from workbench.contract import validate as v
+
+    root = make_pilot(tmp_path / "p", "csv")
+    runs = []
+    real = v.open_and_validate
+    monkeypatch.setattr(v, "open_and_validate", lambda *a, **k: runs.append(1) or real(*a, **k))
+    first = validate_pilot(root)
+    again = validate_pilot(root)
+    assert first.ok and again.ok and len(runs) == 1
+    assert again.summary == first.summary and again.warnings == first.warnings
+    # the kept report comes with the pilot opened afresh, usable by the verb
+    assert again.pilot is not first.pilot and again.pilot.problems == first.pilot.problems
+    assert set(again.pilot.tables) == set(first.pilot.tables)
+    assert again.pilot.tables["accounts"].count().execute() == first.pilot.tables["accounts"].count().execute()
+    # a file rewritten (same size, a later modification time) is read again and its new problem found
+    csv = root / "accounts.csv"
+    text = csv.read_text()
+    broken = text.replace("A1,pressure,", "A1,pressurx,", 1)
+    assert broken != text and len(broken) == len(text)
+    csv.write_text(broken)
+    st = csv.stat()
+    os.utime(csv, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
+    after = validate_pilot(root)
+    assert len(runs) == 2 and not after.ok
+    assert any(p.table == "accounts" and p.column == "arm" for p in after.errors), [p.line() for p in after.errors]
+    assert validate_pilot(root).errors == after.errors and len(runs) == 2  # the invalid report is kept too
+    # pilot.yml is one of the files: a changed threshold is a new report
+    yml = root / "pilot.yml"
+    yml.write_text(yml.read_text() + "\n")
+    validate_pilot(root)
+    assert len(runs) == 3

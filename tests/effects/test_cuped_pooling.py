@@ -67,7 +67,7 @@ def test_recovery_verdict_uses_cuped_on_a_simulated_realistic_pilot(tmp_path):
     from workbench.metrics.stats import sufficient_stats
     from workbench.simulate.pilot import simulate_pilot
 
-    p = open_pilot(simulate_pilot(tmp_path / "p", accounts=6000, seed=1, preset="realistic"))
+    p = open_pilot(simulate_pilot(tmp_path / "p", accounts=6000, seed=1, preset="realistic", with_truth=False))
     stats = sufficient_stats(p.tables, p.config, metrics=["recovery"])
     doc = analyze_stats(stats, design_from_config(p.config), Settings(seed=1, draws=2000))
     r = doc["metrics"]["recovery"]

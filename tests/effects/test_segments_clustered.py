@@ -13,7 +13,9 @@ from workbench.simulate.pilot import simulate_pilot
 
 @pytest.fixture(scope="module")
 def agent_pilot(tmp_path_factory):
-    path = simulate_pilot(tmp_path_factory.mktemp("agents") / "p", accounts=3000, seed=4, agents=24, randomization="agent")
+    path = simulate_pilot(
+        tmp_path_factory.mktemp("agents") / "p", accounts=3000, seed=4, agents=24, randomization="agent", with_truth=False
+    )
     p = open_pilot(path)
     by = {
         k: sufficient_stats(p.tables, p.config, by=v)

@@ -18,7 +18,7 @@ def pilot(tmp_path_factory):
     """A small simulated pilot, plus events after observed_until (a sloppy export keeps them)."""
     from workbench.simulate.pilot import simulate_pilot
 
-    path = simulate_pilot(tmp_path_factory.mktemp("looks") / "p", accounts=400, seed=4, preset="null", agents=8)
+    path = simulate_pilot(tmp_path_factory.mktemp("looks") / "p", accounts=400, seed=4, preset="null", agents=8, with_truth=False)
     pay = pd.read_parquet(path / "payments.parquet")
     late = pay.head(20).assign(payment_id=[f"LATE{i}" for i in range(20)], paid_at=pd.Timestamp("2027-01-01", tz="UTC"))
     pd.concat([pay, late], ignore_index=True).to_parquet(path / "payments.parquet", index=False)

@@ -33,7 +33,7 @@ MIN_CELL = 10
 def _hostile_pilot(root: Path) -> dict:
     from workbench.simulate.pilot import simulate_pilot
 
-    pilot = simulate_pilot(root / "pilot", accounts=1200, seed=5, preset="realistic", agents=8)
+    pilot = simulate_pilot(root / "pilot", accounts=1200, seed=5, preset="realistic", agents=8, with_truth=False)
     cfg = yaml.safe_load((pilot / "pilot.yml").read_text())
     acc = pd.read_parquet(pilot / "accounts.parquet")
     acc["arm"] = acc["arm"].replace({"empathy": TREATMENT})

@@ -92,12 +92,16 @@ def test_notebooks_sharing_a_kernel_see_nothing_of_each_other(tmp_path: Path) ->
         "import sys\nassert sys.wb_warmed and 'warm' not in globals(), 'the warm-up did not run, or its names survived'\n"
         "import warnings\nimport matplotlib.pyplot as plt\n"
         "leak = 42\nplt.figure()\nwarnings.simplefilter('error')\nimport os\nprint(os.getpid())",
+        # a reference cycle this notebook leaves: start-up objects are frozen out of collection, its garbage is not
+        "import weakref\nclass Cycle: pass\nc = Cycle()\nc.me = c\nsys.wb_cycle = weakref.ref(c)",
     )
     second = template(
         "second",
         "assert 'leak' not in globals() and 'pid' not in globals(), 'a variable of the previous notebook survived'\n"
         "import matplotlib.pyplot as plt\nassert plt.get_fignums() == [], 'a figure of the previous notebook is open'\n"
         "import warnings\nassert ('error', None, Warning, None, 0) not in warnings.filters, 'a warning filter survived'\n"
+        "import gc, sys\ngc.collect()\nassert sys.wb_cycle() is None, 'a cycle of the previous notebook was never collected'\n"
+        "assert gc.get_freeze_count() > 0, 'the start-up objects are not frozen'",
         "import os\nprint(os.getpid())",
     )
     bad = template("bad", "raise ValueError('boom')")

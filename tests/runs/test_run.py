@@ -27,7 +27,7 @@ def _tiny_pilot(root: Path) -> dict:
 
     from workbench.simulate.pilot import simulate_pilot
 
-    pilot = simulate_pilot(root / "pilot", accounts=1500, seed=3, preset="realistic", agents=10)
+    pilot = simulate_pilot(root / "pilot", accounts=1500, seed=3, preset="realistic", agents=10, with_truth=False)
     # Personal data a real extract carries beyond the contract: it must never reach a report
     # (tests/test_trust.py scans every rendered file for it).
     acc = pd.read_parquet(pilot / "accounts.parquet")

@@ -279,9 +279,9 @@ def open_and_validate(path: str | Path, backend: str = "duckdb") -> ValidationRe
     return validate_opened(pilot, problems, loc.files, loc.kind == "folder")
 
 
-#: Reports of invalid pilots by the state of their files (at most ``_INVALID_MAX``, oldest forgotten first).
-_INVALID: dict[tuple, ValidationReport] = {}
-_INVALID_MAX = 64
+#: Reports by the state of a pilot's files (at most ``_KEPT_MAX``, oldest forgotten first), without the opened pilot.
+_KEPT: dict[tuple, ValidationReport] = {}
+_KEPT_MAX = 64
 
 
 def _files_state(path: str | Path, backend: str) -> tuple | None:
@@ -299,21 +299,31 @@ def _files_state(path: str | Path, backend: str) -> tuple | None:
 def validate_pilot(path: str | Path, backend: str = "duckdb") -> ValidationReport:
     """Run every rule on the pilot at ``path`` (opened on ``backend``: duckdb or pyspark); never raises for bad data.
 
-    Every verb validates the pilot it is given. An invalid pilot's report is
-    kept while none of its files changes (same size and modification time),
-    so that the verbs of one process (a notebook, ``checks`` after
-    ``validate``, the test suite's broken corpus through every verb) print
-    its problems without reading it again; a valid pilot is always read, the
-    verb using the tables it opened.
+    Every verb validates the pilot it is given. The report is kept while none
+    of the pilot's files (pilot.yml and every table file) changes, by path, size
+    and modification time in nanoseconds (how ``make`` and DVC tell a changed
+    input), so that the verbs of one process (a notebook, ``checks`` after
+    ``validate``, ``claims`` after ``analyze``) do not run the rules again on
+    the same bytes: an invalid pilot's problems are printed again as they
+    were, and a valid pilot is opened afresh on its engine (a few lazy views)
+    with the report's problems attached. Tables on a server are always
+    validated again (they can change while pilot.yml does not).
     """
     key = _files_state(path, backend)
-    if key is not None and key in _INVALID:
-        return _INVALID[key]
+    kept = _KEPT.get(key) if key is not None else None
+    if kept is not None:
+        pilot = None
+        if kept.ok:  # the same files: the same opening problems as kept
+            pilot, _ = open_location(resolve(path), backend)
+        if pilot is not None or not kept.ok:
+            if pilot is not None:
+                pilot.problems = kept.errors + kept.warnings
+            return ValidationReport(pilot, list(kept.errors), list(kept.warnings), list(kept.summary))
     report = open_and_validate(path, backend)
-    if key is not None and not report.ok:
-        _INVALID[key] = ValidationReport(None, report.errors, report.warnings, report.summary)
-        while len(_INVALID) > _INVALID_MAX:
-            del _INVALID[next(iter(_INVALID))]
+    if key is not None and _files_state(path, backend) == key:  # unchanged while it was read
+        _KEPT[key] = ValidationReport(None, report.errors, report.warnings, report.summary)
+        while len(_KEPT) > _KEPT_MAX:
+            del _KEPT[next(iter(_KEPT))]
     return report
 
 
