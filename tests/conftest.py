@@ -114,11 +114,8 @@ def spark():
     s.stop()
 
 
-# Modules whose tests read the shared whole runs (tests/shared.py), by the run they read.
-_RUN_READERS = {
-    "completed": ("test_run", "test_notebooks", "test_trust", "test_browser"),
-    "hostile": ("test_hostile_run", "test_browser"),
-}
+# Modules whose tests read the suite's one whole run (tests/runs/whole_run.py).
+_RUN_READERS = ("test_run", "test_notebooks", "test_trust", "test_hostile_run", "test_browser")
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -134,27 +131,19 @@ def _shared_truth():
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _whole_runs_first(request, _shared_truth):
-    """Under xdist, each worker builds one of the shared whole runs before its first test.
+def _whole_run_first(request, _shared_truth):
+    """Under xdist, worker gw0 builds the suite's one whole run before its first test.
 
-    Built lazily, the first worker to need a run builds it while the other,
-    needing it too, waits on the lock with a core idle: measured, the two
-    runs then came one after the other. Here worker gw0 builds the completed
-    run and gw1 the hostile run (both on gw0 when one worker runs), side by side,
-    only when a selected test reads them.
+    Built lazily, the worker whose first test needs the run builds it then while
+    the other meets a reader sooner or later and waits on the lock with a core
+    idle; built first on gw0 (only when a selected test reads it), it is ready
+    long before gw1 reaches the run's readers (tests/report and tests/runs, near
+    the end of the collection order).
     """
-    worker = os.environ.get("PYTEST_XDIST_WORKER")
-    if worker is None:
-        return
+    if os.environ.get("PYTEST_XDIST_WORKER") != "gw0":
+        return  # without xdist the first reader builds it
     selected = {item.module.__name__.rpartition(".")[2] for item in request.session.items}
-    need = [name for name, readers in _RUN_READERS.items() if selected & set(readers)]
-    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-    mine = [n for i, n in enumerate(need) if f"gw{i % workers}" == worker]
-    if "completed" in mine:
-        from test_run import completed_run
+    if selected & set(_RUN_READERS):
+        from whole_run import whole_run
 
-        completed_run()
-    if "hostile" in mine:
-        from test_hostile_run import hostile_run
-
-        hostile_run()
+        whole_run()

@@ -91,9 +91,9 @@ def test_executive_summary_in_chromium(browser) -> None:
 def test_markup_in_labels_runs_no_script_and_fetches_nothing_offline(browser) -> None:
     """The executive summary of a pilot whose name and arm label hold markup (``<img onerror>``,
     a CSS ``url(https://...)``), opened with the network off: no script ran, nothing requested."""
-    from test_hostile_run import TREATMENT, hostile_run
+    from whole_run import TREATMENT, whole_run
 
-    run_dir = hostile_run()[0]
+    run_dir = whole_run()[0]
     browser.execute_cdp_cmd("Network.enable", {})
     browser.execute_cdp_cmd(
         "Network.emulateNetworkConditions",

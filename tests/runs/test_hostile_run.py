@@ -1,7 +1,7 @@
 """A hostile pilot run end to end: markup in its name and arm label, formulas and personal data in
 its segments, a late account, a name that would climb out of ``--out``.
 
-One ``workbench run`` (once per session through tests/shared.py, read by test_browser.py too); every output file is then
+The suite's one whole run (tests/runs/whole_run.py, once per session, read by test_browser.py too); every output file is then
 scanned for input identifiers, planted personal data, small cells, raw agent ids, absolute paths,
 spreadsheet formulas and references outside the page.
 """
@@ -13,60 +13,23 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 from bs4 import BeautifulSoup
-from shared import once
-from test_run import SMOKE
-from typer.testing import CliRunner
+from whole_run import FORMULA, pilot, whole_run
 
-from workbench.cli.main import app
 from workbench.report.pages import CSP, external_references
 from workbench.report.privacy import scan
 
-NAME = "../../<img src=x onerror=window.pwned=1><style>body{background:url(https://example.invalid/a.png)}</style>"
-TREATMENT = "empathy<img src=x onerror=window.pwned=2>"
-FORMULA = '=HYPERLINK("https://example.invalid","click")'
-PERSON = "Jane Roe +1-555-0199"  # an undeclared segment value: a name and a phone number
 MIN_CELL = 10
 
 
-def _hostile_pilot(root: Path) -> dict:
-    from workbench.simulate.pilot import simulate_pilot
-
-    pilot = simulate_pilot(root / "pilot", accounts=1200, seed=5, preset="realistic", agents=8, with_truth=False)
-    cfg = yaml.safe_load((pilot / "pilot.yml").read_text())
-    acc = pd.read_parquet(pilot / "accounts.parquet")
-    acc["arm"] = acc["arm"].replace({"empathy": TREATMENT})
-    acc["segment"] = acc["segment"].replace({"job_loss": FORMULA, "medical": "@SUM(1)", "retiree": "+SUM(1,1)"})
-    acc.loc[acc.index[:3], "segment"] = PERSON
-    # one account assigned after observed_until: a validate warning, never a failed run
-    acc.loc[acc.index[-1], "assigned_at"] = pd.Timestamp(cfg["observed_until"]) + pd.Timedelta(days=2)
-    acc.to_parquet(pilot / "accounts.parquet", index=False)
-    cfg["name"] = NAME
-    cfg["arms"]["treatment"] = TREATMENT
-    cfg["allocation"] = {"pressure": 0.5, TREATMENT: 0.5}
-    cfg["segments"] = [FORMULA, "@SUM(1)", "+SUM(1,1)", "single_parent", "young_professional", "stable", "other"]
-    (pilot / "pilot.yml").write_text(yaml.safe_dump(cfg, sort_keys=False))
-    return {"pilot": str(pilot)}
-
-
 def hostile_pilot() -> Path:
-    """1,200 simulated accounts, 8 agents, then the attacks of issue 20 planted in data and pilot.yml."""
-    return Path(once("hostile-pilot", _hostile_pilot)["pilot"])
-
-
-def _hostile_run(root: Path) -> dict:
-    base = root / "out"
-    res = CliRunner().invoke(app, ["run", str(hostile_pilot()), "--out", str(base), *SMOKE])
-    assert res.exit_code == 0, res.output
-    index = Path(re.search(r"run complete: (\S+index\.html)", res.output).group(1))
-    return {"run_dir": str(index.parent), "base": str(base), "output": res.output}
+    """The suite's small simulated pilot with the attacks of issue 20 planted in data and pilot.yml."""
+    return pilot()
 
 
 def hostile_run() -> tuple[Path, Path, str]:
-    """(run folder, --out base, CLI output) of ``workbench run`` on the hostile pilot, once per session."""
-    built = once("hostile-run", _hostile_run)
-    return Path(built["run_dir"]), Path(built["base"]), built["output"]
+    """(run folder, --out base, CLI output) of ``workbench run`` on it: the suite's one whole run."""
+    return whole_run()
 
 
 @pytest.fixture(scope="module")
@@ -146,7 +109,8 @@ def test_every_page_has_the_csp_and_no_outside_reference(run) -> None:
     assert "&lt;img src=x onerror=window.pwned=2&gt;" in summary
 
 
-def test_csvs_are_byte_identical_on_rerun(run, tmp_path) -> None:
+def test_csvs_and_results_are_byte_identical_on_rerun(run, tmp_path) -> None:
+    """The analysis again on the same pilot and seed: results.json and every CSV, byte for byte."""
     from workbench.runs.pipeline import prepare
 
     run_dir, _, _ = run
@@ -154,3 +118,4 @@ def test_csvs_are_byte_identical_on_rerun(run, tmp_path) -> None:
     for key, path in again.items():
         if path.suffix in (".csv", ".json"):
             assert path.read_bytes() == (run_dir / path.name).read_bytes(), key
+    assert again["results"].name == "results.json"

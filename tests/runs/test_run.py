@@ -1,9 +1,9 @@
 """``workbench run``: one real run per session on a tiny pilot, and one that fails on purpose.
 
-The completed run is built once per session (:func:`completed_run`, through
-``tests/shared.py``: one build shared by every xdist worker) and read by
-``test_notebooks.py``, ``test_trust.py`` and ``test_browser.py``: the kernels
-start once per session.
+The completed run is the suite's one whole run (tests/runs/whole_run.py, built
+once per session and shared by every xdist worker), read here and by
+``test_notebooks.py``, ``test_trust.py``, ``test_hostile_run.py`` and
+``test_browser.py``.
 """
 
 from __future__ import annotations
@@ -13,47 +13,22 @@ import re
 from pathlib import Path
 
 import pytest
-from shared import once
 from typer.testing import CliRunner
+from whole_run import pilot, whole_run
 
 from workbench.cli.main import app
 from workbench.runs.pipeline import NOTEBOOKS
 
-SMOKE = ["-p", "smoke=true", "-p", "figure_dpi=60"]  # short MCMC, small images: the suite's budget
-
-
-def _tiny_pilot(root: Path) -> dict:
-    import pandas as pd
-
-    from workbench.simulate.pilot import simulate_pilot
-
-    pilot = simulate_pilot(root / "pilot", accounts=1500, seed=3, preset="realistic", agents=10, with_truth=False)
-    # Personal data a real extract carries beyond the contract: it must never reach a report
-    # (tests/test_trust.py scans every rendered file for it).
-    acc = pd.read_parquet(pilot / "accounts.parquet")
-    acc["customer_name"] = [f"Jane Roe{i}" for i in range(len(acc))]
-    acc["phone"] = [f"+1-555-01{i:04d}" for i in range(len(acc))]
-    acc["notes"] = "lost her job at Acme, medical bills"
-    acc.to_parquet(pilot / "accounts.parquet", index=False)
-    return {"pilot": str(pilot)}
-
 
 def tiny_pilot() -> Path:
-    """1,500 simulated accounts handled by 10 agents (built once per session)."""
-    return Path(once("tiny-pilot", _tiny_pilot)["pilot"])
-
-
-def _completed_run(base: Path) -> dict:
-    res = CliRunner().invoke(app, ["run", str(tiny_pilot()), "--out", str(base), *SMOKE])
-    assert res.exit_code == 0, res.output + (res.stderr if res.stderr_bytes else "")
-    index = Path(re.search(r"run complete: (\S+index\.html)", res.output).group(1))
-    return {"run_dir": str(index.parent), "output": res.output}
+    """The suite's small simulated pilot (tests/runs/whole_run.py: personal data and every attack planted)."""
+    return pilot()
 
 
 def completed_run() -> tuple[Path, str]:
-    """``workbench run`` on the tiny pilot with smoke parameters; (run folder, CLI output), once per session."""
-    built = once("completed-run", _completed_run)
-    return Path(built["run_dir"]), built["output"]
+    """``workbench run`` on that pilot with smoke parameters; (run folder, CLI output), once per session."""
+    run_dir, _, output = whole_run()
+    return run_dir, output
 
 
 @pytest.fixture(scope="module")
