@@ -4,6 +4,7 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,6 +36,27 @@ def test_environment_yml_matches_pyproject():
 def test_console_module_runs():
     r = subprocess.run([sys.executable, "-m", "workbench", "version"], capture_output=True, text=True, check=False)
     assert r.returncode == 0 and r.stdout.strip() == "0.0.1"
+
+
+def test_console_entry_point_skips_the_iri_grammar_and_notebooks_still_validate(monkeypatch):
+    """``workbench`` marks rfc3987_syntax absent (3 s of import for one jsonschema format no run checks)."""
+    import importlib
+
+    from workbench.cli import main as cli_main
+
+    monkeypatch.delitem(sys.modules, "rfc3987_syntax", raising=False)
+    monkeypatch.setattr(cli_main, "app", lambda: None)
+    cli_main.main()
+    assert sys.modules["rfc3987_syntax"] is None
+    with pytest.raises(ImportError):
+        importlib.import_module("rfc3987_syntax")
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1", metadata={"tags": ["parameters"]})])
+    nbformat.validate(nb)  # nbformat's schema check still runs
+    nb.cells[0]["execution_count"] = "one"
+    with pytest.raises(nbformat.ValidationError):
+        nbformat.validate(nb)
 
 
 def test_constraints_agree_with_pyproject():
