@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import string
 
 import ibis
@@ -53,3 +54,52 @@ def test_trimmed_is_strip_on_every_kind_of_edge():
 )
 def test_only_counts_a_typed_source_cannot_fail_are_skipped(rule, kind, dtype, skipped):
     assert cannot_fail(rule, kind, dtype) is skipped
+
+
+# ISO text DuckDB reads (or refuses) at the edges: impossible dates, 24:00, offsets PostgreSQL's parser
+# refuses, year 0 (1 BC), fractions beyond microseconds, forms DuckDB refuses (lower-case t, hour alone).
+TIMESTAMPS = [
+    *("2026-02-30", "2026-02-29", "2024-02-29", "1900-02-29", "2000-02-29", "2026-04-31", "2026-06-30"),
+    *("2026-13-01", "2026-00-10", "2026-01-00", "2026-1-5", "0000-01-01", "0000-02-29 10:00Z", "9999-12-31 23:59:59-05"),
+    *("2026-01-01 25:00:00", "2026-01-01 24:00", "2026-01-01 24:00:00.000", "2026-01-01 24:00:01", "2026-12-31 24:00+01"),
+    *("2026-01-01 23:60", "2026-01-01 23:59:60", "2026-01-01 23:59:59.9999999", "2026-01-01T10:00:00.123456789+01"),
+    *("2026-01-01 10", "2026-01-01t10:00", "2026-01-01 10:00z", "2026-01-01 10:00 +05", "2026-01-01Z", "2026-01-01+05"),
+    *("2026-01-01 10:00+0530", "2026-01-01 10:00-18:00", "2026-01-01 10:00+99", "2026-01-01 10:00+05:60", None, "soon"),
+]
+# Numbers at the edges of a double: beyond the largest (overflow), below half the smallest subnormal (0).
+NUMBERS = [
+    *("1e999", "1.797693134862315807e308", "1.797693134862315808e308", "1234567890123456789012345678901234567890e269"),
+    *("1e-400", "2e-324", "3e-324", "2.4703282292062327208e-324", "2.4703282292062327209e-324", "1e-320"),
+    *("0.1e309", "-0.00100e+0000309", "1e99999999999999", "1e-99999999999", "1e000000", "5e-0000001", "00.00e5"),
+    *("12", "-3.5", "+.5e+3", "5.", "inf", "nan", "12.5.3", None),
+]
+
+
+def test_checked_casts_give_the_values_of_duckdbs_try_cast():
+    """The casts PostgreSQL gets (safecasts), evaluated on DuckDB: DuckDB's TRY_CAST's values, where an
+    overflow (TRY_CAST: inf) and inf/nan text are null (counted not finite either way)."""
+    from workbench.contract.casts import ISO_8601, NOT_FINITE, NUMBER
+    from workbench.contract.safecasts import finite_float, iso_timestamp
+
+    con = ibis.duckdb.connect()
+    con.raw_sql("SET TimeZone = 'UTC'")
+    t = con.create_table("ts", ibis.memtable({"s": TIMESTAMPS}, schema={"s": "string"}))
+    iso = t.s.lower().re_search(ISO_8601).fill_null(False)
+    ref = ibis.ifelse(iso, t.s, ibis.null("string")).try_cast("timestamp('UTC')").cast("timestamp")
+    # epoch and microseconds: Python's datetime has no year 0
+    rows = t.select(
+        ref=ref.epoch_seconds(),
+        ref_us=ref.microsecond(),
+        safe=iso_timestamp(t.s).epoch_seconds(),
+        safe_us=iso_timestamp(t.s).microsecond(),
+    ).to_pandas()
+    assert rows["ref"].isna().sum() >= 15 and rows["ref"].notna().sum() >= 15  # both kinds of edge are there
+    assert rows.fillna(-1)[["safe", "safe_us"]].values.tolist() == rows.fillna(-1)[["ref", "ref_us"]].values.tolist()
+    n = con.create_table("n", ibis.memtable({"s": NUMBERS}, schema={"s": "string"}))
+    low = n.s.lower()
+    ok, inf = low.re_search(NUMBER).fill_null(False), low.re_search(NOT_FINITE).fill_null(False)
+    ref = ibis.ifelse(ok, n.s, ibis.null("string")).try_cast("float64")
+    got = n.select(ref=ref, safe=finite_float(low, ok, inf)).to_pandas()
+    expected = [None if r is None or math.isnan(r) or math.isinf(r) else r for r in got["ref"].astype(object)]
+    assert [None if math.isnan(s) else s for s in got["safe"]] == expected
+    assert expected.count(None) == 7 and expected.count(0.0) == 5
