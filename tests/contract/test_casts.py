@@ -9,7 +9,7 @@ import ibis
 import ibis.expr.datatypes as dt
 import pytest
 
-from workbench.contract.casts import cannot_fail, trimmed
+from workbench.contract.casts import cannot_fail, spark_format, trimmed
 
 VALUES = [
     "A001",
@@ -103,3 +103,17 @@ def test_checked_casts_give_the_values_of_duckdbs_try_cast():
     expected = [None if r is None or math.isnan(r) or math.isinf(r) else r for r in got["ref"].astype(object)]
     assert [None if math.isnan(s) else s for s in got["safe"]] == expected
     assert expected.count(None) == 7 and expected.count(0.0) == 5
+
+
+@pytest.mark.parametrize(
+    ("fmt", "pattern"),
+    [
+        ("%m/%d/%Y %H:%M", "M/d/yyyy H:m"),  # between literals: one or two digits, as strptime reads
+        ("%Y%m%d", "yyyyMMdd"),  # beside another field: the fixed width is the only reading
+        ("%Y-%m-%dT%H:%M:%S.%f", "yyyy-M-d'T'H:m:s.SSSSSS"),  # a literal letter quoted, else Spark's pattern letter
+        ("%d.%m.%y %I:%M %p", "d.M.yy h:m a"),
+        ("%d %b %Y at %H", "d MMM yyyy 'at' H"),
+    ],
+)
+def test_spark_pattern_of_a_strptime_format(fmt, pattern):
+    assert spark_format(fmt) == pattern

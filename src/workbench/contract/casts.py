@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 import string
 from dataclasses import dataclass, field
 from typing import Any
@@ -72,6 +73,66 @@ class Cast:
 @functools.cache
 def _duckdb_try_strptime() -> Any:
     return ibis.udf.scalar.builtin(lambda x, f: None, name="try_strptime", signature=(("string", "string"), "timestamp"))
+
+
+# strptime codes as Spark's datetime patterns. The numbers strptime reads in one or two digits
+# (01 or 1) are one pattern letter between literals (Spark then reads one or two digits too),
+# two beside another field (%Y%m%d: a fixed width is the only reading).
+_SPARK_NUMBERS = {"m": "M", "d": "d", "H": "H", "I": "h", "M": "m", "S": "s"}
+_SPARK_CODES = {
+    "Y": "yyyy",
+    "y": "yy",
+    "f": "SSSSSS",
+    "p": "a",
+    "b": "MMM",
+    "B": "MMMM",
+    "a": "EEE",
+    "A": "EEEE",
+    "j": "DDD",
+    "z": "Z",
+    "Z": "z",
+    "%": "'%'",
+}
+
+
+def spark_format(fmt: str) -> str:
+    """A strptime format (pilot.yml ``timestamp_format``) as a Spark datetime pattern that reads what
+    strptime (and DuckDB's ``strptime``) reads: ``%m/%d/%Y %H:%M`` -> ``M/d/yyyy H:m``; literal
+    letters quoted (``%Y-%m-%dT%H:%M`` -> ``yyyy-M-d'T'H:m``: an unquoted letter is a pattern to Spark)."""
+    parts = re.findall(r"%.|[^%]+", fmt)
+    out = []
+    for i, part in enumerate(parts):
+        code = part[1:] if part.startswith("%") and len(part) == 2 else None
+        if code in _SPARK_NUMBERS:
+            near = [parts[j] for j in (i - 1, i + 1) if 0 <= j < len(parts)]
+            adjacent = any(p.startswith("%") and p != "%%" for p in near)
+            out.append(_SPARK_NUMBERS[code] * (2 if adjacent else 1))
+        elif code in _SPARK_CODES:
+            out.append(_SPARK_CODES[code])
+        else:  # a literal: letters (and quotes) quoted, as Spark reads them
+            out.append(re.sub(r"[A-Za-z']+", lambda m: "'" + m.group().replace("'", "''") + "'", part))
+    return "".join(out)
+
+
+@functools.cache
+def _spark_try_to_timestamp() -> Any:
+    return ibis.udf.scalar.builtin(
+        lambda x, f: None, name="try_to_timestamp", signature=(("string", "string"), "timestamp('UTC')")
+    )
+
+
+def formatted_timestamp(col: Any, fmt: str, backend: str) -> Any:
+    """Text in pilot.yml's ``timestamp_format`` as a naive UTC timestamp, null where it does not parse.
+
+    DuckDB: ``try_strptime``. Spark: ``try_to_timestamp`` with :func:`spark_format` (``to_timestamp``,
+    what ibis compiles ``as_timestamp`` to, raises on the first value that does not parse under
+    Spark's ANSI mode, the default from Spark 4, and reads ``%m`` as two digits only).
+    """
+    if backend == "duckdb":
+        return _naive(_duckdb_try_strptime()(col, fmt).cast("timestamp('UTC')"), backend)
+    if backend == "pyspark":
+        return _naive(_spark_try_to_timestamp()(col, spark_format(fmt)), backend)
+    return _naive(col.as_timestamp(fmt), backend)
 
 
 def _backend(t: Any) -> str:
@@ -131,9 +192,7 @@ def _timestamp(col: Any, fmt: str | None, backend: str) -> Any:
     if dt.is_date():
         return col.cast("timestamp")
     if fmt:
-        if backend == "duckdb":
-            return _naive(_duckdb_try_strptime()(col, fmt).cast("timestamp('UTC')"), backend)
-        return _naive(col.as_timestamp(fmt), backend)
+        return formatted_timestamp(col, fmt, backend)
     if safe_cast(backend):  # no TRY_CAST (PostgreSQL): checked fields, then a cast that cannot fail
         return iso_timestamp(col)
     iso = col.lower().re_search(ISO_8601).fill_null(False)

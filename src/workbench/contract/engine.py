@@ -44,7 +44,7 @@ import ibis
 import pyarrow
 import pyarrow.parquet
 
-from workbench.contract.casts import boolean_text, duckdb_naive_utc
+from workbench.contract.casts import boolean_text, duckdb_naive_utc, formatted_timestamp
 from workbench.contract.compiled import install
 from workbench.contract.config import PilotConfig
 from workbench.contract.mapping import Mapping, map_values_table, number_column, rename_table
@@ -116,7 +116,10 @@ def normalize(t: Any, name: str, mapping: Mapping | None = None) -> Any:
         if c.kind == "timestamp":
             if dt.is_string() and fmt:
                 # The format pilot.yml gives; ibis types strptime's result as UTC: to naive UTC wall time.
-                casts[col] = naive(t[col].strip().as_timestamp(fmt))
+                if backend == "pyspark":  # Spark's own pattern (literal letters quoted), as validation reads it
+                    casts[col] = formatted_timestamp(t[col].strip(), fmt, backend)
+                else:
+                    casts[col] = naive(t[col].strip().as_timestamp(fmt))
             elif dt.is_string() and safe_cast(backend):
                 # No TRY_CAST (PostgreSQL): validation's checked cast, the same values (offsets beyond 15:59 too).
                 casts[col] = iso_timestamp(t[col].strip())
