@@ -117,3 +117,56 @@ def test_checked_casts_give_the_values_of_duckdbs_try_cast():
 )
 def test_spark_pattern_of_a_strptime_format(fmt, pattern):
     assert spark_format(fmt) == pattern
+
+
+@pytest.mark.parametrize(
+    ("fmt", "values"),
+    [
+        (
+            "%m/%d/%Y %H:%M",
+            [
+                "01/06/2026 10:00",
+                "1/6/2026 9:05",
+                "02/30/2026 10:00",
+                "02/29/2024 23:59",
+                "13/01/2026 10:00",
+                "2026-01-07 09:30",
+                "01/06/2026 24:00",
+                "01/06/2026 10:60",
+                "01/06/2026 10:5",
+                "01/06/2026  10:00",
+                "001/06/2026 10:00",
+                "01/06/26 10:00",
+                None,
+            ],
+        ),
+        ("%Y%m%d", ["20260106", "2026016", "20260230", "20261301", "2026-01-06"]),
+        (
+            "%d.%m.%Y %H:%M:%S.%f",
+            ["06.01.2026 10:00:00.5", "6.1.2026 1:2:3.123456", "06.01.2026 10:00:61.0", "06.01.2026 10:00:00"],
+        ),
+    ],
+)
+def test_checked_strptime_gives_the_values_of_duckdbs_try_strptime(fmt, values):
+    """timestamp_format on PostgreSQL (safecasts.strptime_timestamp), evaluated on DuckDB: try_strptime's values."""
+    from workbench.contract.casts import _duckdb_try_strptime
+    from workbench.contract.safecasts import strptime_timestamp
+
+    con = ibis.duckdb.connect()
+    con.raw_sql("SET TimeZone = 'UTC'")
+    t = con.create_table("v", ibis.memtable({"s": values}, schema={"s": "string"}))
+    ref = _duckdb_try_strptime()(t.s, fmt).cast("timestamp('UTC')").cast("timestamp")
+    got = t.select(ref=ref, safe=strptime_timestamp(t.s, fmt)).to_pandas()
+    assert got["ref"].notna().sum() >= 2 and got["ref"].isna().sum() >= 2
+    assert got["safe"].tolist() == got["ref"].tolist() or got["safe"].astype(str).tolist() == got["ref"].astype(str).tolist()
+
+
+def test_a_format_the_checked_strptime_does_not_read_is_left_to_the_engine():
+    from workbench.contract.safecasts import format_regex
+
+    assert format_regex("%d %b %Y") is None  # month names
+    assert format_regex("%I:%M %p %m/%d/%Y") is None  # 12-hour clock
+    assert format_regex("%m/%d/%Y %H:%M") == (
+        r"^([0-9]{1,2})/([0-9]{1,2})/([0-9]{1,4})\s+([0-9]{1,2}):([0-9]{1,2})$",
+        list("mdYHM"),
+    )

@@ -254,7 +254,7 @@ def _on_server(postgres, root: Path, schema: str, tmp_path: Path) -> Path:
     data = yaml.safe_load((root / "pilot.yml").read_text())
     data["source"] = {"kind": "ibis", "url": f"postgres://postgres@{host}:{port}/postgres", "schema": schema}
     out = tmp_path / schema
-    out.mkdir()
+    out.mkdir(parents=True)
     (out / "pilot.yml").write_text(yaml.safe_dump(data))
     return out
 

@@ -25,7 +25,7 @@ from workbench.contract.validate import validate_pilot
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "contract"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_server import postgres  # noqa: F401  (the session's PostgreSQL server, a fixture)
+from test_server import _on_server, postgres  # noqa: F401  (the session's PostgreSQL server, a fixture)
 from test_validate import _set
 
 
@@ -148,6 +148,28 @@ def test_spark_reads_timestamp_format_as_duckdb(spark, tmp_path):
     assert typed["duckdb"][0] == pd.Timestamp("2026-01-06 10:00") and typed["duckdb"][3] == pd.Timestamp("2026-01-13 15:00")
     assert pd.isna(typed["duckdb"][1]) and pd.isna(typed["duckdb"][2])
     assert [str(x) for x in typed["pyspark"]] == [str(x) for x in typed["duckdb"]]
+
+
+def test_postgres_reads_timestamp_format_as_duckdb(postgres, tmp_path):  # noqa: F811  (the fixture imported above)
+    """PostgreSQL's to_timestamp raised on 02/30/2026 (the table unreadable): the checked fields give
+    DuckDB's lines, and a pilot whose values all fit gives DuckDB's statistics."""
+    from test_engine import assert_same_stats
+
+    from workbench.metrics.stats import compute_metrics
+
+    def fitting(t):
+        _formatted(t)
+        t["contacts"].loc[[1, 2], "at"] = ["01/06/2026 11:00", "1/7/2026 9:30"]
+        t["payments"].loc[1, "paid_at"] = "01/22/2026 00:00"
+
+    cfg = config_dict(timestamp_format=FORMAT)
+    for edit, schema in ((_formatted, "formatted_broken"), (fitting, "formatted")):
+        root = make_pilot(tmp_path / schema, "parquet", cfg, edit)
+        server = _on_server(postgres, root, schema, tmp_path / "url")
+        duck, pg = validate_pilot(root), validate_pilot(server)
+        assert _lines(pg) == _lines(duck)
+        assert duck.ok is (edit is fitting), _lines(duck)
+    assert_same_stats(compute_metrics(root), compute_metrics(server))
 
 
 def test_run_takes_the_engine_and_refuses_an_unknown_one(tmp_path):

@@ -39,7 +39,7 @@ from typing import Any
 import ibis
 
 from workbench.contract.mapping import GROUPED, Mapping, map_values_table, rename_table, trimmed
-from workbench.contract.safecasts import finite_float, iso_timestamp, safe_cast
+from workbench.contract.safecasts import finite_float, iso_timestamp, safe_cast, strptime_timestamp
 from workbench.contract.tables import FALSE_WORDS, TABLES, TRUE_WORDS
 
 NUMBER = r"^[+-]?(([0-9]+\.?[0-9]*|\.[0-9]+)(e[+-]?[0-9]+)?|inf|infinity|nan)$"
@@ -126,12 +126,16 @@ def formatted_timestamp(col: Any, fmt: str, backend: str) -> Any:
 
     DuckDB: ``try_strptime``. Spark: ``try_to_timestamp`` with :func:`spark_format` (``to_timestamp``,
     what ibis compiles ``as_timestamp`` to, raises on the first value that does not parse under
-    Spark's ANSI mode, the default from Spark 4, and reads ``%m`` as two digits only).
+    Spark's ANSI mode, the default from Spark 4, and reads ``%m`` as two digits only). An engine
+    without TRY_CAST: :func:`~workbench.contract.safecasts.strptime_timestamp` when the format has
+    numeric codes only, else the engine's own parser (which may raise on a value that does not fit).
     """
     if backend == "duckdb":
         return _naive(_duckdb_try_strptime()(col, fmt).cast("timestamp('UTC')"), backend)
     if backend == "pyspark":
         return _naive(_spark_try_to_timestamp()(col, spark_format(fmt)), backend)
+    if safe_cast(backend) and (checked := strptime_timestamp(col, fmt)) is not None:
+        return checked  # no TRY_CAST (PostgreSQL, whose to_timestamp raises on 02/30/2026)
     return _naive(col.as_timestamp(fmt), backend)
 
 

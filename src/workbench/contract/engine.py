@@ -116,7 +116,7 @@ def normalize(t: Any, name: str, mapping: Mapping | None = None) -> Any:
         if c.kind == "timestamp":
             if dt.is_string() and fmt:
                 # The format pilot.yml gives; ibis types strptime's result as UTC: to naive UTC wall time.
-                if backend == "pyspark":  # Spark's own pattern (literal letters quoted), as validation reads it
+                if backend != "duckdb":  # Spark's own pattern, PostgreSQL's checked fields: as validation reads it
                     casts[col] = formatted_timestamp(t[col].strip(), fmt, backend)
                 else:
                     casts[col] = naive(t[col].strip().as_timestamp(fmt))
