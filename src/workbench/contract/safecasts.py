@@ -20,6 +20,11 @@ The fraction is truncated to microseconds, the offset applied as minutes (any
 two digits, as DuckDB does; PostgreSQL's own parser refuses offsets beyond
 15:59), and year 0 is 1 BC (read as year 4, then 4 years back).
 
+Timestamps in pilot.yml's ``timestamp_format`` (numeric strptime codes ``%Y %m %d %H %M %S %f``
+and literals) are read by the format as one regular expression, their fields checked as above
+(but 24:00, which strptime refuses) and cast as ISO text; month names and the 12-hour clock are
+left to the engine's own parser.
+
 Numbers (text that matched :data:`workbench.contract.casts.NUMBER`, not ``inf``/``nan``)::
 
     digits = integer and fraction digits, sig = digits without leading zeros
