@@ -33,6 +33,7 @@ from typer.testing import CliRunner
 
 from workbench.cli.main import app
 from workbench.contract.io import write_pilot
+from workbench.contract.tables import TABLES
 
 SCHEMA = "pilot"
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -238,3 +239,84 @@ def test_a_schema_without_the_tables_is_one_line(pilots, tmp_path):
     # validation runs first and names the missing table; the engine's own line says the same when reached
     assert lines and "accounts" in lines[-1] and "not found" in lines[-1], r.output
     assert "Traceback" not in r.output
+
+
+def _on_server(postgres, root: Path, schema: str, tmp_path: Path) -> Path:
+    """The Parquet pilot at ``root`` copied into a schema of the server (text columns stay text); its pilot.yml."""
+    import ibis
+
+    host, port = postgres
+    con = ibis.postgres.connect(host=host, port=port, user="postgres", database="postgres")
+    con.create_database(schema, force=True)
+    for f in sorted(root.glob("*.parquet")):
+        con.create_table(f.stem, pd.read_parquet(f), database=schema)
+    con.disconnect()
+    data = yaml.safe_load((root / "pilot.yml").read_text())
+    data["source"] = {"kind": "ibis", "url": f"postgres://postgres@{host}:{port}/postgres", "schema": schema}
+    out = tmp_path / schema
+    out.mkdir(parents=True)
+    (out / "pilot.yml").write_text(yaml.safe_dump(data))
+    return out
+
+
+def _as_text(t, at: list[str], handle: list[str], days: list[str], paid: list[str]) -> None:
+    """Timestamps and numbers as a CRM export holds them: text."""
+    t["contacts"]["at"], t["contacts"]["handle_seconds"] = at, handle
+    t["accounts"]["days_past_due"], t["payments"]["paid_at"] = days, paid
+
+
+def _typed(report, table: str, cols: list[str]) -> dict[str, list]:
+    """Validation's typed values of ``cols``, in key order."""
+    from workbench.contract.casts import cast_table
+
+    t, casts = cast_table(table, report.pilot.raw[table])
+    key = TABLES[table].key
+    df = t.select(key, *(casts[c].typed for c in cols)).to_pandas().sort_values(key)
+    return {c: df[casts[c].typed].astype(object).where(df[casts[c].typed].notna(), None).tolist() for c in cols}
+
+
+def test_values_no_cast_reads_are_lines_on_postgres_as_on_duckdb(postgres, tmp_path):
+    """PostgreSQL's CAST raises where DuckDB's TRY_CAST gives null: an impossible date, a number beyond a
+    double or an int64 must be one line each (not an unreadable table), the lines and values DuckDB gives."""
+    from pilot_factory import make_pilot
+
+    from workbench.contract.validate import open_and_validate
+
+    def edit(t):
+        _as_text(
+            t,
+            # 07:00+16:00 is 2026-01-13 15:00 UTC: an offset PostgreSQL's own parser refuses, DuckDB reads
+            at=["2026-01-06T10:00:00Z", "2026-02-30", "2026-01-01 25:00:00", "2026-01-14 07:00+16:00"],
+            handle=["1e999", "0", "420", "12.5.3"],
+            days=["30", "60", "1e300", "4.5e1"],
+            paid=["2026-01-19", "2026-13-01"],
+        )
+        t["contacts"].loc[2, "channel"] = "pigeon"  # a value rule of the same table still runs
+        t["payments"].loc[1, "account_id"] = "ZZ"  # and the cross-table rules
+
+    root = make_pilot(tmp_path / "p", "parquet", None, edit)
+    duck = open_and_validate(root)
+    pg = open_and_validate(_on_server(postgres, root, "text_pilot", tmp_path))
+    lines = [p.line() for p in duck.errors + duck.warnings]
+    assert not any("unreadable" in x for x in lines), lines
+    for expected in (
+        "ERROR contacts.handle_seconds [a finite number]: 1 row, e.g. 1e999",
+        "ERROR contacts.handle_seconds [a number]: 1 row, e.g. '12.5.3'",
+        "ERROR accounts.days_past_due [an integer]: 1 row, e.g. '1e300'",
+        "ERROR payments.account_id [exists in accounts]: 1 row, e.g. ZZ",
+    ):
+        assert expected in lines, (expected, lines)
+    at = next(x for x in lines if x.startswith("ERROR contacts.at [parseable timestamp"))
+    assert at.endswith("2 rows, e.g. '2026-02-30', '2026-01-01 25:00:00'"), at
+    assert any(x.startswith("ERROR payments.paid_at [parseable timestamp") and x.endswith("e.g. '2026-13-01'") for x in lines)
+    assert any(x.startswith("ERROR contacts.channel [one of") for x in lines), lines
+    assert [p.line() for p in pg.errors + pg.warnings] == lines
+    # the values that do parse are the same instants and numbers
+    typed = _typed(duck, "contacts", ["at", "handle_seconds"])
+    assert typed == _typed(pg, "contacts", ["at", "handle_seconds"])
+    assert typed["at"][3] == pd.Timestamp("2026-01-13 15:00") and typed["handle_seconds"][1:3] == [0.0, 420.0]
+    assert (
+        _typed(duck, "accounts", ["days_past_due"])
+        == _typed(pg, "accounts", ["days_past_due"])
+        == {"days_past_due": [30, 60, None, 45]}
+    )

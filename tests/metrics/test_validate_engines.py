@@ -17,7 +17,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 import yaml
-from pilot_factory import make_pilot, ts
+from pilot_factory import config_dict, make_pilot, ts
 from typer.testing import CliRunner
 
 from workbench.cli.main import app
@@ -25,7 +25,7 @@ from workbench.contract.validate import validate_pilot
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "contract"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_server import postgres  # noqa: F401  (the session's PostgreSQL server, a fixture)
+from test_server import _on_server, postgres  # noqa: F401  (the session's PostgreSQL server, a fixture)
 from test_validate import _set
 
 
@@ -110,6 +110,66 @@ def test_postgres_prints_the_same_lines(broken, postgres, tmp_path):  # noqa: F8
     data["source"] = {"kind": "ibis", "url": f"postgres://postgres@{host}:{port}/postgres", "schema": schema}
     (tmp_path / "pilot.yml").write_text(yaml.safe_dump(data))
     assert _lines(validate_pilot(tmp_path)) == _lines(validate_pilot(broken))
+
+
+FORMAT = "%m/%d/%Y %H:%M"
+
+
+def _formatted(t) -> None:
+    """Every timestamp in pilot.yml's timestamp_format (month first), three that do not fit it."""
+    for df in t.values():
+        for col in df.columns:
+            if str(df[col].dtype).startswith("datetime"):
+                df[col] = df[col].dt.strftime(FORMAT).astype(object)
+    t["contacts"]["at"] = ["01/06/2026 10:00", "02/30/2026 10:00", "2026-01-07 09:30", "1/13/2026 15:00"]
+    t["payments"].loc[1, "paid_at"] = "13/01/2026 10:00"  # day first
+
+
+def test_spark_reads_timestamp_format_as_duckdb(spark, tmp_path):
+    """pilot.yml's timestamp_format on Spark: the typed values and the lines DuckDB gives. Spark's
+    to_timestamp raised on 02/30 (ANSI mode) and read %m as two digits only (1/13/2026)."""
+    from workbench.contract.casts import cast_table
+    from workbench.contract.mapping import Mapping
+    from workbench.contract.validate import open_and_validate
+
+    root = make_pilot(tmp_path / "p", "csv", config_dict(timestamp_format=FORMAT), _formatted)
+    reports = {b: open_and_validate(root, b) for b in ("duckdb", "pyspark")}
+    lines = {b: _lines(r) for b, r in reports.items()}
+    rule = f"parseable timestamp (timestamp_format {FORMAT!r}, read in UTC)"
+    assert lines["duckdb"] == [
+        f"ERROR contacts.at [{rule}]: 2 rows, e.g. '02/30/2026 10:00', '2026-01-07 09:30'",
+        f"ERROR payments.paid_at [{rule}]: 1 row, e.g. '13/01/2026 10:00'",
+    ]
+    assert lines["pyspark"] == lines["duckdb"]
+    typed = {}
+    for b, r in reports.items():
+        t, casts = cast_table("contacts", r.pilot.raw["contacts"], Mapping.of(r.pilot.config))
+        typed[b] = t.select("contact_id", at=t[casts["at"].typed]).to_pandas().sort_values("contact_id")["at"].tolist()
+    assert typed["duckdb"][0] == pd.Timestamp("2026-01-06 10:00") and typed["duckdb"][3] == pd.Timestamp("2026-01-13 15:00")
+    assert pd.isna(typed["duckdb"][1]) and pd.isna(typed["duckdb"][2])
+    assert [str(x) for x in typed["pyspark"]] == [str(x) for x in typed["duckdb"]]
+
+
+def test_postgres_reads_timestamp_format_as_duckdb(postgres, tmp_path):  # noqa: F811  (the fixture imported above)
+    """PostgreSQL's to_timestamp raised on 02/30/2026 (the table unreadable): the checked fields give
+    DuckDB's lines, and a pilot whose values all fit gives DuckDB's statistics."""
+    from test_engine import assert_same_stats
+
+    from workbench.metrics.stats import compute_metrics
+
+    def fitting(t):
+        _formatted(t)
+        t["contacts"].loc[[1, 2], "at"] = ["01/06/2026 11:00", "1/7/2026 9:30"]
+        t["payments"].loc[1, "paid_at"] = "01/22/2026 00:00"
+
+    cfg = config_dict(timestamp_format=FORMAT)
+    for edit, schema in ((_formatted, "formatted_broken"), (fitting, "formatted")):
+        root = make_pilot(tmp_path / schema, "parquet", cfg, edit)
+        server = _on_server(postgres, root, schema, tmp_path / "url")
+        duck, pg = validate_pilot(root), validate_pilot(server)
+        assert _lines(pg) == _lines(duck)
+        assert duck.ok is (edit is fitting), _lines(duck)
+    assert_same_stats(compute_metrics(root), compute_metrics(server))
 
 
 def test_run_takes_the_engine_and_refuses_an_unknown_one(tmp_path):

@@ -10,7 +10,7 @@ validation counts on the engine and never pulls into Python:
   commas; timestamps as naive UTC; booleans from ``true/false/t/f/1/0/yes/no/y/n``);
 - ``failures``: ``(rule, mask)`` per way a value can fail its type, in the
   order the lines are printed: ``a finite number`` (``inf``, ``NaN``,
-  ``1e309``), ``an integer`` (``7.5`` in an integer column), then ``a number``,
+  ``1e309``), ``an integer`` (``7.5``, or ``1e300`` beyond 64 bits, in an integer column), then ``a number``,
   ``a boolean (true/false)`` or ``parseable timestamp ...``.
 
 The text rules are regular expressions evaluated by the engine, so every
@@ -20,7 +20,9 @@ backend accepts the same numbers and timestamps::
     timestamp  YYYY-M-D [(T| )H[:MM[:SS[.f]]]] [Z | +HH[:MM]]   (ISO 8601; naive is UTC)
 
 and the engine's own safe cast (``TRY_CAST``) then rejects impossible dates
-(``2026-02-30``). A number whose text is ``inf``/``nan`` or whose value
+(``2026-02-30``). An engine without one (PostgreSQL, whose ``try_cast`` is a
+plain ``CAST`` that raises) gets the checked casts of
+:mod:`workbench.contract.safecasts`, which give the same values. A number whose text is ``inf``/``nan`` or whose value
 overflows a double is not finite. With ``timestamp_format`` in pilot.yml the
 engine's ``strptime`` (DuckDB ``try_strptime``) decides.
 """
@@ -29,6 +31,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 import string
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,6 +39,7 @@ from typing import Any
 import ibis
 
 from workbench.contract.mapping import GROUPED, Mapping, map_values_table, rename_table, trimmed
+from workbench.contract.safecasts import finite_float, iso_timestamp, safe_cast, strptime_timestamp
 from workbench.contract.tables import FALSE_WORDS, TABLES, TRUE_WORDS
 
 NUMBER = r"^[+-]?(([0-9]+\.?[0-9]*|\.[0-9]+)(e[+-]?[0-9]+)?|inf|infinity|nan)$"
@@ -44,6 +48,7 @@ ISO_8601 = (
     r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([t ][0-9]{1,2}(:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)?)?\s*(z|[+-][0-9]{2}(:?[0-9]{2})?)?$"
 )
 TIMESTAMP_RULE = "parseable timestamp (ISO 8601, read in UTC)"
+INT64_BOUND = 2.0**63  # the first double an int64 cannot hold
 
 
 @dataclass
@@ -68,6 +73,70 @@ class Cast:
 @functools.cache
 def _duckdb_try_strptime() -> Any:
     return ibis.udf.scalar.builtin(lambda x, f: None, name="try_strptime", signature=(("string", "string"), "timestamp"))
+
+
+# strptime codes as Spark's datetime patterns. The numbers strptime reads in one or two digits
+# (01 or 1) are one pattern letter between literals (Spark then reads one or two digits too),
+# two beside another field (%Y%m%d: a fixed width is the only reading).
+_SPARK_NUMBERS = {"m": "M", "d": "d", "H": "H", "I": "h", "M": "m", "S": "s"}
+_SPARK_CODES = {
+    "Y": "yyyy",
+    "y": "yy",
+    "f": "SSSSSS",
+    "p": "a",
+    "b": "MMM",
+    "B": "MMMM",
+    "a": "EEE",
+    "A": "EEEE",
+    "j": "DDD",
+    "z": "Z",
+    "Z": "z",
+    "%": "'%'",
+}
+
+
+def spark_format(fmt: str) -> str:
+    """A strptime format (pilot.yml ``timestamp_format``) as a Spark datetime pattern that reads what
+    strptime (and DuckDB's ``strptime``) reads: ``%m/%d/%Y %H:%M`` -> ``M/d/yyyy H:m``; literal
+    letters quoted (``%Y-%m-%dT%H:%M`` -> ``yyyy-M-d'T'H:m``: an unquoted letter is a pattern to Spark)."""
+    parts = re.findall(r"%.|[^%]+", fmt)
+    out = []
+    for i, part in enumerate(parts):
+        code = part[1:] if part.startswith("%") and len(part) == 2 else None
+        if code in _SPARK_NUMBERS:
+            near = [parts[j] for j in (i - 1, i + 1) if 0 <= j < len(parts)]
+            adjacent = any(p.startswith("%") and p != "%%" for p in near)
+            out.append(_SPARK_NUMBERS[code] * (2 if adjacent else 1))
+        elif code in _SPARK_CODES:
+            out.append(_SPARK_CODES[code])
+        else:  # a literal: letters (and quotes) quoted, as Spark reads them
+            out.append(re.sub(r"[A-Za-z']+", lambda m: "'" + m.group().replace("'", "''") + "'", part))
+    return "".join(out)
+
+
+@functools.cache
+def _spark_try_to_timestamp() -> Any:
+    return ibis.udf.scalar.builtin(
+        lambda x, f: None, name="try_to_timestamp", signature=(("string", "string"), "timestamp('UTC')")
+    )
+
+
+def formatted_timestamp(col: Any, fmt: str, backend: str) -> Any:
+    """Text in pilot.yml's ``timestamp_format`` as a naive UTC timestamp, null where it does not parse.
+
+    DuckDB: ``try_strptime``. Spark: ``try_to_timestamp`` with :func:`spark_format` (``to_timestamp``,
+    what ibis compiles ``as_timestamp`` to, raises on the first value that does not parse under
+    Spark's ANSI mode, the default from Spark 4, and reads ``%m`` as two digits only). An engine
+    without TRY_CAST: :func:`~workbench.contract.safecasts.strptime_timestamp` when the format has
+    numeric codes only, else the engine's own parser (which may raise on a value that does not fit).
+    """
+    if backend == "duckdb":
+        return _naive(_duckdb_try_strptime()(col, fmt).cast("timestamp('UTC')"), backend)
+    if backend == "pyspark":
+        return _naive(_spark_try_to_timestamp()(col, spark_format(fmt)), backend)
+    if safe_cast(backend) and (checked := strptime_timestamp(col, fmt)) is not None:
+        return checked  # no TRY_CAST (PostgreSQL, whose to_timestamp raises on 02/30/2026)
+    return _naive(col.as_timestamp(fmt), backend)
 
 
 def _backend(t: Any) -> str:
@@ -127,9 +196,9 @@ def _timestamp(col: Any, fmt: str | None, backend: str) -> Any:
     if dt.is_date():
         return col.cast("timestamp")
     if fmt:
-        if backend == "duckdb":
-            return _naive(_duckdb_try_strptime()(col, fmt).cast("timestamp('UTC')"), backend)
-        return _naive(col.as_timestamp(fmt), backend)
+        return formatted_timestamp(col, fmt, backend)
+    if safe_cast(backend):  # no TRY_CAST (PostgreSQL): checked fields, then a cast that cannot fail
+        return iso_timestamp(col)
     iso = col.lower().re_search(ISO_8601).fill_null(False)
     return _naive(ibis.ifelse(iso, col, ibis.null("string")).try_cast("timestamp('UTC')"), backend)
 
@@ -196,7 +265,10 @@ def cast_table(name: str, t: Any, mapping: Mapping | None = None) -> tuple[Any, 
     # 3. parsed values and whether a number is finite
     step = {}
     for c in num_text:
-        step[f"v__{c}"] = ibis.ifelse(t[f"ok__{c}"], t[f"g__{c}"], ibis.null("string")).try_cast("float64")
+        if safe_cast(backend):  # no TRY_CAST (PostgreSQL): only a text that cannot overflow is cast
+            step[f"v__{c}"] = finite_float(t[f"g__{c}"].lower(), t[f"ok__{c}"], t[f"inf__{c}"])
+        else:
+            step[f"v__{c}"] = ibis.ifelse(t[f"ok__{c}"], t[f"g__{c}"], ibis.null("string")).try_cast("float64")
     for c in cols:
         if kind[c] in ("float", "int") and c not in textual:
             step[f"v__{c}"] = t[c].cast("float64")
@@ -235,7 +307,9 @@ def cast_table(name: str, t: Any, mapping: Mapping | None = None) -> tuple[Any, 
     for c in cols:
         if kind[c] == "int":
             v = t[f"t__{c}"]
-            step[f"frac__{c}"] = (v.notnull() & (v != v.round())).fill_null(False)
+            # not whole, or beyond a 64-bit integer (1e300), whose cast to int64 (ibis' round() too) raises
+            inside = ibis.ifelse(v.abs() < INT64_BOUND, v, ibis.null("float64"))
+            step[f"frac__{c}"] = (v.notnull() & ((v.abs() >= INT64_BOUND) | (inside != inside.round()))).fill_null(False)
         if kind[c] == "bool" and c in textual:
             low = t[f"t__{c}"]
             step[f"t__{c}"] = ibis.cases((low.isin(TRUE_WORDS), True), (low.isin(FALSE_WORDS), False), else_=ibis.null("boolean"))

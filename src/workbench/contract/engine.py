@@ -44,10 +44,11 @@ import ibis
 import pyarrow
 import pyarrow.parquet
 
-from workbench.contract.casts import boolean_text, duckdb_naive_utc
+from workbench.contract.casts import boolean_text, duckdb_naive_utc, formatted_timestamp
 from workbench.contract.compiled import install
 from workbench.contract.config import PilotConfig
 from workbench.contract.mapping import Mapping, map_values_table, number_column, rename_table
+from workbench.contract.safecasts import iso_timestamp, safe_cast
 from workbench.contract.source import (
     EXAMPLE_CHARS,
     Location,
@@ -99,9 +100,10 @@ def normalize(t: Any, name: str, mapping: Mapping | None = None) -> Any:
     """
     mapping = mapping or Mapping()
     try:
-        duck = t.get_backend().name == "duckdb"
+        backend = t.get_backend().name
     except Exception:  # an unbound table (tests compiling SQL)
-        duck = False
+        backend = ""
+    duck = backend == "duckdb"
     t = map_values_table(name, rename_table(name, t, mapping), mapping, "duckdb" if duck else "")
     fmt = mapping.timestamp_format
     spec = TABLES[name].columns
@@ -114,7 +116,13 @@ def normalize(t: Any, name: str, mapping: Mapping | None = None) -> Any:
         if c.kind == "timestamp":
             if dt.is_string() and fmt:
                 # The format pilot.yml gives; ibis types strptime's result as UTC: to naive UTC wall time.
-                casts[col] = naive(t[col].strip().as_timestamp(fmt))
+                if backend != "duckdb":  # Spark's own pattern, PostgreSQL's checked fields: as validation reads it
+                    casts[col] = formatted_timestamp(t[col].strip(), fmt, backend)
+                else:
+                    casts[col] = naive(t[col].strip().as_timestamp(fmt))
+            elif dt.is_string() and safe_cast(backend):
+                # No TRY_CAST (PostgreSQL): validation's checked cast, the same values (offsets beyond 15:59 too).
+                casts[col] = iso_timestamp(t[col].strip())
             elif dt.is_string():
                 # CSV text: parse as an instant (a naive string counts as UTC, the session zone).
                 casts[col] = naive(t[col].cast("timestamp('UTC')"))
