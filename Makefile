@@ -15,11 +15,13 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 demo: $(VENV)/.installed ## main job: simulate the default pilot (20,000 accounts, 40 agents), run every notebook, render the reports
 	$(PY) -m workbench demo --out data/demo
 
+# The test run caches bytecode (__pycache__, gitignored) even where the environment says not to
+# (PYTHONDONTWRITEBYTECODE): its two workers, kernels and subprocesses then compile each module once.
 test: $(VENV)/.installed ## run the test suite (installs headless Chromium, axe-core and the PostgreSQL server for their tests if missing)
 	-./.ci/install-browser
 	-./.ci/install-postgres
 	-./.ci/install-axe
-	$(PY) -m pytest -q -n 2 --dist loadgroup -m "not slow" --durations=15
+	env -u PYTHONDONTWRITEBYTECODE $(PY) -m pytest -q -n 2 --dist loadgroup -m "not slow" --durations=15
 
 test-slow: $(VENV)/.installed ## the long runs marked slow (calibration-sized fits); not part of CI
 	$(PY) -m pytest -q -n 2 -m slow
