@@ -16,7 +16,6 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-import yaml
 from pilot_factory import config_dict, make_pilot, ts
 from typer.testing import CliRunner
 
@@ -97,19 +96,8 @@ def test_spark_prints_the_same_lines_through_the_cli(broken, spark):
 
 
 def test_postgres_prints_the_same_lines(broken, postgres, tmp_path):  # noqa: F811  (the fixture imported above)
-    import ibis
-
-    host, port = postgres
-    schema = "broken_pilot"
-    con = ibis.postgres.connect(host=host, port=port, user="postgres", database="postgres")
-    con.create_database(schema, force=True)
-    for f in sorted(broken.glob("*.parquet")):
-        con.create_table(f.stem, pd.read_parquet(f), database=schema)
-    con.disconnect()
-    data = yaml.safe_load((broken / "pilot.yml").read_text())
-    data["source"] = {"kind": "ibis", "url": f"postgres://postgres@{host}:{port}/postgres", "schema": schema}
-    (tmp_path / "pilot.yml").write_text(yaml.safe_dump(data))
-    assert _lines(validate_pilot(tmp_path)) == _lines(validate_pilot(broken))
+    on_server = _on_server(postgres, broken, "broken_pilot", tmp_path)
+    assert _lines(validate_pilot(on_server)) == _lines(validate_pilot(broken))
 
 
 FORMAT = "%m/%d/%Y %H:%M"
