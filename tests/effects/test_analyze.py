@@ -211,6 +211,16 @@ def test_failed_srm_makes_the_headline_inconclusive(tmp_path):
     assert doc["checks"]["srm"]["status"] == "fail"
     assert doc["data_quality"]["ok"] is False
     assert doc["decision"]["verdict"] == "inconclusive" and "srm" in doc["decision"]["reason"]
+    # every arm says the same, and no rollout reads as a green light beside it
+    arm = doc["decision"]["arms"]["empathy"]
+    assert arm["verdict"] == "inconclusive" and "srm" in arm["reason"]
+    assert arm["rollout"].startswith("no decision: data quality check(s) failed") and "srm" in arm["rollout"]
+    assert "rollout_before_checks" in arm and "verdict_before_checks" in arm
+    from workbench.report.terminal import verdict_lines
+
+    lines = verdict_lines(doc)
+    assert any(x.strip().startswith("rollout: no decision") for x in lines), lines
+    assert not any(x.strip() == "rollout: not blocked" for x in lines), lines
 
 
 def test_analyze_flags_deviation_from_a_locked_plan(tmp_path):

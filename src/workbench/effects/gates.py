@@ -20,7 +20,9 @@ def apply_checks(doc: dict, tables: dict, cfg) -> list:
     """Run the pilot checks, record them, and let a failed one overrule the verdicts; return the results.
 
     A failed sample-ratio, balance or contamination check turns the headline
-    into "inconclusive" (the randomization itself is in doubt); a failed survey
+    and every arm's verdict into "inconclusive" and its rollout into "no
+    decision" (the randomization itself is in doubt; the verdicts before the
+    checks are kept beside, ``*_before_checks``); a failed survey
     response check marks csat and nps as inconclusive (responders differ by arm).
     """
     results = run_checks(tables, cfg)
@@ -34,9 +36,16 @@ def apply_checks(doc: dict, tables: dict, cfg) -> list:
                 if m in doc["metrics"] and doc["metrics"][m]["decision"]["verdict"] not in ("descriptive",):
                     doc["metrics"][m]["decision"] = {"verdict": "inconclusive", "reason": f"the {check} check failed"}
     if gating:
+        reason = f"data quality check(s) failed: {', '.join(gating)}"
         doc["decision"]["verdict_before_checks"] = doc["decision"]["verdict"]
         doc["decision"]["verdict"] = "inconclusive"
-        doc["decision"]["reason"] = f"data quality check(s) failed: {', '.join(gating)}"
+        doc["decision"]["reason"] = reason
+        # Every arm too: "rollout: not blocked" beside a failed randomization check read as a green
+        # light; with the comparison itself in doubt there is no rollout decision either way.
+        for arm in (doc["decision"].get("arms") or {}).values():
+            arm["verdict_before_checks"], arm["rollout_before_checks"] = arm["verdict"], arm["rollout"]
+            arm["verdict"], arm["reason"] = "inconclusive", reason
+            arm["rollout"] = f"no decision: {reason}"
     return results
 
 
