@@ -266,3 +266,25 @@ def test_diagnostics_only_where_a_sampler_ran():
     d = views.diagnostics_frame(doc)
     assert set(d["diagnostics"]) == {"exact posterior (no sampler)"} and set(d["R-hat (max)"]) == {""}
     assert views.plain_number(10000.0) == "10,000" and "e" not in views.plain_number(3.2e-5)
+
+
+@pytest.mark.parametrize("name", list(PILOTS))
+def test_rollout_line_agrees_with_the_guardrail_rows(name):
+    """'not blocked' alone only when every guardrail row of that arm rules harm out; 'blocked' only beside harm."""
+    doc = PILOTS[name]
+    b = views.banner(doc)
+    for arm, text in b.rollout.items():
+        rows = [v for v in b.guardrails if v.arm == arm]
+        harmed = [v for v in rows if v.state == "harm"]
+        open_ = [v for v in rows if v.state not in ("harm", "no harm beyond margin")]
+        if harmed:
+            assert text.startswith("blocked"), (arm, text)
+        elif text.startswith("not blocked"):
+            assert (text == "not blocked") == (not open_), (arm, text)
+            for v in open_:
+                assert v.label in text, (arm, text, v.label)
+        else:  # the comparison itself in doubt (a failed gating check): no rollout decision
+            assert text.startswith("no decision") or not text, (arm, text)
+    lines = terminal.verdict_lines(doc)
+    for arm, text in b.rollout.items():
+        assert any(x.strip().endswith(text) for x in lines if "rollout" in x), (arm, text)

@@ -415,9 +415,17 @@ def banner(doc: dict) -> Banner:
     guards = [v for v in views if v.role == "guardrail"]
     problems = data_problems(doc)
     arms = (doc.get("decision") or {}).get("arms") or {}
-    rollout = {a: arms[a].get("rollout", "") for a in arms}
     several = len(doc["treatments"]) > 1
     harmed = [v for v in guards if v.state == "harm"]
+    rollout = {}
+    for a in arms:
+        r = arms[a].get("rollout", "")
+        # Only harm blocks a rollout; "not blocked" alone beside a guardrail that is blocked by a
+        # check or short of data would read as "no harm", which these rows do not say.
+        open_ = [v.label for v in guards if v.arm == a and v.state not in ("harm", "no harm beyond margin")]
+        if r == "not blocked" and open_:
+            r += f" (harm not ruled out on {', '.join(open_)})"
+        rollout[a] = r
     if not prim:
         title, tone = "No verdict: the primary outcome could not be computed", TONES["blocked"]
     else:
