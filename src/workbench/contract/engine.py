@@ -104,7 +104,7 @@ def normalize(t: Any, name: str, mapping: Mapping | None = None) -> Any:
     except Exception:  # an unbound table (tests compiling SQL)
         backend = ""
     duck = backend == "duckdb"
-    t = map_values_table(name, rename_table(name, t, mapping), mapping, "duckdb" if duck else "")
+    t = map_values_table(name, rename_table(name, t, mapping), mapping, backend)
     fmt = mapping.timestamp_format
     spec = TABLES[name].columns
     casts = {}

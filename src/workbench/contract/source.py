@@ -190,12 +190,15 @@ def resolve(path: str | Path | PilotConfig) -> Location:
     return loc
 
 
-def input_files(path: str | Path) -> list[Path]:
-    """pilot.yml and every file the pilot's tables are read from (all table files found, or the DuckDB file)."""
+def input_files(path: str | Path, loc: Location | None = None) -> list[Path]:
+    """pilot.yml and every file the pilot's tables are read from (all table files found, or the DuckDB file).
+
+    ``loc`` is ``resolve(path)`` when the caller has it already (pilot.yml is then not read again).
+    """
     _, yml = locate(path)
     files = [yml] if yml.is_file() else []
     try:
-        loc = resolve(path)
+        loc = loc or resolve(path)
     except (ConfigError, PilotError):
         return files  # nothing readable to record; the run itself reports why
     if loc.kind == "folder" and loc.folder is not None and loc.folder.is_dir():

@@ -290,7 +290,7 @@ def _files_state(path: str | Path, backend: str) -> tuple | None:
         loc = resolve(path)
         if loc.kind not in ("folder", "duckdb"):
             return None  # tables on a server can change under the same pilot.yml
-        files = input_files(path)
+        files = input_files(path, loc)
         return (str(Path(path).resolve()), backend, *((str(f.resolve()), f.stat().st_size, f.stat().st_mtime_ns) for f in files))
     except (WorkbenchError, OSError):
         return None
@@ -312,12 +312,11 @@ def validate_pilot(path: str | Path, backend: str = "duckdb") -> ValidationRepor
     key = _files_state(path, backend)
     kept = _KEPT.get(key) if key is not None else None
     if kept is not None:
-        pilot = None
-        if kept.ok:  # the same files: the same opening problems as kept
-            pilot, _ = open_location(resolve(path), backend)
+        # the same files: the same opening problems as kept; an engine that no longer opens them validates again
+        pilot = open_location(resolve(path), backend)[0] if kept.ok else None
+        if pilot is not None:
+            pilot.problems = kept.errors + kept.warnings
         if pilot is not None or not kept.ok:
-            if pilot is not None:
-                pilot.problems = kept.errors + kept.warnings
             return ValidationReport(pilot, list(kept.errors), list(kept.warnings), list(kept.summary))
     report = open_and_validate(path, backend)
     if key is not None and _files_state(path, backend) == key:  # unchanged while it was read
