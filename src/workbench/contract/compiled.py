@@ -21,6 +21,7 @@ parameters are compiled as before.
 from __future__ import annotations
 
 import itertools
+import warnings
 from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
@@ -102,9 +103,49 @@ def _quoted(con: Any, name: str) -> str:
     return sg.to_identifier(name, quoted=True).sql(dialect=con.dialect)
 
 
+class _Statement:
+    """A compiled query of a DuckDB connection, run as one statement when its rows are fetched.
+
+    DuckDB 2's ``con.sql(text)`` parses, binds and plans the text to learn the names and types
+    of its columns, and fetching the relation plans it again; ``con.execute(text)`` plans it
+    once. Planning is most of a small pilot's query (a validation aggregate or the statistics'
+    wide aggregate: 20-200 ms each, measured), so ibis's fetches (``to_pyarrow``, ``execute``)
+    run the text once, with the same rows and types (ibis converts them to the expression's
+    schema either way). Measured on a 3M-row result, ``execute`` fetches Arrow faster as well,
+    though DuckDB warns of a copy. Anything else asks the relation ``con.sql`` would have made.
+    """
+
+    def __init__(self, raw: Any, sql: str):
+        self._raw = raw
+        self._sql = sql
+
+    def to_arrow_table(self) -> Any:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Arrow output on a DB-API result", category=UserWarning)
+            return self._raw.execute(self._sql).to_arrow_table()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._raw.sql(self._sql), name)
+
+
+def _one_statement(con: Any) -> Any:
+    """``con._to_duckdb_relation`` whose fetch runs the query as one statement (:class:`_Statement`)."""
+    relation = con._to_duckdb_relation
+
+    def to_relation(expr: Any, /, *, params: Any = None, limit: Any = None, **kwargs: Any) -> Any:
+        table = expr.as_table()
+        if table.schema().geospatial:  # ibis loads the spatial extension first: its own path
+            return relation(expr, params=params, limit=limit, **kwargs)
+        con._run_pre_execute_hooks(expr)
+        return _Statement(con.con, con.compile(table, limit=limit, params=params, **kwargs))
+
+    return to_relation
+
+
 def install(con: Any) -> Any:
-    """Give a connection of ours (DuckDB) the shared compiled SQL; returns it."""
+    """Give a connection of ours (DuckDB) the shared compiled SQL and one-statement fetches; returns it."""
     con.compile = cached_compile(con)
+    con._to_duckdb_relation = _one_statement(con)
     return con
 
 
