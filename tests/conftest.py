@@ -79,6 +79,11 @@ def build(tmp_path):
     return _build
 
 
+# The tests that compile a model structure with Numba (nutpie) carry ``xdist_group("numba")``:
+# one worker compiles them all, and Numba's own first-use compilations (its typing of numpy and of
+# nutpie's wrappers, about 6 s of the first structure a process compiles) are paid once. Measured:
+# the three fits 86 s as separate processes, 67 s in one.
+
 # Expensive fixtures, by the xdist group whose worker builds them once (``--dist loadgroup``).
 _ONE_WORKER = {
     "spark": "spark",  # a local Spark session takes 15-18 s to start

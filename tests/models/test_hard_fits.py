@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from workbench.effects.analyze import Design, Settings, analyze_stats
 from workbench.report import views as report
@@ -36,6 +37,7 @@ def agent_randomized_cells() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+@pytest.mark.xdist_group("numba")  # the fits that compile a structure share one worker: see tests/conftest.py
 def test_separated_outcome_under_agent_randomization_is_flagged_not_judged():
     """The same structure (eight agents nested in two arms) on ordinary data, then on separated data.
 

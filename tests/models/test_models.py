@@ -192,6 +192,7 @@ def _check_same_seed_same_draws(f, again):
         np.testing.assert_array_equal(again.prior_draws[arm], f.prior_draws[arm])
 
 
+@pytest.mark.xdist_group("numba")  # the fits that compile a structure share one worker: see tests/conftest.py
 def test_fit_layout_zero_sum_effects_and_same_seed_same_draws():
     """Three checks on one structure (2 arms x 2 segments x 3 agents), in one test: compiling the
     structure costs 15-45 s, sampling it 0.5 s, and xdist gave separate tests of one module fixture
@@ -227,6 +228,7 @@ def test_recovery_grouped_difference():
 # agents nested in arms (agent randomization): tests/models/test_hard_fits.py, one structure for two datasets
 
 
+@pytest.mark.xdist_group("numba")
 def test_three_arms_no_segment_no_agent():
     cells = pd.DataFrame({"arm": ["control", "a", "b", "b"], "n": [800, 800, 800, 0], "successes": [160, 240, 200, 0]})
     fit = HierarchicalBinary().fit(cells, "control", ["a", "b"], seed=4, **FAST)
