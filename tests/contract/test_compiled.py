@@ -1,5 +1,6 @@
 """Compiled SQL shared between pilots of one shape (:mod:`workbench.contract.compiled`), and the
-per-account outcomes behind one view per opened pilot (:func:`workbench.metrics.accounts.outcomes`).
+per-account outcomes behind one view per opened pilot (:func:`workbench.metrics.accounts.outcomes`), and
+fetches that run the compiled text as one statement.
 
 What is decided: a query of a second pilot reuses the first pilot's compiled SQL only when it is
 the very text ibis compiles for it; a query that differs in anything but the tables' names, or
@@ -7,6 +8,8 @@ holds in-memory data, is compiled afresh; the outcomes view reads the same rows 
 """
 
 from __future__ import annotations
+
+import functools
 
 import ibis
 from pilot_factory import make_pilot
@@ -61,3 +64,29 @@ def test_outcomes_view_reads_what_the_expression_reads_and_is_made_once(tmp_path
     # the public expression still reads the pilot's own tables (to compile for other engines)
     names = {t.name for t in stats_expr(p.tables, p.config)[0].op().find(ibis.expr.operations.DatabaseTable)}
     assert not any(n.startswith("wb_") for n in names)
+
+
+def test_fetches_run_one_statement_with_the_rows_and_types_of_the_relation(tmp_path, monkeypatch):
+    """ibis' fetches on our DuckDB connections run the compiled text once (``con.execute``) and give
+    exactly what they gave through the relation ``con.sql`` makes (ibis' own path): Arrow tables and
+    pandas frames equal, a sum of integers int64 (not DuckDB's HUGEINT), limits, in-memory tables;
+    other uses of the relation still reach it."""
+    p = open_pilot(make_pilot(tmp_path / "p"))
+    con = p.con
+    t = p.tables["payments"]
+    queries = {
+        "aggregate": t.aggregate(n=t.count(), paid=t.amount.sum(), first=t.paid_at.min()),
+        "grouped": t.group_by("account_id").aggregate(paid=t.amount.sum()).order_by("account_id"),
+        "limited": t.select("payment_id", "paid_at").order_by("payment_id").limit(2),
+        "in memory": ibis.memtable({"k": [1, 2, 3]}).mutate(twice=ibis._.k * 2),
+    }
+    assert all(isinstance(con._to_duckdb_relation(q), compiled._Statement) for q in queries.values())
+    new = {name: (q.to_pyarrow(), q.execute()) for name, q in queries.items()}
+    with monkeypatch.context() as m:  # ibis' own relation, as before the one-statement fetches
+        m.setattr(con, "_to_duckdb_relation", functools.partial(type(con)._to_duckdb_relation, con))
+        old = {name: (q.to_pyarrow(), q.execute()) for name, q in queries.items()}
+    for name in queries:
+        assert new[name][0].equals(old[name][0]) and new[name][0].schema == old[name][0].schema, name
+        assert new[name][1].equals(old[name][1]) and (new[name][1].dtypes == old[name][1].dtypes).all(), name
+    assert new["aggregate"][0].column("n").type == "int64" and len(new["limited"][0]) == 2
+    assert con._to_duckdb_relation(queries["grouped"]).columns == ["account_id", "paid"]  # the relation's own attribute
