@@ -115,11 +115,8 @@ def normalize(t: Any, name: str, mapping: Mapping | None = None) -> Any:
         dt = t[col].type()
         if c.kind == "timestamp":
             if dt.is_string() and fmt:
-                # The format pilot.yml gives; ibis types strptime's result as UTC: to naive UTC wall time.
-                if backend != "duckdb":  # Spark's own pattern, PostgreSQL's checked fields: as validation reads it
-                    casts[col] = formatted_timestamp(t[col].strip(), fmt, backend)
-                else:
-                    casts[col] = naive(t[col].strip().as_timestamp(fmt))
+                # The format pilot.yml gives, read as validation reads it on this engine (naive UTC).
+                casts[col] = formatted_timestamp(t[col].strip(), fmt, backend)
             elif dt.is_string() and safe_cast(backend):
                 # No TRY_CAST (PostgreSQL): validation's checked cast, the same values (offsets beyond 15:59 too).
                 casts[col] = iso_timestamp(t[col].strip())

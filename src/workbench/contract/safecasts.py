@@ -146,8 +146,15 @@ def finite_float(low: Any, ok: Any, not_finite: Any) -> Any:
 
 
 # strptime codes the checked cast reads (pilot.yml ``timestamp_format``), as regular expressions.
-_FIELDS = {"Y": "[0-9]{1,4}", "m": "[0-9]{1,2}", "d": "[0-9]{1,2}", "H": "[0-9]{1,2}", "M": "[0-9]{1,2}", "S": "[0-9]{1,2}"}
-_FIELDS["f"] = "[0-9]{1,6}"
+_FIELDS = {
+    "Y": "[0-9]{1,4}",
+    "m": "[0-9]{1,2}",
+    "d": "[0-9]{1,2}",
+    "H": "[0-9]{1,2}",
+    "M": "[0-9]{1,2}",
+    "S": "[0-9]{1,2}",
+    "f": "[0-9]{1,6}",
+}
 
 
 def format_regex(fmt: str) -> tuple[str, list[str]] | None:

@@ -68,6 +68,7 @@ from workbench.contract.rules import (
 from workbench.contract.source import (
     MAX_CELL_CHARS,
     SUFFIXES,
+    Location,
     PilotError,
     Problem,
     examples,
@@ -259,15 +260,17 @@ def validate_opened(
     return ValidationReport(pilot, errors, warnings, summary)
 
 
-def open_and_validate(path: str | Path, backend: str = "duckdb") -> ValidationReport:
+def open_and_validate(path: str | Path, backend: str = "duckdb", loc: Location | None = None) -> ValidationReport:
     """Open the pilot at ``path`` on ``backend`` once and run every rule on it; never raises for bad data.
+
+    ``loc`` is ``resolve(path)`` when the caller has it already (pilot.yml is then not read again).
 
     Raises
     ------
     EngineError : the engine itself cannot start (Spark without Java).
     """
     try:
-        loc = resolve(path)
+        loc = resolve(path) if loc is None else loc
     except ConfigError as err:
         # The message of each problem, not its printed line (which starts with "ERROR").
         return ValidationReport(None, [Problem("pilot.yml", "", p.rule.removeprefix("pilot.yml: ")) for p in err.problems])
@@ -284,12 +287,19 @@ _KEPT: dict[tuple, ValidationReport] = {}
 _KEPT_MAX = 64
 
 
-def _files_state(path: str | Path, backend: str) -> tuple | None:
-    """Path, engine, and size and modification time of every input file; None for a server's tables."""
+def _location(path: str | Path) -> Location | None:
+    """``resolve(path)``, or None when it fails (:func:`open_and_validate` then reports why)."""
     try:
-        loc = resolve(path)
-        if loc.kind not in ("folder", "duckdb"):
-            return None  # tables on a server can change under the same pilot.yml
+        return resolve(path)
+    except (WorkbenchError, OSError):
+        return None
+
+
+def _files_state(path: str | Path, backend: str, loc: Location | None) -> tuple | None:
+    """Path, engine, and size and modification time of every input file; None for a server's tables."""
+    if loc is None or loc.kind not in ("folder", "duckdb"):
+        return None  # tables on a server can change under the same pilot.yml
+    try:
         files = input_files(path, loc)
         return (str(Path(path).resolve()), backend, *((str(f.resolve()), f.stat().st_size, f.stat().st_mtime_ns) for f in files))
     except (WorkbenchError, OSError):
@@ -309,17 +319,18 @@ def validate_pilot(path: str | Path, backend: str = "duckdb") -> ValidationRepor
     with the report's problems attached. Tables on a server are always
     validated again (they can change while pilot.yml does not).
     """
-    key = _files_state(path, backend)
+    loc = _location(path)  # pilot.yml read once: the files' state before and after, the opening
+    key = _files_state(path, backend, loc)
     kept = _KEPT.get(key) if key is not None else None
     if kept is not None:
         # the same files: the same opening problems as kept; an engine that no longer opens them validates again
-        pilot = open_location(resolve(path), backend)[0] if kept.ok else None
+        pilot = open_location(loc, backend)[0] if kept.ok else None
         if pilot is not None:
             pilot.problems = kept.errors + kept.warnings
         if pilot is not None or not kept.ok:
             return ValidationReport(pilot, list(kept.errors), list(kept.warnings), list(kept.summary))
-    report = open_and_validate(path, backend)
-    if key is not None and _files_state(path, backend) == key:  # unchanged while it was read
+    report = open_and_validate(path, backend, loc)
+    if key is not None and _files_state(path, backend, loc) == key:  # unchanged while it was read (pilot.yml's stat too)
         _KEPT[key] = ValidationReport(None, report.errors, report.warnings, report.summary)
         while len(_KEPT) > _KEPT_MAX:
             del _KEPT[next(iter(_KEPT))]
