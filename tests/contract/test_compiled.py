@@ -80,7 +80,7 @@ def test_fetches_run_one_statement_with_the_rows_and_types_of_the_relation(tmp_p
         "limited": t.select("payment_id", "paid_at").order_by("payment_id").limit(2),
         "in memory": ibis.memtable({"k": [1, 2, 3]}).mutate(twice=ibis._.k * 2),
     }
-    assert all(isinstance(con._to_duckdb_relation(q), compiled._Statement) for q in queries.values())
+    assert all(isinstance(con._to_duckdb_relation(q), compiled.Statement) for q in queries.values())
     new = {name: (q.to_pyarrow(), q.execute()) for name, q in queries.items()}
     with monkeypatch.context() as m:  # ibis' own relation, as before the one-statement fetches
         m.setattr(con, "_to_duckdb_relation", functools.partial(type(con)._to_duckdb_relation, con))

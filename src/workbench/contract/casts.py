@@ -220,7 +220,7 @@ def _stage(t: Any, cols: dict[str, Any]) -> Any:
     return t.mutate(**cols) if cols else t
 
 
-def cast_table(name: str, t: Any, mapping: Mapping | None = None) -> tuple[Any, dict[str, Cast]]:
+def cast_table(name: str, t: Any, mapping: Mapping | None = None, backend: str | None = None) -> tuple[Any, dict[str, Cast]]:
     """Table ``name`` as read, renamed and value-mapped as pilot.yml says, with the casts of its contract columns.
 
     Returns ``(table, casts)``: the table keeps every column as read (renamed)
@@ -230,7 +230,7 @@ def cast_table(name: str, t: Any, mapping: Mapping | None = None) -> tuple[Any, 
     rules read them.
     """
     mapping = mapping or Mapping()
-    backend = _backend(t)
+    backend = _backend(t) if backend is None else backend
     t = map_values_table(name, rename_table(name, t, mapping), mapping, backend)
     spec = TABLES[name].columns
     cols = [c for c in spec if c in t.columns]

@@ -85,7 +85,7 @@ def cached_compile(con: Any) -> Any:
         if sql is None:
             renamed = op.replace({t: ops.UnboundTable(name=_placeholder(i), schema=t.schema) for i, t in enumerate(leaves)})
             sql = compile_(renamed.to_expr(), limit=limit)
-            if any(sql.count(_quoted(con, _placeholder(i))) != 1 for i in range(len(leaves))):
+            if any(sql.count(quoted(con, _placeholder(i))) != 1 for i in range(len(leaves))):
                 return compile_(expr, limit=limit)  # a name printed other than once: not a shape to share
             _SQL[key] = sql
             while len(_SQL) > CACHE_SIZE:
@@ -93,17 +93,17 @@ def cached_compile(con: Any) -> Any:
         else:
             _SQL.move_to_end(key)
         for i, t in enumerate(leaves):
-            sql = sql.replace(_quoted(con, _placeholder(i)), _quoted(con, t.name))
+            sql = sql.replace(quoted(con, _placeholder(i)), quoted(con, t.name))
         return sql
 
     return compile
 
 
-def _quoted(con: Any, name: str) -> str:
+def quoted(con: Any, name: str) -> str:
     return sg.to_identifier(name, quoted=True).sql(dialect=con.dialect)
 
 
-class _Statement:
+class Statement:
     """A compiled query of a DuckDB connection, run as one statement when its rows are fetched.
 
     DuckDB 2's ``con.sql(text)`` parses, binds and plans the text to learn the names and types
@@ -129,7 +129,7 @@ class _Statement:
 
 
 def _one_statement(con: Any) -> Any:
-    """``con._to_duckdb_relation`` whose fetch runs the query as one statement (:class:`_Statement`)."""
+    """``con._to_duckdb_relation`` whose fetch runs the query as one statement (:class:`Statement`)."""
     relation = con._to_duckdb_relation
 
     def to_relation(expr: Any, /, *, params: Any = None, limit: Any = None, **kwargs: Any) -> Any:
@@ -137,7 +137,7 @@ def _one_statement(con: Any) -> Any:
         if table.schema().geospatial:  # ibis loads the spatial extension first: its own path
             return relation(expr, params=params, limit=limit, **kwargs)
         con._run_pre_execute_hooks(expr)
-        return _Statement(con.con, con.compile(table, limit=limit, params=params, **kwargs))
+        return Statement(con.con, con.compile(table, limit=limit, params=params, **kwargs))
 
     return to_relation
 
@@ -166,5 +166,5 @@ def view(t: Any, prefix: str) -> Any:
     if con.name != "duckdb" or op.find((ops.InMemoryTable, ops.SQLQueryResult)):
         return t
     name = f"wb_{prefix}_{next(_VIEWS)}"
-    con.raw_sql(f"CREATE OR REPLACE TEMPORARY VIEW {_quoted(con, name)} AS {con.compile(t)}").fetchall()
+    con.raw_sql(f"CREATE OR REPLACE TEMPORARY VIEW {quoted(con, name)} AS {con.compile(t)}").fetchall()
     return ops.DatabaseTable(name, schema=t.schema(), source=con, namespace=ops.Namespace()).to_expr()

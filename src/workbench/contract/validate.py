@@ -37,7 +37,7 @@ from typing import Any
 
 import pandas as pd
 
-from workbench.contract.casts import TIMESTAMP_RULE, Cast, cast_table, typed_table
+from workbench.contract.casts import TIMESTAMP_RULE, Cast, typed_table
 from workbench.contract.config import ConfigError
 from workbench.contract.crossrules import cross_problems
 from workbench.contract.eligibility import (
@@ -56,13 +56,10 @@ from workbench.contract.rules import (
     ROWS,
     VALUE_RULES,
     Checked,
-    as_view,
     broken,
     column,
-    count,
     fix,
     one,
-    own_aggs,
     row_numbers,
 )
 from workbench.contract.source import (
@@ -72,10 +69,10 @@ from workbench.contract.source import (
     PilotError,
     Problem,
     examples,
-    first_line,
     input_files,
     resolve,
 )
+from workbench.contract.tablecounts import count_table, texts_of
 from workbench.contract.tables import TABLES
 from workbench.errors import WorkbenchError
 
@@ -89,28 +86,14 @@ def _read_table(
     (long cells, renames, missing columns, values that do not parse) and its value
     problems (not null, unique, ranges, enumerations), in the order they are printed.
     """
-    found = [str(c) for c in raw.columns]
     read: list[Problem] = []
-    t, casts = cast_table(name, raw, mapping)
-    t = as_view(t, name)
-    spec = TABLES[name]
-    aggs: dict[str, Any] = {"_rows": t.count()}
-    texts = [c for c in found if raw[c].type().is_string()]
-    ren = mapping.renames(name, found)
-    for i, c in enumerate(texts):  # on the renamed table: one query reads every count
-        aggs[f"long{i}"] = count((t[ren.get(c, c)].length() > MAX_CELL_CHARS).fill_null(False))
-    for col, c in casts.items():
-        for j, (_, mask) in enumerate(c.failures):
-            aggs[f"f_{col}_{j}"] = count(t[mask])
-        if not spec.columns[col].nullable:
-            aggs[f"null_{col}"] = count(~t[c.present])
-        for j, (_, op, arg) in enumerate(VALUE_RULES.get(name, {}).get(col, [])):
-            aggs[f"v_{col}_{j}"] = count(broken(t[c.typed], op, arg))
-    aggs |= own_aggs(name, t, casts, cfg)
     try:
-        row = one(t.aggregate(**aggs))
-    except Exception as exc:  # the engine reads lazily: a broken row surfaces here, not when the file was opened
-        return None, [Problem(name, "", f"unreadable file {file}: {first_line(exc)}")], []
+        t, casts, row = count_table(name, raw, mapping, cfg, file)
+    except PilotError as err:  # the engine could not read the table
+        return None, err.problems, []
+    found = [str(c) for c in raw.columns]
+    texts = texts_of(raw)
+    spec = TABLES[name]
     for i, c in enumerate(texts):
         if n := row[f"long{i}"]:
             read.append(
