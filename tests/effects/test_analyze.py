@@ -216,6 +216,9 @@ def test_failed_srm_makes_the_headline_inconclusive(tmp_path):
     assert arm["verdict"] == "inconclusive" and "srm" in arm["reason"]
     assert arm["rollout"].startswith("no decision: data quality check(s) failed") and "srm" in arm["rollout"]
     assert "rollout_before_checks" in arm and "verdict_before_checks" in arm
+    # the failed check blocks every guardrail's reading too: harm is ruled out on none of them
+    guardrails = sorted(k for k, m in doc["metrics"].items() if m.get("role") == "guardrail")
+    assert guardrails and arm["harm_not_ruled_out"] == guardrails
     from workbench.report.terminal import verdict_lines
 
     lines = verdict_lines(doc)

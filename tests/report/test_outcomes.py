@@ -15,6 +15,7 @@ import pytest
 from matplotlib.colors import to_rgba
 
 from workbench.effects.analyze import Design, Settings, analyze_stats
+from workbench.effects.gates import settle_rollouts
 from workbench.report import terminal, views
 from workbench.report.outcomes import STATES, TONES, outcome_view, outcome_views
 
@@ -73,6 +74,7 @@ def _doc(rows, treatments=("empathy",), **dq):
     if dq.get("gating"):  # as effects.gates.apply_checks does
         doc["decision"]["verdict"] = "inconclusive"
         doc["decision"]["reason"] = f"data quality check(s) failed: {', '.join(dq['gating'])}"
+    settle_rollouts(doc)  # as apply_checks does once the checks are in
     return doc
 
 
@@ -108,6 +110,7 @@ def _pilots() -> dict[str, dict]:
     survey = [*win, _score("pressure", 2000, 3.4, 1.1), _score("empathy", 2000, 3.9, 1.1)]
     unreliable = _doc(win)
     unreliable["metrics"]["complaints"]["diagnostics"]["ok"] = False
+    settle_rollouts(unreliable)  # diagnostics are in before the decision in a real analysis
     return {
         "A/A": _doc(aa),
         "planted win": _doc(win),
@@ -270,13 +273,16 @@ def test_diagnostics_only_where_a_sampler_ran():
 
 @pytest.mark.parametrize("name", list(PILOTS))
 def test_rollout_line_agrees_with_the_guardrail_rows(name):
-    """'not blocked' alone only when every guardrail row of that arm rules harm out; 'blocked' only beside harm."""
+    """'not blocked' alone only when every guardrail row of that arm rules harm out; 'blocked' only beside harm;
+    results.json's ``harm_not_ruled_out`` lists exactly the rows that leave harm open."""
     doc = PILOTS[name]
     b = views.banner(doc)
     for arm, text in b.rollout.items():
         rows = [v for v in b.guardrails if v.arm == arm]
         harmed = [v for v in rows if v.state == "harm"]
         open_ = [v for v in rows if v.state not in ("harm", "no harm beyond margin")]
+        # results.json names the same guardrails as the rows and the banner
+        assert doc["decision"]["arms"][arm]["harm_not_ruled_out"] == sorted(v.metric for v in open_), arm
         if harmed:
             assert text.startswith("blocked"), (arm, text)
         elif text.startswith("not blocked"):
@@ -288,3 +294,27 @@ def test_rollout_line_agrees_with_the_guardrail_rows(name):
     lines = terminal.verdict_lines(doc)
     for arm, text in b.rollout.items():
         assert any(x.strip().endswith(text) for x in lines if "rollout" in x), (arm, text)
+
+
+@pytest.mark.parametrize("check", ["srm", "survey_response"])
+def test_a_check_that_blocks_a_guardrail_leaves_harm_open_in_results_json(monkeypatch, check):
+    """apply_checks writes the decision's list again once the checks are in: a guardrail whose reading
+    a failed check blocks is no longer 'no harm', in results.json as in the rows and the banner."""
+    import copy
+
+    from workbench.checks import CheckResult
+    from workbench.effects import gates
+
+    doc = copy.deepcopy(PILOTS["planted win"])
+    doc["metrics"]["csat"] = copy.deepcopy(doc["metrics"]["complaints"]) | {"label": "CSAT"}  # a guardrail the survey check taints
+    gates.settle_rollouts(doc)
+    assert doc["decision"]["arms"]["empathy"]["harm_not_ruled_out"] == []
+    monkeypatch.setattr(gates, "run_checks", lambda tables, cfg: [CheckResult(check, "fail", "failed")])
+    gates.apply_checks(doc, {}, None)
+    blocked = ["complaints", "csat"] if check == "srm" else ["csat"]
+    assert doc["decision"]["arms"]["empathy"]["harm_not_ruled_out"] == blocked
+    b = views.banner(doc)
+    rows = [v for v in b.guardrails if v.arm == "empathy" and v.state not in ("harm", "no harm beyond margin")]
+    assert sorted(v.metric for v in rows) == blocked
+    if check == "survey_response":  # not a gating check: the rollout stands, with what it leaves open
+        assert b.rollout["empathy"] == "not blocked (harm not ruled out on CSAT)"

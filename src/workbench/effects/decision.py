@@ -29,6 +29,7 @@ from scipy import stats
 
 from workbench.defaults import Thresholds, better_bar, worse_bar
 from workbench.effects import compare as effects
+from workbench.effects.gates import harm_not_ruled_out
 from workbench.effects.spec import Design
 from workbench.metrics.catalogue import CATALOGUE
 
@@ -319,7 +320,9 @@ def overall_decision(doc: dict, design: Design) -> dict:
     With one treatment arm ``verdict`` is that arm's verdict; with more it names
     each arm's (``"empathy: better; hybrid: worse"``). ``guardrails`` keeps the
     first arm's states (add-only); ``arms`` holds every arm's. Only ``harm``
-    blocks a rollout; ``not enough data`` is stated as such.
+    blocks a rollout; ``not enough data`` is stated as such, and every guardrail
+    harm is not ruled out on is listed (``harm_not_ruled_out``): the rollout's
+    "not blocked" does not mean "no harm" on those.
     """
     m = doc["metrics"]
     arms = list(doc.get("treatments") or design.treatments)
@@ -342,6 +345,9 @@ def overall_decision(doc: dict, design: Design) -> dict:
             "guardrails": guards,
             "rollout": "blocked: a guardrail shows harm" if any(s == "harm" for s in guards.values()) else "not blocked",
             "guardrails_not_settled": sorted(k for k, s in guards.items() if s == "not enough data"),
+            # every guardrail harm is not ruled out on: short of data, inconclusive or blocked by a check
+            # (gates.apply_checks writes it again once the checks are in)
+            "harm_not_ruled_out": harm_not_ruled_out({**doc, "treatments": arms}, arm),
         }
         if reason:
             per_arm[arm]["reason"] = reason

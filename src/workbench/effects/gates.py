@@ -15,6 +15,60 @@ GATING_CHECKS = ("srm", "balance", "contamination")
 
 CHECK_METRICS = {"survey_response": ("csat", "nps")}
 
+# Guardrail verdicts that settle the harm question either way; any other state leaves harm open.
+SETTLED = ("harm", "fail", "no harm beyond margin", "pass")
+
+
+def comparison(doc: dict, metric: str, arm: str | None = None) -> dict:
+    """The comparison of ``metric`` for ``arm`` (the first treatment arm by default)."""
+    m = doc["metrics"][metric]
+    arm = arm or doc["treatments"][0]
+    comps = m.get("comparisons") or {}
+    if arm in comps and arm != doc["treatments"][0]:
+        return {**m, **comps[arm]}
+    return m
+
+
+def blocked_by(doc: dict, metric: str, c: dict) -> str | None:
+    """Which check stops this outcome's effect from being read (None when it can be read)."""
+    if c.get("role") == "descriptive":
+        return None
+    if not c.get("diagnostics", {}).get("ok", True):
+        return "model diagnostics"
+    dq = doc.get("data_quality") or {}
+    if dq.get("gating"):
+        return ", ".join(dq["gating"])
+    if dq.get("ok") is False:
+        return ", ".join(dq.get("failed") or ["data quality"])
+    failed = set(dq.get("failed") or []) | {k for k, v in (doc.get("checks") or {}).items() if v.get("status") == "fail"}
+    for check, metrics in CHECK_METRICS.items():
+        if check in failed and metric in metrics:
+            return check
+    reason = c.get("decision", {}).get("reason", "")
+    if c.get("decision", {}).get("verdict") == "inconclusive" and "check failed" in reason:
+        return reason.removeprefix("the ").removesuffix(" check failed")
+    return None
+
+
+def harm_not_ruled_out(doc: dict, arm: str) -> list[str]:
+    """The guardrails of ``arm`` on which harm is neither shown nor ruled out: short of data,
+    inconclusive, or blocked by a check (:func:`blocked_by`); what "not blocked" leaves open."""
+    out = []
+    for k, m in doc["metrics"].items():
+        if m.get("role") != "guardrail" or not (arm == doc["treatments"][0] or arm in (m.get("comparisons") or {})):
+            continue
+        c = comparison(doc, k, arm)
+        if blocked_by(doc, k, c) or (c.get("decision") or {}).get("verdict") not in SETTLED:
+            out.append(k)
+    return sorted(out)
+
+
+def settle_rollouts(doc: dict) -> None:
+    """Write each arm's :func:`harm_not_ruled_out` into ``decision.arms.<arm>.harm_not_ruled_out``:
+    the banner's "not blocked (harm not ruled out on ...)" and results.json say the same."""
+    for arm, entry in ((doc.get("decision") or {}).get("arms") or {}).items():
+        entry["harm_not_ruled_out"] = harm_not_ruled_out(doc, arm)
+
 
 def apply_checks(doc: dict, tables: dict, cfg) -> list:
     """Run the pilot checks, record them, and let a failed one overrule the verdicts; return the results.
@@ -46,6 +100,7 @@ def apply_checks(doc: dict, tables: dict, cfg) -> list:
             arm["verdict_before_checks"], arm["rollout_before_checks"] = arm["verdict"], arm["rollout"]
             arm["verdict"], arm["reason"] = "inconclusive", reason
             arm["rollout"] = f"no decision: {reason}"
+    settle_rollouts(doc)  # the checks block guardrails' readings too
     return results
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from workbench.effects.gates import CHECK_METRICS
+from workbench.effects.gates import CHECK_METRICS, blocked_by, comparison
 from workbench.metrics.catalogue import CATALOGUE
 
 # Nouns that read well in a sentence ("raised kept promises from ... to ...").
@@ -247,37 +247,6 @@ class OutcomeView:
         return f"{self.tone.glyph} {self.state}"
 
 
-def comparison(doc: dict, metric: str, arm: str | None = None) -> dict:
-    """The comparison of ``metric`` for ``arm`` (the first treatment arm by default)."""
-    m = doc["metrics"][metric]
-    arm = arm or doc["treatments"][0]
-    comps = m.get("comparisons") or {}
-    if arm in comps and arm != doc["treatments"][0]:
-        return {**m, **comps[arm]}
-    return m
-
-
-def blocked_by(doc: dict, metric: str, c: dict) -> str | None:
-    """Which check stops this outcome's effect from being read (None when it can be read)."""
-    if c.get("role") == "descriptive":
-        return None
-    if not c.get("diagnostics", {}).get("ok", True):
-        return "model diagnostics"
-    dq = doc.get("data_quality") or {}
-    if dq.get("gating"):
-        return ", ".join(dq["gating"])
-    if dq.get("ok") is False:
-        return ", ".join(dq.get("failed") or ["data quality"])
-    failed = set(dq.get("failed") or []) | {k for k, v in (doc.get("checks") or {}).items() if v.get("status") == "fail"}
-    for check, metrics in CHECK_METRICS.items():
-        if check in failed and metric in metrics:
-            return check
-    reason = c.get("decision", {}).get("reason", "")
-    if c.get("decision", {}).get("verdict") == "inconclusive" and "check failed" in reason:
-        return reason.removeprefix("the ").removesuffix(" check failed")
-    return None
-
-
 def _why(check: str) -> str:
     return "the model diagnostics failed" if check == "model diagnostics" else f"the {check} check failed"
 
@@ -421,8 +390,10 @@ def banner(doc: dict) -> Banner:
     for a in arms:
         r = arms[a].get("rollout", "")
         # Only harm blocks a rollout; "not blocked" alone beside a guardrail that is blocked by a
-        # check or short of data would read as "no harm", which these rows do not say.
-        open_ = [v.label for v in guards if v.arm == a and v.state not in ("harm", "no harm beyond margin")]
+        # check or short of data would read as "no harm", which these rows do not say. The list is
+        # the decision's own (results.json), in the rows' order and words.
+        unsettled = set(arms[a].get("harm_not_ruled_out", []))
+        open_ = [v.label for v in guards if v.arm == a and v.metric in unsettled]
         if r == "not blocked" and open_:
             r += f" (harm not ruled out on {', '.join(open_)})"
         rollout[a] = r
