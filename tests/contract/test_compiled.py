@@ -90,3 +90,38 @@ def test_fetches_run_one_statement_with_the_rows_and_types_of_the_relation(tmp_p
         assert new[name][1].equals(old[name][1]) and (new[name][1].dtypes == old[name][1].dtypes).all(), name
     assert new["aggregate"][0].column("n").type == "int64" and len(new["limited"][0]) == 2
     assert con._to_duckdb_relation(queries["grouped"]).columns == ["account_id", "paid"]  # the relation's own attribute
+
+
+def test_planned_statistics_equal_the_expression_and_are_each_pilots_own(tmp_path, monkeypatch):
+    """Statistics built once per shape (compiled.planned) give what the expression built on the
+    pilot's own tables gives, column for column and dtype for dtype; a second pilot of the same
+    shape reuses the plan and gets its own numbers; another shape gets a plan of its own."""
+    import pandas as pd
+
+    from workbench.metrics import accounts, stats
+
+    def edit(t):  # other data, the same shape
+        t["payments"].loc[0, "amount"] = 55.0
+        t["contacts"].loc[0, "reached"] = not t["contacts"].loc[0, "reached"]
+
+    roots = {"a": make_pilot(tmp_path / "a"), "b": make_pilot(tmp_path / "b", edit=edit)}
+    compiled._PLANS.clear()
+    for by in ([], ["segment"]):
+        got = {}
+        for name, root in roots.items():
+            p = open_pilot(root)
+            got[name] = stats.sufficient_stats(p.tables, p.config, by=by)
+            if name == "a":
+                plans = len(compiled._PLANS)
+        assert len(compiled._PLANS) == plans  # b has a's shape: no new plan
+        with monkeypatch.context() as m:  # the expression on each pilot's own tables, as before plans
+            m.setattr(stats, "planned", lambda *a: None)
+            m.setattr(accounts, "planned", lambda *a: None)
+            for name, root in roots.items():
+                p = open_pilot(root)  # a new connection: no outcomes view kept from above
+                pd.testing.assert_frame_equal(got[name], stats.sufficient_stats(p.tables, p.config, by=by), check_exact=True)
+                assert got[name].attrs["notes"] == stats.sufficient_stats(p.tables, p.config, by=by).attrs["notes"]
+        assert not got["a"].equals(got["b"])  # each pilot's own numbers
+    csv = open_pilot(make_pilot(tmp_path / "csv", "csv"))
+    stats.sufficient_stats(csv.tables, csv.config)
+    assert len(compiled._PLANS) > plans  # text columns cast on read: another shape, its own plan

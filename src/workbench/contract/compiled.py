@@ -23,11 +23,14 @@ from __future__ import annotations
 import itertools
 import warnings
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import ibis.expr.operations as ops
+import pandas as pd
+import pyarrow.types as pat
 import sqlglot as sg
+from ibis.backends.duckdb.converter import DuckDBPandasData
 from ibis.common.graph import Graph, Node
 
 #: Compiled shapes kept (the least recently used go first); a shape holds schemas and SQL text only.
@@ -151,6 +154,107 @@ def install(con: Any) -> Any:
 
 _VIEWS = itertools.count()
 
+#: Plans kept by :func:`planned` (the least recently used go first): SQL text, a schema and what ``build`` returned beside.
+_PLANS: OrderedDict[tuple, tuple[str, Any, Any] | None] = OrderedDict()
+_STAND_IN = "__wb_in_{}__"
+
+
+def planned(tables: Mapping[str, Any], key: Any, build: Callable[[dict[str, Any]], tuple[Any, Any]]) -> tuple[Any, Any] | None:
+    """``build(tables)`` built and compiled once per shape of ``tables`` (and ``key``), as a query of these tables.
+
+    Building an expression is itself costly on a small pilot (ibis checks every node it
+    makes: a few hundred milliseconds for an analysis's statistics, more than DuckDB's work).
+    Tables of the same shape (:func:`_shape`: the same expression but for the names of the
+    tables it reads) give the same expression but for those names. So ``build`` runs once per
+    shape, on stand-in tables of the same schemas, and its SQL is kept; each call then replaces
+    every stand-in's quoted name by its own table's compiled SQL as a subquery (what a view
+    does: the engine expands it in place, so the rows, and the order of every sum, are those of
+    the expression built on the tables themselves).
+
+    ``build(tables) -> (expr, extra)``: ``extra`` (notes, lists) must depend only on the tables'
+    schemas and ``key``. Returns ``(table expression, extra)``, or None where this does not apply:
+    tables not all on one DuckDB connection, tables or an expression holding in-memory data,
+    a stand-in's name printed where it cannot be replaced.
+    """
+    cons = set()
+    for t in tables.values():
+        try:
+            cons.add(t.get_backend())
+        except Exception:  # an unbound table
+            return None
+    if len(cons) != 1:
+        return None
+    con = cons.pop()
+    if getattr(con, "name", None) != "duckdb":
+        return None
+    shapes = []
+    for name, t in sorted(tables.items()):
+        found = _shape(t.op())
+        if found is None:
+            return None
+        shapes.append((name, found[0]))
+    plan_key = (con.dialect, tuple(shapes), key)
+    if plan_key in _PLANS:
+        _PLANS.move_to_end(plan_key)
+        plan = _PLANS[plan_key]
+    else:
+        plan = _plan(con, tables, build)
+        _PLANS[plan_key] = plan
+        while len(_PLANS) > CACHE_SIZE:
+            _PLANS.popitem(last=False)
+    if plan is None:
+        return None
+    sql, schema, extra = plan
+    for name, t in tables.items():
+        sql = sql.replace(quoted(con, _STAND_IN.format(name)), f"({con.compile(t)})")
+    return Query(con, sql, schema), extra
+
+
+class Query:
+    """A planned query of a DuckDB connection: its SQL text and the ibis schema of its rows.
+
+    Not ``con.sql(text, schema=...)``: ibis parses the text again to embed it (a quarter of
+    a second for an analysis's statistics), where the text is run as it stands here.
+    """
+
+    def __init__(self, con: Any, sql: str, schema: Any):
+        self.con, self.sql, self.schema = con, sql, schema
+
+    def execute(self) -> Any:
+        """The rows as a pandas DataFrame, converted to :attr:`schema` as ibis' DuckDB ``execute`` converts them."""
+        table = Statement(self.con.con, self.sql).to_arrow_table()
+        frame = pd.DataFrame(
+            {
+                # as ibis does: nested, dictionary and null-holding columns through Python objects
+                name: col.to_pylist()
+                if pat.is_nested(col.type) or pat.is_dictionary(col.type) or col.null_count
+                else col.to_pandas()
+                for name, col in zip(table.column_names, table.columns, strict=True)
+            }
+        )
+        return DuckDBPandasData.convert_table(frame, self.schema)
+
+    def view(self, prefix: str) -> Any:
+        """The query behind a temporary view of its connection, typed by :attr:`schema` (see :func:`view`)."""
+        name = f"wb_{prefix}_{next(_VIEWS)}"
+        self.con.raw_sql(f"CREATE OR REPLACE TEMPORARY VIEW {quoted(self.con, name)} AS {self.sql}").fetchall()
+        return ops.DatabaseTable(name, schema=self.schema, source=self.con, namespace=ops.Namespace()).to_expr()
+
+
+def _plan(con: Any, tables: Mapping[str, Any], build: Callable[[dict[str, Any]], tuple[Any, Any]]) -> tuple[str, Any, Any] | None:
+    stand_ins = {n: ops.UnboundTable(name=_STAND_IN.format(n), schema=t.schema()).to_expr() for n, t in tables.items()}
+    expr, extra = build(stand_ins)
+    op = expr.op()
+    if op.find((ops.InMemoryTable, ops.SQLQueryResult, ops.DatabaseTable)):
+        return None  # data or tables of its own: not the stand-ins' shape alone
+    sql = con.compile(expr)
+    rest = sql
+    for n in tables:
+        rest = rest.replace(quoted(con, _STAND_IN.format(n)), "")
+    if "__wb_in_" in rest:
+        return None  # a stand-in's name printed otherwise than as a table's quoted name
+    return sql, expr.as_table().schema(), extra
+
 
 def view(t: Any, prefix: str) -> Any:
     """``t`` behind a temporary view of the engine's session, typed as ibis types ``t`` (not as the
@@ -165,6 +269,4 @@ def view(t: Any, prefix: str) -> Any:
     op = t.op()
     if con.name != "duckdb" or op.find((ops.InMemoryTable, ops.SQLQueryResult)):
         return t
-    name = f"wb_{prefix}_{next(_VIEWS)}"
-    con.raw_sql(f"CREATE OR REPLACE TEMPORARY VIEW {quoted(con, name)} AS {con.compile(t)}").fetchall()
-    return ops.DatabaseTable(name, schema=t.schema(), source=con, namespace=ops.Namespace()).to_expr()
+    return Query(con, con.compile(t), t.schema()).view(prefix)

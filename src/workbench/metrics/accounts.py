@@ -16,7 +16,7 @@ from typing import Any
 
 import ibis
 
-from workbench.contract.compiled import view
+from workbench.contract.compiled import planned, view
 from workbench.contract.config import PilotConfig, Windows
 from workbench.contract.eligibility import horizon_days
 
@@ -307,6 +307,11 @@ def _kept(con: Any, t: Any) -> Any:
     return view(t, "outcomes")
 
 
+def _outcomes_and_lists(tables: dict[str, Any], config: PilotConfig, metrics: Sequence[str] | None) -> tuple[Any, tuple]:
+    t, avail, notes = account_outcomes(tables, config, metrics)
+    return t, (avail, notes)
+
+
 def outcomes(
     tables: dict[str, Any], config: PilotConfig, metrics: Sequence[str] | None = None
 ) -> tuple[Any, list[str], list[str]]:
@@ -334,7 +339,13 @@ def outcomes(
     except Exception:  # unbound tables (tests compiling SQL): nothing to keep them on
         return account_outcomes(tables, config, metrics)
     if key not in cache:
-        t, avail, notes = account_outcomes(tables, config, metrics)
-        cache[key] = (_kept(con, t), avail, notes)
+        # On DuckDB built once per shape of the tables (compiled.planned) and put behind the view as SQL.
+        found = planned(tables, (config.model_dump_json(), key[3]), lambda ts: _outcomes_and_lists(ts, config, metrics))
+        if found is not None:
+            query, (avail, notes) = found
+            cache[key] = (query.view("outcomes"), avail, notes)
+        else:
+            t, avail, notes = account_outcomes(tables, config, metrics)
+            cache[key] = (_kept(con, t), avail, notes)
     t, avail, notes = cache[key]
     return t, list(avail), list(notes)

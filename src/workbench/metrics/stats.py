@@ -30,6 +30,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
+from workbench.contract.compiled import planned
 from workbench.contract.config import PilotConfig
 from workbench.metrics.accounts import (
     KEPT_ALGORITHM,
@@ -394,7 +395,26 @@ def sufficient_stats(
     grouped); ``attrs["notes"]`` lists skipped metrics and why.
     """
     by = list(by)
-    expr, todo, notes = stats_expr(tables, config, by, metrics, covariate, per_account=outcomes)
+    t, avail, notes = outcomes(tables, config, metrics)  # behind the pilot's view, made once per opened pilot
+
+    def build(ts: dict[str, Any]) -> tuple[Any, tuple[list[str], list[str]]]:
+        expr, todo, notes_ = stats_expr(
+            tables, config, by, metrics, covariate, per_account=lambda *_: (ts["outcomes"], list(avail), list(notes))
+        )
+        return expr, (todo, notes_)
+
+    # On DuckDB the statistics over the outcomes are built once per shape (compiled.planned): an
+    # analysis asks for four or five of them, and building each costs more than computing it.
+    key = (
+        config.model_dump_json(),
+        tuple(by),
+        None if metrics is None else tuple(metrics),
+        covariate,
+        tuple(avail),
+        tuple(notes),
+    )
+    found = planned({"outcomes": t}, key, build)
+    expr, (todo, notes) = found if found is not None else build({"outcomes": t})
     wide = expr.execute()
     out = tidy(wide, todo, by, config.arm_labels)
     out.attrs["notes"] = notes
