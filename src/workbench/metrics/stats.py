@@ -345,13 +345,15 @@ def _derive(row: dict[str, Any], metric: str) -> None:
 def tidy(wide: pd.DataFrame, metrics: Sequence[str], by: Sequence[str], arms: Sequence[str]) -> pd.DataFrame:
     """Reshape the wide aggregate to one row per metric x cell (see module docstring)."""
     rows = []
+    # each metric's columns and the statistic each holds, in the aggregate's order (found once, not per cell)
+    own = {m: [(k, k.split("__", 1)[1]) for k in wide.columns if k.startswith(f"{m}__")] for m in metrics}
     for rec in wide.to_dict("records"):
         for m in metrics:
             row: dict[str, Any] = dict.fromkeys(COLUMNS, np.nan)
             row.update(metric=m, family=CATALOGUE[m].family, arm=rec["arm"], **{b: rec[b] for b in by})
-            for k, v in rec.items():
-                if k.startswith(f"{m}__"):
-                    row[k.split("__", 1)[1]] = 0 if v is None or pd.isna(v) else v
+            for k, stat in own[m]:
+                v = rec[k]
+                row[stat] = 0 if v is None or pd.isna(v) else v
             row["excluded"] = rec["_total"] - row["accounts"]
             _derive(row, m)
             rows.append(row)
