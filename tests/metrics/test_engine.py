@@ -24,7 +24,7 @@ KEYS = ["metric", "arm"]
 def sim(tmp_path_factory):
     """A small simulated pilot (config, tables as frames, folder per format)."""
     simulate = pytest.importorskip("workbench.simulate.pilot")
-    cfg, tables, _ = simulate.simulate_tables(accounts=1500, seed=7, agents=12)
+    cfg, tables, _ = simulate.simulate_tables(accounts=1500, seed=7, agents=12, with_truth=False)
     root = tmp_path_factory.mktemp("sim")
     paths = {fmt: write_pilot(root / fmt, cfg, tables, fmt) for fmt in ("parquet", "csv", "duckdb")}
     paths["duckdb"] = paths["duckdb"] / "pilot.duckdb"

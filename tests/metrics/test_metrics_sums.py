@@ -22,7 +22,7 @@ from workbench.metrics.stats import SPECS, account_outcomes, sufficient_stats
 @pytest.fixture(scope="module")
 def pilot(tmp_path_factory):
     simulate = pytest.importorskip("workbench.simulate.pilot")
-    cfg, tables, _ = simulate.simulate_tables(accounts=1200, seed=3, agents=8)
+    cfg, tables, _ = simulate.simulate_tables(accounts=1200, seed=3, agents=8, with_truth=False)
     acc = tables["accounts"].copy()
     acc.loc[acc.index % 5 == 0, "prior_paid"] = np.nan  # CUPED sums skip missing covariates
     tables = tables | {"accounts": acc}
