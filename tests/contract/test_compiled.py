@@ -15,6 +15,7 @@ import ibis
 from pilot_factory import make_pilot
 
 from workbench.contract import compiled
+from workbench.contract.engine import SMALL_INPUT
 from workbench.metrics.accounts import account_outcomes, outcomes
 from workbench.metrics.engine import open_pilot
 from workbench.metrics.stats import stats_expr
@@ -50,7 +51,7 @@ def test_another_literal_or_in_memory_data_is_compiled_afresh(tmp_path):
     assert len(compiled._SQL) == before + 1
 
 
-def test_outcomes_view_reads_what_the_expression_reads_and_is_made_once(tmp_path):
+def test_outcomes_view_reads_what_the_expression_reads_and_is_made_once(tmp_path, monkeypatch):
     p = open_pilot(make_pilot(tmp_path / "p"))
     view, avail, notes = outcomes(p.tables, p.config)
     expr, avail2, notes2 = account_outcomes(p.tables, p.config)
@@ -60,10 +61,23 @@ def test_outcomes_view_reads_what_the_expression_reads_and_is_made_once(tmp_path
     want = expr.execute().sort_values("account_id").reset_index(drop=True)
     assert got.equals(want)
     assert outcomes(p.tables, p.config)[0].op() == view.op()  # the same view, not a second one
+    kinds = dict(p.con.raw_sql("SELECT table_name, table_type FROM information_schema.tables").fetchall())
+    assert kinds[view.op().name] == "LOCAL TEMPORARY"  # a small pilot's outcomes are stored once, not a view
     assert outcomes(p.tables, p.config, ["complaints"])[0].op() != view.op()  # fewer joins: its own view
     # the public expression still reads the pilot's own tables (to compile for other engines)
     names = {t.name for t in stats_expr(p.tables, p.config)[0].op().find(ibis.expr.operations.DatabaseTable)}
     assert not any(n.startswith("wb_") for n in names)
+    # a pilot over the one-thread size gets a view, expanded into each query (nothing held in memory)
+    monkeypatch.setattr(p.con, SMALL_INPUT, False)
+    big = outcomes(p.tables, p.config, ["recovery"])[0]
+    kinds = dict(p.con.raw_sql("SELECT table_name, table_type FROM information_schema.tables").fetchall())
+    assert kinds[big.op().name] == "VIEW"
+    assert (
+        big.execute()
+        .sort_values("account_id")
+        .reset_index(drop=True)
+        .equals(account_outcomes(p.tables, p.config, ["recovery"])[0].execute().sort_values("account_id").reset_index(drop=True))
+    )
 
 
 def test_fetches_run_one_statement_with_the_rows_and_types_of_the_relation(tmp_path, monkeypatch):

@@ -234,10 +234,12 @@ class Query:
         )
         return DuckDBPandasData.convert_table(frame, self.schema)
 
-    def view(self, prefix: str) -> Any:
-        """The query behind a temporary view of its connection, typed by :attr:`schema` (see :func:`view`)."""
+    def view(self, prefix: str, stored: bool = False) -> Any:
+        """The query behind a temporary view of its connection, typed by :attr:`schema` (see :func:`view`);
+        ``stored``: a temporary table instead, its rows computed now, once (in the connection's memory)."""
         name = f"wb_{prefix}_{next(_VIEWS)}"
-        self.con.raw_sql(f"CREATE OR REPLACE TEMPORARY VIEW {quoted(self.con, name)} AS {self.sql}").fetchall()
+        kind = "TABLE" if stored else "VIEW"
+        self.con.raw_sql(f"CREATE OR REPLACE TEMPORARY {kind} {quoted(self.con, name)} AS {self.sql}").fetchall()
         return ops.DatabaseTable(name, schema=self.schema, source=self.con, namespace=ops.Namespace()).to_expr()
 
 

@@ -150,6 +150,10 @@ def normalize(t: Any, name: str, mapping: Mapping | None = None) -> Any:
 #: may differ from a rerun in the last bit of a float sum.
 ONE_THREAD_BYTES = 64 * 2**20
 
+#: Set (True) on the DuckDB connection of a pilot under ONE_THREAD_BYTES: its per-account outcomes are
+#: small enough to store once (:func:`workbench.metrics.accounts.outcomes`).
+SMALL_INPUT = "workbench_small_input"
+
 
 def _duckdb(path: Path | None, input_bytes: int | None = None) -> Any:
     con = ibis.duckdb.connect(str(path), read_only=True) if path else ibis.duckdb.connect()
@@ -157,6 +161,7 @@ def _duckdb(path: Path | None, input_bytes: int | None = None) -> Any:
     con.raw_sql("SET TimeZone = 'UTC'").fetchall()
     if input_bytes is not None and input_bytes < ONE_THREAD_BYTES:
         con.raw_sql("SET threads = 1").fetchall()  # sums in one order: byte-identical reruns (ONE_THREAD_BYTES)
+        setattr(con, SMALL_INPUT, True)  # small: per-account outcomes stored once (metrics.accounts.outcomes)
     # DuckDB draws a progress bar on stdout for queries over 2 s: it would end up
     # in CLI tables and piped JSON of large pilots. Inside a Jupyter kernel DuckDB
     # refuses to change the setting without ipywidgets, and draws no text bar there.
