@@ -166,10 +166,11 @@ def planned(tables: Mapping[str, Any], key: Any, build: Callable[[dict[str, Any]
     makes: a few hundred milliseconds for an analysis's statistics, more than DuckDB's work).
     Tables of the same shape (:func:`_shape`: the same expression but for the names of the
     tables it reads) give the same expression but for those names. So ``build`` runs once per
-    shape, on stand-in tables of the same schemas, and its SQL is kept; each call then replaces
-    every stand-in's quoted name by its own table's compiled SQL as a subquery (what a view
-    does: the engine expands it in place, so the rows, and the order of every sum, are those of
-    the expression built on the tables themselves).
+    shape, on stand-in tables of the same schemas, and its SQL is kept; each call then reads its
+    own tables under the stand-ins' names: a table or view of the session by its own name, an
+    expression as a common table expression named for the stand-in (as ibis writes a relation a
+    query reads more than once; the engine expands it in place, so the rows, and the order of
+    every sum, are those of the expression built on the tables themselves).
 
     ``build(tables) -> (expr, extra)``: ``extra`` (notes, lists) must depend only on the tables'
     schemas and ``key``. Returns ``(table expression, extra)``, or None where this does not apply:
@@ -205,8 +206,19 @@ def planned(tables: Mapping[str, Any], key: Any, build: Callable[[dict[str, Any]
     if plan is None:
         return None
     sql, schema, extra = plan
+    ctes = []
     for name, t in tables.items():
-        sql = sql.replace(quoted(con, _STAND_IN.format(name)), f"({con.compile(t)})")
+        stand_in = quoted(con, _STAND_IN.format(name))
+        op = t.op()
+        if isinstance(op, ops.DatabaseTable) and op.namespace == ops.Namespace():
+            sql = sql.replace(stand_in, quoted(con, op.name))  # a table or view of the session: its own name
+        elif stand_in in sql:
+            # A common table expression under the stand-in's name, as ibis itself writes a relation the query
+            # reads more than once: DuckDB may then compute it once (inlined as a subquery at each reference,
+            # the statistics of a 1.15M-account pilot took 4-13 % longer, measured).
+            ctes.append(f"{stand_in} AS ({con.compile(t)})")
+    if ctes:
+        sql = f"WITH {', '.join(ctes)} SELECT * FROM ({sql})"
     return Query(con, sql, schema), extra
 
 
