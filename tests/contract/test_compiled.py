@@ -139,3 +139,36 @@ def test_planned_statistics_equal_the_expression_and_are_each_pilots_own(tmp_pat
     csv = open_pilot(make_pilot(tmp_path / "csv", "csv"))
     stats.sufficient_stats(csv.tables, csv.config)
     assert len(compiled._PLANS) > plans  # text columns cast on read: another shape, its own plan
+
+
+def test_stored_outcomes_are_read_again_when_a_file_changes(tmp_path):
+    """A small pilot's outcomes are stored once per state of its files: a file rewritten while the
+    pilot is open is read again, as the view read it (make and DVC tell a changed input so)."""
+    import os
+
+    import pandas as pd
+
+    from workbench.metrics.stats import sufficient_stats
+
+    root = make_pilot(tmp_path / "p")
+    p = open_pilot(root)
+    first = sufficient_stats(p.tables, p.config, metrics=["recovery"])
+    pay = pd.read_parquet(root / "payments.parquet")
+    pay["amount"] *= 10
+    pay.to_parquet(root / "payments.parquet")
+    later = (root / "payments.parquet").stat().st_mtime_ns + 10**9
+    os.utime(root / "payments.parquet", ns=(later, later))  # a new modification time, however coarse the clock
+    again = sufficient_stats(p.tables, p.config, metrics=["recovery"])
+    fresh = sufficient_stats(open_pilot(root).tables, p.config, metrics=["recovery"])
+    assert again["sum"].tolist() == fresh["sum"].tolist() != first["sum"].tolist()
+
+
+def test_a_text_holding_a_stand_in_name_is_not_planned(tmp_path):
+    p = open_pilot(make_pilot(tmp_path / "p"))
+    t = p.tables["accounts"]
+
+    def build(ts):
+        a = ts["accounts"]
+        return a.filter(a.arm == '"__wb_in_accounts__"').count().as_table(), None
+
+    assert compiled.planned({"accounts": t}, "literal", build) is None

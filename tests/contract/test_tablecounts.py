@@ -79,3 +79,17 @@ def test_another_shape_gets_its_own_plan(tmp_path):
     other = parse_config(config_dict(observed_until="2026-03-01T00:00:00Z"))
     tablecounts.count_table("accounts", csv.raw["accounts"], Mapping.of(other), other, "accounts")
     assert len(tablecounts._PLANS) == 3  # another pilot.yml: the rules read it
+
+
+def test_a_file_broken_after_opening_is_one_unreadable_line(tmp_path):
+    """The planned way binds each table's view when it counts: a file broken since the pilot was
+    opened is the table's one problem line, as the direct way says, not an exception."""
+    from workbench.contract import validate
+
+    root = make_pilot(tmp_path / "p", "csv")
+    validate.open_and_validate(make_pilot(tmp_path / "first", "csv"))  # the plans of this shape are made here
+    pilot, problems = open_location(resolve(root))
+    (root / "payments.csv").write_text("garbage\n")
+    report = validate.validate_opened(pilot, problems)
+    lines = [p.line() for p in report.errors]
+    assert any(line.startswith("ERROR payments") and "unreadable file" in line for line in lines), lines

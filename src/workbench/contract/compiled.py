@@ -261,6 +261,8 @@ def _plan(con: Any, tables: Mapping[str, Any], build: Callable[[dict[str, Any]],
     op = expr.op()
     if op.find((ops.InMemoryTable, ops.SQLQueryResult, ops.DatabaseTable)):
         return None  # data or tables of its own: not the stand-ins' shape alone
+    if any(isinstance(lit.value, str) and "__wb_in_" in lit.value for lit in op.find(ops.Literal)):
+        return None  # a text (from pilot.yml, say) holding a stand-in's name: the names are replaced as text
     sql = con.compile(expr)
     rest = sql
     for n in tables:

@@ -154,6 +154,25 @@ ONE_THREAD_BYTES = 64 * 2**20
 #: small enough to store once (:func:`workbench.metrics.accounts.outcomes`).
 SMALL_INPUT = "workbench_small_input"
 
+#: Set on a DuckDB connection to the files its pilot's tables read (:func:`input_state` tells when they change).
+INPUT_FILES = "workbench_input_files"
+
+
+def input_state(con: Any) -> tuple:
+    """Size and modification time (ns) of every file the connection's pilot reads; () when not recorded.
+
+    Kept results of the connection (the stored per-account outcomes) are keyed by it: a file
+    rewritten while the pilot is open is read again, as make and DVC tell a changed input.
+    """
+    state = []
+    for f in getattr(con, INPUT_FILES, ()):
+        try:
+            st = f.stat()
+            state.append((str(f), st.st_size, st.st_mtime_ns))
+        except OSError:
+            state.append((str(f), None, None))
+    return tuple(state)
+
 
 def _duckdb(path: Path | None, input_bytes: int | None = None) -> Any:
     con = ibis.duckdb.connect(str(path), read_only=True) if path else ibis.duckdb.connect()
@@ -410,6 +429,7 @@ def read_tables(loc: Location, backend: str = "duckdb") -> tuple[Any, dict[str, 
         except duckdb.Error as exc:  # a file that opens but fails on first read
             line = f"unreadable DuckDB file {loc.db.name}: {_cut(first_line(exc, limit=1_000_000))}"
             return None, {}, [Problem("pilot.yml", "source.path", line)]
+        setattr(con, INPUT_FILES, (loc.db,))
         return con, {name: con.table(name) for name in TABLES if name in present}, problems
     con = _connect(backend, input_bytes=sum(f.stat().st_size for f in loc.files.values()) if loc.kind == "folder" else None)
     if loc.kind == "duckdb":
@@ -437,6 +457,8 @@ def read_tables(loc: Location, backend: str = "duckdb") -> tuple[Any, dict[str, 
                 raw[name] = _read_parquet(con, backend, file, view)
         except Exception as exc:  # the user's file, not our code (each engine raises its own types)
             problems.append(Problem(name, "", f"unreadable file {file.name}: {first_line(exc)}"))
+    if backend == "duckdb":
+        setattr(con, INPUT_FILES, tuple(files.values()))
     return con, raw, problems
 
 

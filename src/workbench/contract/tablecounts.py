@@ -107,9 +107,9 @@ def count_table(name: str, raw: Any, mapping: Mapping, cfg: Any, file: str) -> t
     con = raw.get_backend()
     view = f"wb_cast_{name}_{next(_VIEWS)}"
     cast_sql = plan.cast_sql.replace(quoted(con, _RAW), quoted(con, raw.op().name))
-    con.raw_sql(f"CREATE OR REPLACE TEMPORARY VIEW {quoted(con, view)} AS {cast_sql}").fetchall()
     t = ops.DatabaseTable(view, schema=plan.schema, source=con, namespace=ops.Namespace()).to_expr()
-    with _unreadable(name, file):
+    with _unreadable(name, file):  # DuckDB binds the view to the file now: a file broken since it was opened fails here
+        con.raw_sql(f"CREATE OR REPLACE TEMPORARY VIEW {quoted(con, view)} AS {cast_sql}").fetchall()
         counts = Statement(con.con, plan.counts_sql.replace(quoted(con, _VIEW), quoted(con, view))).to_arrow_table()
     return t, plan.casts, DuckDBPyArrowData.convert_table(counts, plan.counts_schema).to_pylist()[0]
 

@@ -19,7 +19,7 @@ import ibis
 from workbench.contract.compiled import planned, view
 from workbench.contract.config import PilotConfig, Windows
 from workbench.contract.eligibility import horizon_days
-from workbench.contract.engine import SMALL_INPUT
+from workbench.contract.engine import SMALL_INPUT, input_state
 
 #: Outcomes of :func:`account_outcomes` that are NULL for some accounts (no answer);
 #: every other outcome has a default (0) and is never NULL.
@@ -342,6 +342,7 @@ def outcomes(
         cache = con.__dict__.setdefault(_OUTCOMES, {})
     except Exception:  # unbound tables (tests compiling SQL): nothing to keep them on
         return account_outcomes(tables, config, metrics)
+    key += (input_state(con),)  # stored outcomes are a snapshot: a file rewritten since is read again
     if key not in cache:
         # On DuckDB built once per shape of the tables (compiled.planned) and put behind the view as SQL.
         found = planned(tables, (config.model_dump_json(), key[3]), lambda ts: _outcomes_and_lists(ts, config, metrics))

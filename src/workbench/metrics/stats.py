@@ -417,6 +417,7 @@ def sufficient_stats(
     )
     found = planned({"outcomes": t}, key, build)
     expr, (todo, notes) = found if found is not None else build({"outcomes": t})
+    todo, notes = list(todo), list(notes)  # a plan's lists are shared by every pilot of its shape
     wide = expr.execute()
     out = tidy(wide, todo, by, config.arm_labels)
     out.attrs["notes"] = notes
