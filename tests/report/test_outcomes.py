@@ -320,3 +320,15 @@ def test_a_check_that_blocks_a_guardrail_leaves_harm_open_in_results_json(monkey
     assert sorted(v.metric for v in rows) == blocked
     if check == "survey_response":  # not a gating check: the rollout stands, with what it leaves open
         assert b.rollout["empathy"] == "not blocked (harm not ruled out on CSAT)"
+
+
+def test_a_results_json_without_the_list_gets_the_same_rollout_line():
+    """results.json written before ``harm_not_ruled_out`` existed: the banner finds the same guardrails by the same rule."""
+    import copy
+
+    doc = PILOTS["not enough data"]
+    old = copy.deepcopy(doc)
+    for arm in old["decision"]["arms"].values():
+        del arm["harm_not_ruled_out"]
+    assert views.banner(old).rollout == views.banner(doc).rollout
+    assert "harm not ruled out on Complaints" in views.banner(old).rollout["empathy"]

@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from workbench.effects.gates import CHECK_METRICS, blocked_by, comparison
+from workbench.effects.gates import CHECK_METRICS, blocked_by, comparison, harm_not_ruled_out
 from workbench.metrics.catalogue import CATALOGUE
 
 # Nouns that read well in a sentence ("raised kept promises from ... to ...").
@@ -392,7 +392,8 @@ def banner(doc: dict) -> Banner:
         # Only harm blocks a rollout; "not blocked" alone beside a guardrail that is blocked by a
         # check or short of data would read as "no harm", which these rows do not say. The list is
         # the decision's own (results.json), in the rows' order and words.
-        unsettled = set(arms[a].get("harm_not_ruled_out", []))
+        listed = arms[a].get("harm_not_ruled_out")
+        unsettled = set(harm_not_ruled_out(doc, a) if listed is None else listed)  # None: results.json before the list
         open_ = [v.label for v in guards if v.arm == a and v.metric in unsettled]
         if r == "not blocked" and open_:
             r += f" (harm not ruled out on {', '.join(open_)})"
