@@ -218,3 +218,26 @@ def test_spark_reads_a_duckdb_file(sim, spark):
     before = db.stat().st_mtime_ns
     assert_same_stats(compute_metrics(db, by=["segment"]), compute_metrics(db, by=["segment"], backend="pyspark"))
     assert db.stat().st_mtime_ns == before
+
+
+def test_spark_reads_a_plain_csv_header_without_a_job_and_leaves_odd_ones_to_spark(tmp_path):
+    """Spark gets the text schema from the header as we read it (no job to read the header) only
+    where it would read the same names: plain names, each once; repeated, empty or odd names are
+    left to Spark's own header reading (it renames them itself)."""
+    pytest.importorskip("pyspark")
+    from workbench.contract.engine import _spark_text_schema
+
+    cases = {
+        "plain.csv": ("account_id,arm,assigned_at\nA1,x,2026-01-01\n", ["account_id", "arm", "assigned_at"]),
+        "repeated.csv": ("account_id,arm,arm\nA1,x,y\n", None),
+        "empty.csv": ("account_id,,arm\nA1,x,y\n", None),
+        "odd.csv": ('account_id,"arm ",\ufeffx\nA1,x,y\n', None),
+    }
+    for name, (text, want) in cases.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+        got = _spark_text_schema(tmp_path / name)
+        if want is None:
+            assert got == {}, name
+        else:
+            assert [f.name for f in got["schema"].fields] == want
+            assert {f.dataType.simpleString() for f in got["schema"].fields} == {"string"}

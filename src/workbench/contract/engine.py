@@ -32,6 +32,7 @@ import atexit
 import contextlib
 import functools
 import os
+import re
 import shutil
 import tempfile
 import zlib
@@ -304,8 +305,30 @@ def _read_csv(con: Any, backend: str, path: Path, name: str, view: str, mapping:
     column on one stray ``n/a``; short rows are padded with nulls.
     """
     if backend != "duckdb":
-        return con.read_csv(str(path), table_name=view, inferSchema=False, header=True)
+        return con.read_csv(str(path), table_name=view, inferSchema=False, header=True, **_spark_text_schema(path))
     return con.read_csv(str(path), table_name=view, all_varchar=True, header=True, null_padding=True)
+
+
+def _spark_text_schema(path: Path) -> dict[str, Any]:
+    """Spark's ``schema`` option for a CSV read all as text, from its header line as we read it.
+
+    Without a schema Spark runs a job to read the header of every file it is given (about a
+    second each on a local driver); with one it reads nothing until a query does. Only for
+    headers Spark would read the same way: plain names, each once (Spark renames repeated or
+    empty names itself); any other header is left to Spark.
+    """
+    try:
+        names = csv_header(path)
+    except (OSError, UnicodeDecodeError, EOFError):
+        return {}
+    if not names or len(set(names)) != len(names) or not all(_PLAIN_NAME.fullmatch(n) for n in names):
+        return {}
+    from pyspark.sql.types import StringType, StructField, StructType  # Spark only: loaded with its session
+
+    return {"schema": StructType([StructField(n, StringType()) for n in names])}
+
+
+_PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def _read_parquet(con: Any, backend: str, path: Path, view: str) -> Any:
