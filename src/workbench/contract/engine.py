@@ -57,6 +57,7 @@ from workbench.contract.source import (
     csv_bounds,
     csv_header,
     duckdb_file,
+    file_state,
     first_line,
     is_csv,
     resolve,
@@ -168,9 +169,8 @@ def input_state(con: Any) -> tuple:
     state = []
     for f in getattr(con, INPUT_FILES, ()):
         try:
-            st = f.stat()
-            state.append((str(f), st.st_size, st.st_mtime_ns))
-        except OSError:
+            state.append(file_state(f))
+        except OSError:  # gone: a state of its own, never equal to one read before
             state.append((str(f), None, None))
     return tuple(state)
 

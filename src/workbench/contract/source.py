@@ -190,6 +190,14 @@ def resolve(path: str | Path | PilotConfig) -> Location:
     return loc
 
 
+def file_state(f: Path) -> tuple[str, int, int]:
+    """A file's path, size and modification time in ns: how make and DVC tell a changed input.
+
+    Raises OSError when the file cannot be read."""
+    st = f.stat()
+    return str(f.resolve()), st.st_size, st.st_mtime_ns
+
+
 def input_files(path: str | Path, loc: Location | None = None) -> list[Path]:
     """pilot.yml and every file the pilot's tables are read from (all table files found, or the DuckDB file).
 

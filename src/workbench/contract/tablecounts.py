@@ -25,7 +25,6 @@ queries cost far more than building them.
 from __future__ import annotations
 
 import contextlib
-import itertools
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -35,7 +34,7 @@ import ibis.expr.operations as ops
 from ibis.backends.duckdb.converter import DuckDBPyArrowData
 
 from workbench.contract.casts import Cast, cast_table
-from workbench.contract.compiled import Statement, quoted
+from workbench.contract.compiled import Query, Statement, quoted
 from workbench.contract.mapping import Mapping
 from workbench.contract.rules import VALUE_RULES, as_view, broken, count, one, own_aggs
 from workbench.contract.source import MAX_CELL_CHARS, first_line
@@ -47,7 +46,6 @@ PLANS_MAX = 256
 
 _PLANS: OrderedDict[tuple, Plan | None] = OrderedDict()
 _RAW, _VIEW = "__wb_raw__", "__wb_view__"
-_VIEWS = itertools.count()
 
 
 @dataclass(frozen=True)
@@ -105,12 +103,10 @@ def count_table(name: str, raw: Any, mapping: Mapping, cfg: Any, file: str) -> t
         with _unreadable(name, file):
             return t, casts, one(counts)
     con = raw.get_backend()
-    view = f"wb_cast_{name}_{next(_VIEWS)}"
     cast_sql = plan.cast_sql.replace(quoted(con, _RAW), quoted(con, raw.op().name))
-    t = ops.DatabaseTable(view, schema=plan.schema, source=con, namespace=ops.Namespace()).to_expr()
     with _unreadable(name, file):  # DuckDB binds the view to the file now: a file broken since it was opened fails here
-        con.raw_sql(f"CREATE OR REPLACE TEMPORARY VIEW {quoted(con, view)} AS {cast_sql}").fetchall()
-        counts = Statement(con.con, plan.counts_sql.replace(quoted(con, _VIEW), quoted(con, view))).to_arrow_table()
+        t = Query(con, cast_sql, plan.schema).view(f"cast_{name}")
+        counts = Statement(con.con, plan.counts_sql.replace(quoted(con, _VIEW), quoted(con, t.op().name))).to_arrow_table()
     return t, plan.casts, DuckDBPyArrowData.convert_table(counts, plan.counts_schema).to_pylist()[0]
 
 

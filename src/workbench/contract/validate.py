@@ -69,6 +69,7 @@ from workbench.contract.source import (
     PilotError,
     Problem,
     examples,
+    file_state,
     input_files,
     resolve,
 )
@@ -284,7 +285,7 @@ def _files_state(path: str | Path, backend: str, loc: Location | None) -> tuple 
         return None  # tables on a server can change under the same pilot.yml
     try:
         files = input_files(path, loc)
-        return (str(Path(path).resolve()), backend, *((str(f.resolve()), f.stat().st_size, f.stat().st_mtime_ns) for f in files))
+        return (str(Path(path).resolve()), backend, *(file_state(f) for f in files))
     except (WorkbenchError, OSError):
         return None
 
