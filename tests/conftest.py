@@ -88,6 +88,7 @@ def build(tmp_path):
 _ONE_WORKER = {
     "spark": "spark",  # a local Spark session takes 15-18 s to start
     "demo_claims": "claims-demo",  # a 3,000-account pilot and a claims run, ~16 s
+    "postgres": "postgres",  # a PostgreSQL cluster (initdb, start) and the pilots loaded into it, ~5 s a worker
 }
 
 
