@@ -12,10 +12,12 @@ from __future__ import annotations
 import functools
 
 import ibis
-from pilot_factory import make_pilot
+from pilot_factory import config_dict, make_pilot
 
-from workbench.contract import compiled
+from workbench.contract import compiled, tablecounts
 from workbench.contract.engine import SMALL_INPUT
+from workbench.contract.mapping import Mapping
+from workbench.contract.validate import validate_pilot
 from workbench.metrics.accounts import account_outcomes, outcomes
 from workbench.metrics.engine import open_pilot
 from workbench.metrics.stats import stats_expr
@@ -172,3 +174,31 @@ def test_a_text_holding_a_stand_in_name_is_not_planned(tmp_path):
         return a.filter(a.arm == '"__wb_in_accounts__"').count().as_table(), None
 
     assert compiled.planned({"accounts": t}, "literal", build) is None
+
+
+def test_a_pilots_name_and_description_are_read_by_no_query_and_key_no_plan(tmp_path):
+    """pilot.yml's name and description are labels: every planned query (a table's casts and counts,
+    the per-account outcomes, the statistics) compiles to the same SQL for two pilots that differ only
+    in them, so the second reuses the first's plans (PilotConfig.plan_key leaves them out)."""
+    from workbench.metrics import stats
+
+    a = make_pilot(tmp_path / "a")
+    b = make_pilot(tmp_path / "b", config=config_dict(name="another pilot", description="<b>other</b> text"))
+    pa, pb = open_pilot(a), open_pilot(b)
+    assert (pa.config.name, pb.config.name) == ("tiny", "another pilot") and pa.config.plan_key() == pb.config.plan_key()
+    assert pa.config.model_dump_json() != pb.config.model_dump_json()
+    for cfg in (pa.config, pb.config):  # the same stand-ins, each pilot's pilot.yml: the same text
+        outcomes_sql = compiled._plan(pa.con, pa.tables, lambda ts, c=cfg: account_outcomes(ts, c)[:2])[0]
+        stats_sql = pa.con.compile(stats_expr(pa.tables, cfg, ["segment"])[0])
+        counts = tablecounts._make_plan(pa.con, "accounts", pa.raw["accounts"].op().schema, Mapping.of(cfg), cfg)
+        assert "another" not in outcomes_sql + stats_sql + counts.cast_sql + counts.counts_sql
+        if cfg is pa.config:
+            first = (outcomes_sql, stats_sql, counts.cast_sql, counts.counts_sql)
+    assert (outcomes_sql, stats_sql, counts.cast_sql, counts.counts_sql) == first
+    compiled._PLANS.clear()
+    tablecounts._PLANS.clear()
+    got_a = stats.sufficient_stats(validate_pilot(a).pilot.tables, pa.config)
+    plans = (len(compiled._PLANS), len(tablecounts._PLANS))
+    got_b = stats.sufficient_stats(validate_pilot(b).pilot.tables, pb.config)
+    assert (len(compiled._PLANS), len(tablecounts._PLANS)) == plans  # b validated and counted on a's plans
+    assert got_a.equals(got_b)  # the same data under another name

@@ -421,6 +421,13 @@ class PilotConfig(_Strict):
         """Control first, then the treatments."""
         return [self.control, *self.treatments]
 
+    def plan_key(self) -> str:
+        """pilot.yml as the engine's queries read it, for keying their compiled plans: every field
+        but the pilot's ``name`` and ``description``, labels no query reads (tests/contract/test_compiled.py
+        compiles the same SQL for two pilots differing in them). Pilots that differ only there share
+        the plans of :mod:`workbench.contract.tablecounts` and :func:`workbench.contract.compiled.planned`."""
+        return self.model_dump_json(exclude={"name", "description"})
+
     def allocation_shares(self) -> dict[str, float]:
         """Configured share of units per arm (equal when not configured), summing to 1."""
         w = self.allocation or dict.fromkeys(self.arm_labels, 1.0)

@@ -345,7 +345,7 @@ def outcomes(
     key += (input_state(con),)  # stored outcomes are a snapshot: a file rewritten since is read again
     if key not in cache:
         # On DuckDB built once per shape of the tables (compiled.planned) and put behind the view as SQL.
-        found = planned(tables, (config.model_dump_json(), key[3]), lambda ts: _outcomes_and_lists(ts, config, metrics))
+        found = planned(tables, (config.plan_key(), key[3]), lambda ts: _outcomes_and_lists(ts, config, metrics))
         if found is not None:
             query, (avail, notes) = found
             # A small pilot's outcomes are stored once: each statistic is then a GROUP BY over a few

@@ -408,7 +408,7 @@ def sufficient_stats(
     # On DuckDB the statistics over the outcomes are built once per shape (compiled.planned): an
     # analysis asks for four or five of them, and building each costs more than computing it.
     key = (
-        config.model_dump_json(),
+        config.plan_key(),
         tuple(by),
         None if metrics is None else tuple(metrics),
         covariate,
