@@ -34,6 +34,11 @@ def _break(tables: dict[str, pd.DataFrame]) -> None:
     tables["contacts"].loc[0, "channel"] = "x" * (MAX_CELL_CHARS + 1)  # a long cell, not a channel
 
 
+def _empty(tables: dict[str, pd.DataFrame]) -> None:
+    for name in ("payments", "complaints"):  # a header without rows
+        tables[name] = tables[name].iloc[0:0]
+
+
 def _direct(monkeypatch, pilot, name, mapping):
     with monkeypatch.context() as m:
         m.setattr(tablecounts, "_plan", lambda *a: None)
@@ -43,6 +48,7 @@ def _direct(monkeypatch, pilot, name, mapping):
 def test_a_plan_made_on_one_pilot_counts_another_as_its_own_tables_say(tmp_path, monkeypatch):
     first = _opened(make_pilot(tmp_path / "first", "csv"))
     broken = _opened(make_pilot(tmp_path / "broken", "csv", edit=_break))
+    empty = _opened(make_pilot(tmp_path / "empty", "csv", edit=_empty))
     mapping = Mapping.of(first.config)
     tablecounts._PLANS.clear()
     for name in first.raw:
@@ -50,7 +56,7 @@ def test_a_plan_made_on_one_pilot_counts_another_as_its_own_tables_say(tmp_path,
     plans = len(tablecounts._PLANS)
     assert plans == len(first.raw) and all(p is not None for p in tablecounts._PLANS.values())
     rows = {}
-    for label, pilot in (("first", first), ("broken", broken)):
+    for label, pilot in (("first", first), ("broken", broken), ("empty", empty)):
         for name in pilot.raw:
             t, casts, row = tablecounts.count_table(name, pilot.raw[name], mapping, pilot.config, name)
             t0, casts0, row0 = _direct(monkeypatch, pilot, name, mapping)
@@ -59,7 +65,9 @@ def test_a_plan_made_on_one_pilot_counts_another_as_its_own_tables_say(tmp_path,
             assert casts == casts0 and t.schema() == t0.schema()
             assert t.to_pyarrow().equals(t0.to_pyarrow())  # the view reads what the direct cast reads
             rows[label, name] = row
-    assert len(tablecounts._PLANS) == plans  # the broken pilot has the same shape: no new plan
+    assert len(tablecounts._PLANS) == plans  # the broken and empty pilots have the same shape: no new plan
+    # a table without rows: no count of a rule (NULL, as the direct way's sum over no rows), on a plan too
+    assert rows["empty", "payments"]["_rows"] == 0 and rows["empty", "payments"]["v_amount_0"] is None
     # its counts are its own: what _break did, and nothing of the first pilot's
     failed = [k for k in rows["broken", "accounts"] if k.startswith("f_balance_") and rows["broken", "accounts"][k]]
     assert [rows["broken", "accounts"][k] for k in failed] == [1] and not rows["first", "accounts"][failed[0]]
