@@ -37,6 +37,8 @@ def _break(tables: dict[str, pd.DataFrame]) -> None:
 def _empty(tables: dict[str, pd.DataFrame]) -> None:
     for name in ("payments", "complaints"):  # a header without rows
         tables[name] = tables[name].iloc[0:0]
+    tables["accounts"]["segment"] = None  # optional columns left empty: their rules hold on no row
+    tables["promises"]["due_at"] = None
 
 
 def _direct(monkeypatch, pilot, name, mapping):
@@ -68,6 +70,8 @@ def test_a_plan_made_on_one_pilot_counts_another_as_its_own_tables_say(tmp_path,
     assert len(tablecounts._PLANS) == plans  # the broken and empty pilots have the same shape: no new plan
     # a table without rows: no count of a rule (NULL, as the direct way's sum over no rows), on a plan too
     assert rows["empty", "payments"]["_rows"] == 0 and rows["empty", "payments"]["v_amount_0"] is None
+    # a rule whose condition is null on every row: counted 0, not NULL (COUNT_IF alone would say NULL)
+    assert rows["empty", "promises"]["due"] == 0 and rows["empty", "accounts"]["segment"] == 0
     # its counts are its own: what _break did, and nothing of the first pilot's
     failed = [k for k in rows["broken", "accounts"] if k.startswith("f_balance_") and rows["broken", "accounts"][k]]
     assert [rows["broken", "accounts"][k] for k in failed] == [1] and not rows["first", "accounts"][failed[0]]
