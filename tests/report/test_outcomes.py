@@ -306,9 +306,8 @@ def test_a_check_that_blocks_a_guardrail_leaves_harm_open_in_results_json(monkey
     from workbench.effects import gates
 
     doc = copy.deepcopy(PILOTS["planted win"])
-    doc["metrics"]["csat"] = copy.deepcopy(doc["metrics"]["complaints"]) | {
-        "label": "CSAT"
-    }  # a guardrail the survey check taints
+    # a guardrail the survey check taints
+    doc["metrics"]["csat"] = copy.deepcopy(doc["metrics"]["complaints"]) | {"label": "CSAT"}
     gates.settle_rollouts(doc)
     assert doc["decision"]["arms"]["empathy"]["harm_not_ruled_out"] == []
     monkeypatch.setattr(gates, "run_checks", lambda tables, cfg: [CheckResult(check, "fail", "failed")])

@@ -331,12 +331,8 @@ def outcomes(
     The outcomes are kept on the connection, which they do not outlive;
     tables of other engines, or in memory, get the expression.
     """
-    key = (
-        tuple((n, t.op()) for n, t in sorted(tables.items())),
-        config.windows,
-        config.observed_until,
-        None if metrics is None else tuple(metrics),
-    )
+    wanted = None if metrics is None else tuple(metrics)
+    key = (tuple((n, t.op()) for n, t in sorted(tables.items())), config.windows, config.observed_until, wanted)
     try:
         con = tables["accounts"].get_backend()
         cache = con.__dict__.setdefault(_OUTCOMES, {})
@@ -345,7 +341,7 @@ def outcomes(
     key += (input_state(con),)  # stored outcomes are a snapshot: a file rewritten since is read again
     if key not in cache:
         # On DuckDB built once per shape of the tables (compiled.planned) and put behind the view as SQL.
-        found = planned(tables, (config.plan_key(), key[3]), lambda ts: _outcomes_and_lists(ts, config, metrics))
+        found = planned(tables, (config.plan_key(), wanted), lambda ts: _outcomes_and_lists(ts, config, metrics))
         if found is not None:
             query, (avail, notes) = found
             # A small pilot's outcomes are stored once: each statistic is then a GROUP BY over a few
