@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import os
 
+from numba_cache import numba_cache_is_empty
+
 # The models' log densities are compiled by Numba (nutpie) once per structure: 15-45 s each with
 # LLVM's full optimisation, which the suite's short fits (smoke draws, a few cells) never earn
-# back. Unoptimised code computes the same model: measured, the crossed hierarchical fit 40 -> 25 s
-# and the three-arm fit 15 -> 9 s. Set before anything imports Numba (it reads it once); users'
+# back. Unoptimised code (0) computes the same model and compiles fastest, but Numba refuses to
+# cache it ("dynamic globals"): on a machine whose cache is empty (a fresh CI runner) every fit
+# compiles every kernel, 100-140 s for the crossed structure. There the suite compiles at level 1,
+# which Numba caches: the structures share their kernels and the next run reads them at level 0.
+# Measured, the four model tests in one process: empty cache 253 s at 0, 201 s at 1; on the cache
+# so written 69-77 s at 0, 90 s at 1. Set before anything imports Numba (it reads it once); users'
 # runs keep Numba's default (3). Set NUMBA_OPT yourself to test with another level.
-os.environ.setdefault("NUMBA_OPT", "0")
+os.environ.setdefault("NUMBA_OPT", "1" if numba_cache_is_empty() else "0")
 
 # One BLAS thread per process. The suite runs two workers on two cores, and OpenBLAS's idle threads
 # spin while they wait for work: on a 600-account analysis they burned a third more CPU than the
