@@ -18,4 +18,7 @@ def numba_cache_is_empty() -> bool:
         if key.strip() == "base_compiledir" and value.strip():
             base = Path(value.strip()).expanduser()
     folder = base / "numba"
-    return not folder.is_dir() or next(folder.iterdir(), None) is None
+    try:
+        return not folder.is_dir() or next(folder.iterdir(), None) is None
+    except OSError:  # unreadable: leave the level as it was before this check (0)
+        return False

@@ -21,3 +21,13 @@ def test_default_folder_is_in_the_home_directory(tmp_path, monkeypatch):
     (tmp_path / ".pytensor" / "numba").mkdir(parents=True)
     (tmp_path / ".pytensor" / "numba" / "index.nbi").write_bytes(b"")
     assert not numba_cache_is_empty()
+
+
+def test_unreadable_folder_counts_as_filled(tmp_path, monkeypatch):
+    monkeypatch.setenv("PYTENSOR_FLAGS", f"base_compiledir={tmp_path}")
+    (tmp_path / "numba").write_text("a file where the folder should be")
+    assert numba_cache_is_empty()  # not a folder: nothing cached there
+    monkeypatch.setattr("pathlib.Path.iterdir", lambda self: (_ for _ in ()).throw(PermissionError(13, "denied")))
+    (tmp_path / "numba").unlink()
+    (tmp_path / "numba").mkdir()
+    assert not numba_cache_is_empty()  # unreadable: the level stays 0, as before the check
