@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 
 from numba_cache import numba_cache_is_empty
@@ -23,8 +24,6 @@ os.environ.setdefault("NUMBA_OPT", "1" if numba_cache_is_empty() else "0")
 # longer), CPU the other worker was waiting for. Set before numpy loads (it reads it once); kernels
 # and subprocesses inherit it.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-
-import gc
 
 import pandas as pd
 import pytest
