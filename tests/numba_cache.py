@@ -12,13 +12,13 @@ def numba_cache_is_empty() -> bool:
     Read without importing PyTensor (1.7 s in every process, the xdist controller's too): the
     folder is ``base_compiledir`` from ``PYTENSOR_FLAGS`` when set there, else ``~/.pytensor``.
     """
-    base = Path.home() / ".pytensor"
-    for item in os.environ.get("PYTENSOR_FLAGS", "").split(","):
-        key, _, value = item.partition("=")
-        if key.strip() == "base_compiledir" and value.strip():
-            base = Path(value.strip()).expanduser()
-    folder = base / "numba"
     try:
+        base = Path.home() / ".pytensor"
+        for item in os.environ.get("PYTENSOR_FLAGS", "").split(","):
+            key, _, value = item.partition("=")
+            if key.strip() == "base_compiledir" and value.strip():
+                base = Path(value.strip()).expanduser()
+        folder = base / "numba"
         return not folder.is_dir() or next(folder.iterdir(), None) is None
-    except OSError:  # unreadable: leave the level as it was before this check (0)
+    except (OSError, RuntimeError):  # unreadable, or no home directory: the level stays 0, as before this check
         return False

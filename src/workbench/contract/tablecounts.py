@@ -130,7 +130,7 @@ def _plan(name: str, raw: Any, mapping: Mapping, cfg: Any) -> Plan | None:
         return None
     if con.name != "duckdb":
         return None
-    key = (con.name, name, op.schema, repr(mapping), cfg.plan_key() if hasattr(cfg, "plan_key") else repr(cfg))
+    key = (con.name, name, op.schema, repr(mapping), cfg.plan_key())
     if key in _PLANS:
         _PLANS.move_to_end(key)
         return _PLANS[key]
