@@ -2,10 +2,10 @@
 
 Usage::
 
-    PYTHONPATH=src python benchmarks/bench_spark_small.py --before /tmp/main/src [--rounds 2] [--repeat 3]
+    PYTHONPATH=src python benchmarks/bench_spark_small.py --before /tmp/main/src [--rounds 2] [--repeat 3] [--accounts 600]
 
 The pilot (``simulate_pilot(root, accounts=600, seed=11, agents=8)``, the size the
-test suite uses) is simulated once into a temporary folder. Each round runs one
+test suite uses; ``--accounts N`` for another size) is simulated once into a temporary folder. Each round runs one
 fresh child process per source tree (``--before`` first, then this one, so both
 see the same load); a child starts a local Spark session (``spark_session()``,
 timed), then ``--repeat`` times opens the pilot on Spark and computes
@@ -103,6 +103,7 @@ def main() -> None:
     ap.add_argument("--before", type=Path, required=True, help="another tree's src (e.g. main's, from git archive)")
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--accounts", type=int, default=600, help="the pilot's size (600: the size the suite uses)")
     args = ap.parse_args()
     sys.path.insert(0, str(SRC))
     import pandas as pd
@@ -111,9 +112,10 @@ def main() -> None:
 
     trees = {"before": args.before.resolve(), "after": SRC}
     with tempfile.TemporaryDirectory() as tmp:
-        root = simulate_pilot(Path(tmp) / "pilot", accounts=600, seed=11, agents=8)
+        root = simulate_pilot(Path(tmp) / "pilot", accounts=args.accounts, seed=11, agents=8)
+        size = sum(f.stat().st_size for f in root.iterdir() if f.suffix == ".parquet")
         print(
-            f"pilot: 600 accounts; load {load()}; uptime: {subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()}"
+            f"pilot: {args.accounts} accounts, {size / 2**20:.1f} MiB of Parquet; load {load()}; uptime: {subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()}"
         )
         stats = {}
         for k in range(args.rounds):

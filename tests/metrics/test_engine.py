@@ -210,6 +210,9 @@ def test_spark_reads_gzipped_csv_and_nanosecond_parquet_like_duckdb(sim, spark, 
     sp = compute_metrics(dst, by=["segment"], backend="pyspark")
     assert len(duck) > 50 and set(duck.metric) == set(sp.metric)
     assert_same_stats(duck, sp)
+    # computed so by the suite's own local session: a small pilot's expressions interpreted, no generated code
+    assert spark.conf.get("spark.sql.codegen.factoryMode") == "NO_CODEGEN"
+    assert spark.conf.get("spark.sql.codegen.wholeStage") == "false"
 
 
 def test_spark_reads_a_duckdb_file(sim, spark):
@@ -218,6 +221,36 @@ def test_spark_reads_a_duckdb_file(sim, spark):
     before = db.stat().st_mtime_ns
     assert_same_stats(compute_metrics(db, by=["segment"]), compute_metrics(db, by=["segment"], backend="pyspark"))
     assert db.stat().st_mtime_ns == before
+
+
+def test_only_the_workbenchs_own_spark_session_interprets_small_pilots(monkeypatch):
+    """The local session the workbench started interprets a small pilot's expressions and generates code
+    for a larger one or one of unknown size; a session of the user's (a cluster's) is left as configured."""
+    from workbench.contract import engine
+
+    class Session:
+        def __init__(self):
+            self.conf = self
+            self.settings = {}
+
+        def set(self, key, value):
+            self.settings[key] = value
+
+    own, theirs = Session(), Session()
+    monkeypatch.setattr(engine, "_OWN_SPARK", [own])
+    modes = {}
+    for size in (0, engine.SPARK_INTERPRETED_BYTES - 1, engine.SPARK_INTERPRETED_BYTES, None, 10):
+        assert engine._spark_for(own, size) is own
+        modes[size] = (own.settings["spark.sql.codegen.wholeStage"], own.settings["spark.sql.codegen.factoryMode"])
+    small, large = ("false", "NO_CODEGEN"), ("true", "FALLBACK")
+    assert modes == {
+        0: small,
+        engine.SPARK_INTERPRETED_BYTES - 1: small,
+        engine.SPARK_INTERPRETED_BYTES: large,
+        None: large,
+        10: small,
+    }
+    assert engine._spark_for(theirs, 10) is theirs and theirs.settings == {}
 
 
 def test_spark_reads_a_plain_csv_header_without_a_job_and_leaves_odd_ones_to_spark(tmp_path):

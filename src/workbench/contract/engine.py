@@ -237,7 +237,8 @@ _CODEGEN_CACHE = 2000
 def spark_session(memory: str = "1g") -> Any:
     """The active SparkSession, or a new local one with UTC session time.
 
-    A new local session is tuned for small pilots (:data:`_JIT`, :data:`_CODEGEN_CACHE`); an
+    A new local session is tuned for small pilots (:data:`_JIT`, :data:`_CODEGEN_CACHE`,
+    :data:`SPARK_INTERPRETED_BYTES`); an
     active session (a cluster's) is used as it is configured, but for its time zone.
 
     Raises
@@ -272,6 +273,7 @@ def spark_session(memory: str = "1g") -> Any:
                 .config("spark.sql.codegen.cache.maxEntries", str(_CODEGEN_CACHE))
                 .getOrCreate()
             )
+            _OWN_SPARK[:] = [spark]
         except Exception as exc:  # the JVM did not start: no Java, a wrong JAVA_HOME, no memory
             raise EngineError(
                 [
@@ -284,6 +286,31 @@ def spark_session(memory: str = "1g") -> Any:
     # read them as longs and convert them in _read_parquet (the most common Parquet there is).
     spark.conf.set("spark.sql.legacy.parquet.nanosAsLong", "true")
     spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+#: Pilots whose input files total fewer bytes are computed by the local Spark session's interpreted
+#: expressions, without generated code. A pilot's statistics are one query of some forty stages,
+#: which Spark compiles into about 115 classes (Janino, then the JVM's JIT) before it reads a row:
+#: on a few thousand rows that compilation is most of the driver's work, on many rows the
+#: interpreted expressions cost more than it. Measured (benchmarks/bench_spark_small.py --accounts,
+#: CPU of the process and its JVM, docs/scale.md): 600 accounts, the session's first statistics
+#: 19.8 s against 27.8 s with generated code, later ones 7.4-8.0 s against 9.0-9.4 s; 8,000 accounts
+#: (1.8 MiB) 26.3 s against 31.1 s, an analysis's statistics even; 100,000 accounts (20.9 MiB) twice
+#: the time interpreted. The statistics are equal either way. A session that is not the
+#: workbench's own (a cluster's) is left as it is configured.
+SPARK_INTERPRETED_BYTES = 2 * 2**20
+
+#: The local session :func:`spark_session` started, if it did (empty: none yet, or the user's session was active).
+_OWN_SPARK: list[Any] = []
+
+
+def _spark_for(spark: Any, input_bytes: int | None) -> Any:
+    """``spark``, set to interpret a small pilot's expressions when it is the workbench's own session."""
+    if spark in _OWN_SPARK:
+        small = input_bytes is not None and input_bytes < SPARK_INTERPRETED_BYTES
+        spark.conf.set("spark.sql.codegen.wholeStage", "false" if small else "true")
+        spark.conf.set("spark.sql.codegen.factoryMode", "NO_CODEGEN" if small else "FALLBACK")
     return spark
 
 
@@ -356,7 +383,7 @@ def _connect(backend: str, duck_file: Path | None = None, input_bytes: int | Non
     if backend == "duckdb":
         return _duckdb(duck_file, input_bytes)
     if backend == "pyspark":
-        return ibis.pyspark.connect(spark_session())
+        return ibis.pyspark.connect(_spark_for(spark_session(), input_bytes))
     raise EngineError([f"engine: unknown backend {backend!r} (duckdb, pyspark, or source.kind ibis in pilot.yml)"])
 
 
@@ -454,7 +481,8 @@ def read_tables(loc: Location, backend: str = "duckdb") -> tuple[Any, dict[str, 
             return None, {}, [Problem("pilot.yml", "source.path", line)]
         setattr(con, INPUT_FILES, (loc.db,))
         return con, {name: con.table(name) for name in TABLES if name in present}, problems
-    con = _connect(backend, input_bytes=sum(f.stat().st_size for f in loc.files.values()) if loc.kind == "folder" else None)
+    size = sum(f.stat().st_size for f in loc.files.values()) if loc.kind == "folder" else loc.db.stat().st_size
+    con = _connect(backend, input_bytes=size)
     if loc.kind == "duckdb":
         try:
             files = _duckdb_as_parquet(loc.db)
