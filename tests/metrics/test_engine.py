@@ -156,6 +156,38 @@ def test_duckdb_sessions_are_utc_and_draw_no_progress_bar(sim):
         assert settings == {"TimeZone": "UTC", "enable_progress_bar": "false"}, path
 
 
+def test_small_pilots_share_one_database_each_with_its_own_views_and_large_ones_their_own(sim, monkeypatch):
+    """Small pilots read from files are connections to one in-memory database of the process (its
+    threads: one), each with its own temporary views and tables; a larger pilot and a DuckDB file
+    get databases of their own."""
+    import duckdb
+
+    from workbench.contract import engine
+
+    path = sim[2]["parquet"]
+    a, b = open_pilot(path), open_pilot(path)
+    assert a.con.con is not b.con.con  # two connections ...
+    a.con.raw_sql("CREATE TEMPORARY TABLE mine AS SELECT 1 AS x").fetchall()
+    with pytest.raises(duckdb.CatalogException, match="mine"):
+        b.con.raw_sql("SELECT * FROM mine").fetchall()  # ... each with its own temporary objects
+    for con in (a.con, b.con):
+        assert con.raw_sql("SELECT current_setting('threads')").fetchall() == [(1,)]
+    monkeypatch.setattr(engine, "ONE_THREAD_BYTES", 1)  # every pilot read from files is large now
+    large, file = open_pilot(path), open_pilot(sim[2]["duckdb"])
+    default_threads = duckdb.connect().execute("SELECT current_setting('threads')").fetchall()[0][0]
+    assert large.con.raw_sql("SELECT current_setting('threads')").fetchall() == [(default_threads,)]
+    db = engine._small_pilots_database()
+    db.execute("CREATE TABLE shared_probe AS SELECT 2 AS y").fetchall()  # a table of the database itself
+    try:
+        for con in (a.con, b.con):  # the small pilots' database
+            assert con.raw_sql("SELECT y FROM shared_probe").fetchall() == [(2,)]
+        for con in (large.con, file.con):  # databases of their own
+            with pytest.raises(duckdb.CatalogException, match="shared_probe"):
+                con.raw_sql("SELECT y FROM shared_probe").fetchall()
+    finally:
+        db.execute("DROP TABLE shared_probe").fetchall()
+
+
 #: How each table of the pilot Spark reads is stored: gzipped and plain CSV (read as text, typed by the
 #: contract), and Parquet written by pandas with nanosecond timestamps.
 SPARK_MIXED = {

@@ -35,6 +35,7 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -175,11 +176,37 @@ def input_state(con: Any) -> tuple:
     return tuple(state)
 
 
+_SMALL_PILOTS_LOCK = threading.Lock()
+
+
+@functools.cache
+def _small_pilots_database() -> Any:
+    """The process's one in-memory DuckDB database for pilots read from files under ONE_THREAD_BYTES.
+
+    Each such pilot gets a connection of its own to it (``cursor()``: its own temporary views and
+    tables, dropped with it), where a database of its own took 23-33 ms to create (DuckDB 2.0,
+    measured): a process that opens many small pilots (the test suite, a calibration loop, a
+    notebook comparing pilots) paid that for each. ``threads`` is the database's: one, as every
+    small pilot is computed (:data:`ONE_THREAD_BYTES`); larger pilots keep databases of their own.
+    """
+    db = duckdb.connect()
+    db.execute("SET threads = 1").fetchall()
+    return db
+
+
 def _duckdb(path: Path | None, input_bytes: int | None = None) -> Any:
-    con = ibis.duckdb.connect(str(path), read_only=True) if path else ibis.duckdb.connect()
+    small = input_bytes is not None and input_bytes < ONE_THREAD_BYTES
+    if path:
+        con = ibis.duckdb.connect(str(path), read_only=True)
+    elif small:
+        with _SMALL_PILOTS_LOCK:  # pilots may be opened from several threads (a kernel warming beside an analysis)
+            cursor = _small_pilots_database().cursor()
+        con = ibis.duckdb.from_connection(cursor)
+    else:
+        con = ibis.duckdb.connect()
     # Each statement's result is fetched: DuckDB 2 refuses other work on a connection with one pending.
     con.raw_sql("SET TimeZone = 'UTC'").fetchall()
-    if input_bytes is not None and input_bytes < ONE_THREAD_BYTES:
+    if small:
         con.raw_sql("SET threads = 1").fetchall()  # sums in one order: byte-identical reruns (ONE_THREAD_BYTES)
         setattr(con, SMALL_INPUT, True)  # small: per-account outcomes stored once (metrics.accounts.outcomes)
     # DuckDB draws a progress bar on stdout for queries over 2 s: it would end up
