@@ -188,6 +188,8 @@ def _small_pilots_database() -> Any:
     measured): a process that opens many small pilots (the test suite, a calibration loop, a
     notebook comparing pilots) paid that for each. ``threads`` is the database's: one, as every
     small pilot is computed (:data:`ONE_THREAD_BYTES`); larger pilots keep databases of their own.
+    So are ``memory_limit`` and tables that are not temporary: a ``SET threads`` run on one small
+    pilot's connection holds for all of them (the workbench sets none but ``threads``).
     """
     db = duckdb.connect()
     db.execute("SET threads = 1").fetchall()
@@ -199,7 +201,7 @@ def _duckdb(path: Path | None, input_bytes: int | None = None) -> Any:
     if path:
         con = ibis.duckdb.connect(str(path), read_only=True)
     elif small:
-        with _SMALL_PILOTS_LOCK:  # pilots may be opened from several threads (a kernel warming beside an analysis)
+        with _SMALL_PILOTS_LOCK:  # a caller may open pilots from threads of its own
             cursor = _small_pilots_database().cursor()
         con = ibis.duckdb.from_connection(cursor)
     else:
@@ -264,8 +266,8 @@ _CODEGEN_CACHE = 2000
 def spark_session(memory: str = "1g") -> Any:
     """The active SparkSession, or a new local one with UTC session time.
 
-    A new local session is tuned for small pilots (:data:`_JIT`, :data:`_CODEGEN_CACHE`,
-    :data:`SPARK_INTERPRETED_BYTES`); an
+    A new local session is tuned for small pilots (:data:`_JIT`, :data:`_CODEGEN_CACHE`; the pilots
+    opened on it set :data:`SPARK_INTERPRETED_BYTES`'s mode); an
     active session (a cluster's) is used as it is configured, but for its time zone.
 
     Raises
@@ -300,7 +302,9 @@ def spark_session(memory: str = "1g") -> Any:
                 .config("spark.sql.codegen.cache.maxEntries", str(_CODEGEN_CACHE))
                 .getOrCreate()
             )
-            _OWN_SPARK[:] = [spark]
+            if spark.sparkContext.appName == "workbench":  # not a session of the user's that getOrCreate returned
+                _OWN_SPARK[:] = [spark]
+                _SPARK_LARGEST[:] = [0]
         except Exception as exc:  # the JVM did not start: no Java, a wrong JAVA_HOME, no memory
             raise EngineError(
                 [
@@ -323,19 +327,34 @@ def spark_session(memory: str = "1g") -> Any:
 #: interpreted expressions cost more than it. Measured (benchmarks/bench_spark_small.py --accounts,
 #: CPU of the process and its JVM, docs/scale.md): 600 accounts, the session's first statistics
 #: 19.8 s against 27.8 s with generated code, later ones 7.4-8.0 s against 9.0-9.4 s; 8,000 accounts
-#: (1.8 MiB) 26.3 s against 31.1 s, an analysis's statistics even; 100,000 accounts (20.9 MiB) twice
-#: the time interpreted. The statistics are equal either way. A session that is not the
-#: workbench's own (a cluster's) is left as it is configured.
+#: (1.8 MiB) 26.3 s against 31.1 s, an analysis's statistics 18.4 s against 17.9 s; 100,000 accounts
+#: (20.9 MiB) twice the time interpreted. The statistics are equal either way. A session that is not
+#: the workbench's own (a cluster's) is left as it is configured. ``factoryMode`` is a setting Spark
+#: documents as internal (its own tests run both modes): a Spark that drops it generates code, as before.
 SPARK_INTERPRETED_BYTES = 2 * 2**20
 
 #: The local session :func:`spark_session` started, if it did (empty: none yet, or the user's session was active).
 _OWN_SPARK: list[Any] = []
 
+#: The largest input of a pilot opened on that session (None: one of unknown size).
+_SPARK_LARGEST: list[int | None] = [0]
+
 
 def _spark_for(spark: Any, input_bytes: int | None) -> Any:
-    """``spark``, set to interpret a small pilot's expressions when it is the workbench's own session."""
+    """``spark``, set to interpret expressions while every pilot opened on it is small, when it is
+    the workbench's own session.
+
+    The settings are the session's and Spark reads them when a query runs, not when a pilot is
+    opened: a pilot opened earlier and computed later runs in the mode set last. So the choice only
+    moves one way: once a larger pilot (or one of unknown size) is opened, the session generates
+    code for every pilot, a small one then computed as before this choice existed, never a large
+    one interpreted (twice its time at 100,000 accounts).
+    """
     if spark in _OWN_SPARK:
-        small = input_bytes is not None and input_bytes < SPARK_INTERPRETED_BYTES
+        largest = _SPARK_LARGEST[0]
+        largest = None if input_bytes is None or largest is None else max(largest, input_bytes)
+        _SPARK_LARGEST[:] = [largest]
+        small = largest is not None and largest < SPARK_INTERPRETED_BYTES
         spark.conf.set("spark.sql.codegen.wholeStage", "false" if small else "true")
         spark.conf.set("spark.sql.codegen.factoryMode", "NO_CODEGEN" if small else "FALLBACK")
     return spark
@@ -508,15 +527,16 @@ def read_tables(loc: Location, backend: str = "duckdb") -> tuple[Any, dict[str, 
             return None, {}, [Problem("pilot.yml", "source.path", line)]
         setattr(con, INPUT_FILES, (loc.db,))
         return con, {name: con.table(name) for name in TABLES if name in present}, problems
-    size = sum(f.stat().st_size for f in loc.files.values()) if loc.kind == "folder" else loc.db.stat().st_size
-    con = _connect(backend, input_bytes=size)
-    if loc.kind == "duckdb":
+    if loc.kind == "duckdb":  # Spark: the file's tables, copied out as Parquet
         try:
             files = _duckdb_as_parquet(loc.db)
         except EngineError as err:
-            return con, {}, [Problem("pilot.yml", "source.path", p.line().removeprefix("ERROR engine: ")) for p in err.problems]
+            problems = [Problem("pilot.yml", "source.path", p.line().removeprefix("ERROR engine: ")) for p in err.problems]
+            return _connect(backend), {}, problems
     else:
         files = loc.files
+    # The bytes the engine reads (a DuckDB file's Parquet copies, not the file with its fixed overhead).
+    con = _connect(backend, input_bytes=sum(f.stat().st_size for f in files.values()))
     mapping = Mapping.of(loc.config)
     # Unique view names: several pilots can share one Spark session.
     tag = f"{zlib.crc32(str((loc.db or loc.folder).resolve()).encode()):08x}"
