@@ -74,6 +74,33 @@ def test_every_notebook_executed_with_smoke_parameters() -> None:
             assert images, f"{nb}: no figure"
 
 
+def test_a_run_under_a_relative_folder_renders_every_page(tmp_path: Path, monkeypatch) -> None:
+    """``workbench demo --out data/demo`` (a relative run folder) failed: papermill moves the whole
+    process into the run folder while a notebook executes, and the previous notebook's page, rendering
+    in a thread of its own meanwhile, read its relative path from there. Seven tiny notebooks, each
+    executing long enough for the page before it to render during it."""
+    from workbench.runs import notebooks
+    from workbench.runs.pipeline import NOTEBOOKS, Run, execute_notebooks
+
+    monkeypatch.chdir(tmp_path)
+    folder, work = Path("templates"), Path("reports") / "p" / ".run.partial"
+    folder.mkdir()
+    work.mkdir(parents=True)
+    for nb in NOTEBOOKS:
+        book = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "language": "python", "display_name": "py"}})
+        book.cells = [
+            nbformat.v4.new_code_cell("x: int = 0  # parameter", metadata={"tags": ["parameters"]}),
+            nbformat.v4.new_code_cell("import time\ntime.sleep(0.4)\nprint(x)"),
+        ]
+        nbformat.write(book, folder / f"{nb}.ipynb")
+    run = Run(pilot=Path("pilot"), run_id="run", final=Path("reports") / "p" / "run", work=work)
+    with notebooks.shared_kernel(work) as km:
+        done, failed = execute_notebooks(run, folder, {nb: {"x": 1} for nb in NOTEBOOKS}, {}, km, lambda *a, **k: None)
+    assert failed is None and done == list(NOTEBOOKS), failed
+    assert Path.cwd() == tmp_path
+    assert all((work / f"{nb}.html").is_file() for nb in NOTEBOOKS)
+
+
 def test_notebooks_sharing_a_kernel_see_nothing_of_each_other(tmp_path: Path) -> None:
     """The run's notebooks share one kernel (imports paid once); none may see what the previous left."""
     from workbench.errors import RunError

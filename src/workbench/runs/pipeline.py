@@ -616,6 +616,10 @@ def execute_notebooks(
     """
     from workbench.runs import notebooks  # papermill and nbconvert only for the run itself (see run_pilot)
 
+    # Absolute paths only from here: papermill moves the whole process into the kernel's directory
+    # while a notebook executes, and the page of the one before renders meanwhile in another thread
+    # (a relative run folder, `--out data/demo`, made that page read a path under the run folder).
+    folder, work = folder.resolve(), run.work.resolve()
     pages: dict[str, Future] = {}
     failed: tuple[str, Exception] | None = None
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="render-html") as renders:
@@ -623,13 +627,13 @@ def execute_notebooks(
             if any(page.done() and page.exception() is not None for page in pages.values()):
                 break  # reported below, as the failure of its own notebook
             notify("notebook", index=i, name=nb, total=len(NOTEBOOKS))
-            out = run.work / f"{nb}.ipynb"
+            out = work / f"{nb}.ipynb"
             try:
                 notebooks.execute(
                     folder / f"{nb}.ipynb",
                     out,
                     parameters[nb],
-                    run.work,
+                    work,
                     lambda idx, total: notify("cell", index=idx, total=total),
                     km,
                 )
@@ -649,7 +653,7 @@ def execute_notebooks(
     if failed is not None:
         for later in NOTEBOOKS[NOTEBOOKS.index(failed[0]) + 1 :]:
             for suffix in (".ipynb", ".html"):
-                (run.work / f"{later}{suffix}").unlink(missing_ok=True)
+                (work / f"{later}{suffix}").unlink(missing_ok=True)
     return done, failed
 
 
