@@ -186,14 +186,13 @@ def _small_pilots_database() -> Any:
     Each such pilot gets a connection of its own to it (``cursor()``: its own temporary views and
     tables, dropped with it), where a database of its own took 23-33 ms to create (DuckDB 2.0,
     measured): a process that opens many small pilots (the test suite, a calibration loop, a
-    notebook comparing pilots) paid that for each. ``threads`` is the database's: one, as every
-    small pilot is computed (:data:`ONE_THREAD_BYTES`); larger pilots keep databases of their own.
-    So are ``memory_limit`` and tables that are not temporary: a ``SET threads`` run on one small
-    pilot's connection holds for all of them (the workbench sets none but ``threads``).
+    notebook comparing pilots) paid that for each. ``threads`` is the database's, set to one by
+    each small pilot opened (:func:`_duckdb`, :data:`ONE_THREAD_BYTES`); larger pilots keep
+    databases of their own. So are ``memory_limit`` and tables that are not temporary: a ``SET
+    threads`` run on one small pilot's connection holds for all of them (the workbench sets none
+    but ``threads``).
     """
-    db = duckdb.connect()
-    db.execute("SET threads = 1").fetchall()
-    return db
+    return duckdb.connect()
 
 
 def _duckdb(path: Path | None, input_bytes: int | None = None) -> Any:
